@@ -1,0 +1,47 @@
+"""`dofkit eval`: MAE, F05 and Fmax of focus maps against ground-truth masks."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from . import options
+from .common import console, guarded
+
+
+@guarded
+def eval_command(
+    images: Path = typer.Option(..., "--images", help="Folder of photos."),
+    gt: Path = typer.Option(..., "--gt", help="Folder of masks, same stems, 255 = in focus."),
+    method: str = options.Method,
+    maps: Optional[Path] = typer.Option(None, "--maps", help="Score these maps (same stems, "
+                                        "white = in focus) instead of computing them."),
+    as_json: bool = typer.Option(False, "--json", help="Print scores as JSON on stdout."),
+    device: str = options.Device,
+    threads: Optional[int] = options.Threads,
+) -> None:
+    """Score maps with the protocol of docs/evaluation.md (per image and averaged)."""
+    from rich.table import Table
+
+    from ..evaluate import evaluate, find_cases, mean_scores
+    from ..focus import FocusEstimator
+
+    cases = find_cases(images, gt, maps)
+    estimator = None if maps else FocusEstimator(method, device=device, threads=threads)
+    rows = list(evaluate(cases, estimator))
+    means = mean_scores([scores for _, scores in rows])
+    source = str(maps) if maps else estimator.method
+    table = Table(title=f"dofkit eval: {source} on {len(rows)} images")
+    for column in ("image", "MAE", "F05", "Fmax"):
+        table.add_column(column, justify="left" if column == "image" else "right")
+    for case, scores in rows:
+        table.add_row(case.name, *(f"{scores[k]:.3f}" for k in ("mae", "f05", "fmax")))
+    table.add_row("[b]mean[/b]", *(f"[b]{means[k]:.3f}[/b]" for k in ("mae", "f05", "fmax")))
+    console.print(table)
+    if as_json:
+        document = {"method": source, "count": len(rows), "mean": means,
+                    "images": [{"image": str(case.image), **scores} for case, scores in rows]}
+        print(json.dumps(document))

@@ -1,0 +1,59 @@
+"""`dofkit map`: focus maps as images (grey, rainbow view, or overlay on the photo)."""
+
+from __future__ import annotations
+
+from enum import Enum
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from . import options
+from .common import guarded, output_paths, run_batch
+
+
+class Colormap(str, Enum):
+    none = "none"
+    rainbow = "rainbow"
+
+
+@guarded
+def map_command(
+    inputs: List[str] = typer.Argument(..., help="Images to map ('-' = stdin)."),
+    output: Optional[str] = options.Output,
+    out_dir: Optional[Path] = options.OutDir,
+    method: str = options.Method,
+    colormap: Colormap = typer.Option(Colormap.none, "--colormap", "-c",
+                                      help="none: grey map, white = in focus; rainbow: red = in "
+                                           "focus, blue = defocused (the paper's Fig. 9)."),
+    overlay: bool = typer.Option(False, "--overlay", help="Blend the rainbow view over the photo."),
+    depth: int = typer.Option(8, "--depth", help="Bits per sample of a grey map: 8 or 16."),
+    device: str = options.Device,
+    threads: Optional[int] = options.Threads,
+    max_pixels: Optional[int] = options.MaxPixels,
+    overwrite: bool = options.Overwrite,
+) -> None:
+    """Write the focus map of each input, same size as the input (PNG unless the suffix says)."""
+    from ..errors import ParameterError
+    from ..focus import FocusEstimator
+    from ..io import open_image, write_image
+    from ..view import overlay as blend, rainbow
+
+    if depth not in (8, 16):
+        raise ParameterError(f"--depth must be 8 or 16, got {depth}")
+    estimator = FocusEstimator(method, device=device, threads=threads)
+    pairs = list(output_paths(inputs, output, out_dir))
+
+    def one(pair: tuple[str, str]) -> None:
+        source, target = pair
+        picture = open_image(source, max_pixels=max_pixels)
+        focus = estimator(picture.rgb)
+        if overlay:
+            picture_out, bits = blend(picture.rgb, focus), 8
+        elif colormap is Colormap.rainbow:
+            picture_out, bits = rainbow(focus), 8
+        else:
+            picture_out, bits = focus, depth
+        write_image(target, picture_out, depth=bits, inputs=(source,), overwrite=overwrite)
+
+    run_batch(pairs, one, "mapping")

@@ -1,0 +1,104 @@
+"""Focus maps: image -> float32 (H, W) in [0, 1], same size as the image, 1 = in focus.
+
+Methods
+-------
+``paper``     eq. 3 of the paper as read (:mod:`.paper`), numpy/OpenCV only.
+``analytic``  our refined analytic map (:mod:`.analytic`), numpy/OpenCV only.
+``srcnn``     the trained network shipped in ``pretrained/`` (:mod:`.srcnn`, imports torch).
+``auto``      ``srcnn`` when its weights load, else ``analytic`` with a one-line notice.
+
+A :class:`FocusEstimator` holds the heavy state (the network) and is meant to be made once and
+called on many images or frames; :func:`focus_map` keeps one per setting for casual use.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from typing import Callable
+
+import numpy as np
+
+from ..errors import ParameterError, ResourceError
+from .analytic import analytic_focus
+from .paper import paper_focus
+
+METHODS = ("auto", "analytic", "paper", "srcnn")
+
+FocusFunction = Callable[[np.ndarray], np.ndarray]
+
+
+def _warn(message: str) -> None:
+    print(f"dofkit: {message}", file=sys.stderr)
+
+
+class FocusEstimator:
+    """A reusable focus-map maker.
+
+    Parameters
+    ----------
+    method : one of :data:`METHODS`.
+    device : ``"cpu"`` or ``"cuda"`` for the network; asking for CUDA where there is none
+        raises :class:`ResourceError`.
+    threads : torch intra-op threads for the network, or None for torch's default.
+    weights : path to other safetensors weights for the network, or None for the shipped ones.
+    notify : called with a one-line notice when ``auto`` falls back to ``analytic``.
+    """
+
+    def __init__(self, method: str = "auto", *, device: str = "cpu", threads: int | None = None,
+                 weights: str | None = None, notify: Callable[[str], None] = _warn):
+        if method not in METHODS:
+            raise ParameterError(f"method must be one of {', '.join(METHODS)}; got {method!r}")
+        self.requested = method
+        self.method, self._function = self._resolve(method, device, threads, weights, notify)
+
+    @staticmethod
+    def _resolve(method, device, threads, weights, notify) -> tuple[str, FocusFunction]:
+        if method == "paper":
+            return "paper", paper_focus
+        if method == "analytic":
+            return "analytic", analytic_focus
+        try:
+            from .srcnn import SrcnnPredictor
+
+            return "srcnn", SrcnnPredictor(weights=weights, device=device, threads=threads)
+        except (ResourceError, ImportError) as exc:
+            if method == "srcnn":
+                raise ResourceError(f"srcnn unavailable: {exc}") from None
+            notify(f"network unavailable ({exc}); using the analytic map")
+            return "analytic", analytic_focus
+
+    def __call__(self, image: np.ndarray) -> np.ndarray:
+        """Map float32 RGB (H, W, 3) in [0, 1] -> float32 (H, W) in [0, 1], 1 = in focus."""
+        check_rgb(image)
+        return self._function(image)
+
+
+def check_rgb(image: np.ndarray) -> None:
+    """Raise ParameterError unless ``image`` is float32 (H, W, 3) with H, W >= 1."""
+    if not isinstance(image, np.ndarray) or image.ndim != 3 or image.shape[2] != 3:
+        shape = getattr(image, "shape", None)
+        raise ParameterError(f"image must be an (H, W, 3) RGB array; got shape {shape}")
+    if image.dtype != np.float32:
+        raise ParameterError(
+            f"image must be float32 in [0, 1]; got {image.dtype} "
+            "(use dofkit.read_image, or divide uint8 data by 255)"
+        )
+    if image.shape[0] < 1 or image.shape[1] < 1:
+        raise ParameterError("image has no pixels")
+
+
+@functools.lru_cache(maxsize=4)
+def _estimator(method: str) -> FocusEstimator:
+    return FocusEstimator(method)
+
+
+def focus_map(image: np.ndarray, method: str = "auto") -> np.ndarray:
+    """Focus map of float32 RGB (H, W, 3) in [0, 1] -> float32 (H, W) in [0, 1], 1 = in focus.
+
+    >>> import numpy as np, dofkit
+    >>> flat = np.full((8, 8, 3), 0.5, np.float32)
+    >>> dofkit.focus_map(flat, method="paper").shape
+    (8, 8)
+    """
+    return _estimator(method)(image)

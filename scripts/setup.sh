@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Set up dofkit in ./.venv: Debian GL libraries if missing, a venv, torch pinned to the CPU
+# build (constraints.txt), and dofkit itself in editable mode with its dev extras.
+# Safe to run again: it only installs what is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+missing=0
+for lib in libEGL.so.1 libGL.so.1 libEGL_mesa.so.0; do
+  ldconfig -p 2>/dev/null | grep -q "$lib" || missing=1
+done
+if [ "$missing" = 1 ]; then
+  echo "setup: installing libegl1 libgl1 (Mesa, for headless OpenGL)" >&2
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq >&2
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends libegl1 libgl1 libegl-mesa0 libgl1-mesa-dri >&2
+fi
+
+PYTHON="${PYTHON:-python3}"
+[ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
+.venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip >&2
+.venv/bin/python -m pip install -q --disable-pip-version-check -c constraints.txt -e ".[dev]" >&2
+echo "setup: ready ($(.venv/bin/dofkit --version))" >&2
