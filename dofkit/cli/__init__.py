@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import importlib
 from typing import Optional
 
 import typer
@@ -21,6 +22,16 @@ app = typer.Typer(
 )
 app.command("map")(map_command)
 app.command("eval")(eval_command)
+
+# TEMPORARY during parallel development: consumer commands register when their module exists.
+for _name in ("stylize", "roi", "detect", "video", "train"):
+    try:
+        _module = importlib.import_module(f"dofkit.cli.{_name}_cmd")
+    except ModuleNotFoundError as _exc:
+        if _exc.name != f"dofkit.cli.{_name}_cmd":
+            raise
+        continue
+    app.command(_name)(getattr(_module, f"{_name}_command"))
 
 
 def _version(value: bool) -> None:
