@@ -2,17 +2,19 @@
 
 Steps (all numpy/OpenCV):
 
-1. Work on the luminance at a fixed working size (long side :data:`WORK_SIDE` px), so blur is
-   judged on the same scale for any resolution, and a 1080p map stays cheap.
-2. Sharpness where there is structure: the ratio of gradient magnitude before and after a known
-   re-blur (sigma :data:`REBLUR_SIGMA`) gives the edge's own blur sigma (Zhuo & Sim 2011):
-   ``sigma_edge = s / sqrt(R^2 - 1)``. It does not depend on contrast or brightness.
-3. The sparse estimate is turned into a focus value with a fixed logistic in sigma (in pixels of
-   the working size), so the scale is absolute: a photo blurred all over maps near 0 and one
-   sharp all over near 1, unlike per-image percentile scaling.
-4. Confidence-weighted propagation (normalised Gaussian convolution) fills flat regions from
-   the structure around them, then an edge-aware guided filter driven by the photo snaps the
-   map to object boundaries, and a guided upsampling returns it to full size.
+1. Work at a fixed working size (long side :data:`WORK_SIDE` px), so blur is judged on the same
+   scale for any resolution and a 1080p map stays cheap.
+2. Blur where there is structure: at gradient peaks, the ratio R of the gradient magnitude
+   before and after a known re-blur (sigma s = :data:`REBLUR_SIGMA`) gives the edge's own blur
+   sigma, ``sigma_edge = s / sqrt(R^2 - 1)`` (Zhuo & Sim 2011). The gradient is the largest of
+   the three colour channels', so colour-only edges count. R does not depend on contrast or
+   brightness.
+3. Confidence-weighted propagation (normalised Gaussian convolution) of ``log sigma_edge``
+   fills flat regions from the structure around them; a guided filter driven by the photo snaps
+   the result to object boundaries.
+4. A fixed logistic in ``log sigma`` turns blur into focus: the scale is absolute, so a photo
+   blurred all over maps near 0 and one sharp all over near 1 (per-image percentile scaling,
+   as in eq. 3, cannot do that). The map is resized back to the input size.
 """
 
 from __future__ import annotations
@@ -20,14 +22,16 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-WORK_SIDE = 640
-REBLUR_SIGMA = 1.0
-SHARP_SIGMA = 1.3       # edge blur sigma (working px) at which focus = 0.5
-SIGMA_SLOPE = 0.25      # logistic width in px
-EDGE_FLOOR = 0.02       # gradient magnitude below which a pixel carries no evidence
-SPREAD_FRACTION = 0.04  # propagation sigma as a fraction of the working long side
+WORK_SIDE = 640          # px, long side of the working copy
+REBLUR_SIGMA = 1.0       # px, known re-blur
+EDGE_FLOOR = 0.03        # gradient magnitude (per unit intensity) below which there is no evidence
+SHARP_SIGMA = 1.1        # px, edge blur sigma at which focus = 0.5
+LOG_SLOPE = 0.1         # logistic width in natural-log units of sigma
+SPREAD_FRACTION = 0.008  # propagation sigma, as a fraction of the working long side
 GUIDE_RADIUS_FRACTION = 0.02
-GUIDE_EPS = 1e-3
+GUIDE_EPS = 1e-2
+MAX_LOG_SIGMA = float(np.log(8.0))  # blur assumed where no evidence exists at any scale
+EVIDENCE_SCALE = 1e-4              # confidence density at which evidence counts half
 
 
 def luminance(image: np.ndarray) -> np.ndarray:
@@ -45,42 +49,50 @@ def working_copy(image: np.ndarray, side: int = WORK_SIDE) -> np.ndarray:
     return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
 
 
-def gradient_magnitude(gray: np.ndarray) -> np.ndarray:
-    """Scharr gradient magnitude of (H, W) float32, normalised to unit step response."""
-    gx = cv2.Scharr(gray, cv2.CV_32F, 1, 0, scale=1 / 32)
-    gy = cv2.Scharr(gray, cv2.CV_32F, 0, 1, scale=1 / 32)
-    return cv2.magnitude(gx, gy)
+def gradient_magnitude(image: np.ndarray) -> np.ndarray:
+    """Scharr gradient magnitude per unit step, (H, W) or the channel maximum of (H, W, C)."""
+    gx = cv2.Scharr(image, cv2.CV_32F, 1, 0, scale=1 / 32)
+    gy = cv2.Scharr(image, cv2.CV_32F, 0, 1, scale=1 / 32)
+    magnitude = cv2.magnitude(gx, gy)
+    return magnitude.max(axis=2) if magnitude.ndim == 3 else magnitude
 
 
-def edge_sharpness(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per-pixel focus evidence and its confidence, both float32 (H, W) in [0, 1] / [0, inf)."""
-    before = gradient_magnitude(gray)
-    after = gradient_magnitude(cv2.GaussianBlur(gray, (0, 0), REBLUR_SIGMA))
+def edge_blur(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Log edge blur sigma (px) and its confidence (gradient at edge peaks, else 0), (H, W)."""
+    before = gradient_magnitude(image)
+    after = gradient_magnitude(cv2.GaussianBlur(image, (0, 0), REBLUR_SIGMA))
     ratio = before / np.maximum(after, 1e-6)
-    sigma_edge = REBLUR_SIGMA / np.sqrt(np.maximum(ratio * ratio - 1.0, 1e-6))
-    focus = 1.0 / (1.0 + np.exp((sigma_edge - SHARP_SIGMA) / SIGMA_SLOPE))
-    # Evidence only at edge maxima: where the gradient is a local peak and above the noise floor.
+    log_sigma = np.log(REBLUR_SIGMA) - 0.5 * np.log(np.maximum(ratio * ratio - 1.0, 1e-6))
+    log_sigma = np.minimum(log_sigma, MAX_LOG_SIGMA)
     peak = before >= cv2.dilate(before, np.ones((3, 3), np.uint8))
-    confidence = np.where(peak & (before > EDGE_FLOOR), before, 0.0).astype(np.float32)
-    return focus.astype(np.float32), confidence
+    confidence = np.where(peak & (before > EDGE_FLOOR), before, 0.0)
+    return log_sigma.astype(np.float32), confidence.astype(np.float32)
 
 
-def propagate(values: np.ndarray, confidence: np.ndarray, sigma: float) -> np.ndarray:
-    """Normalised convolution: confidence-weighted Gaussian average of ``values``."""
+def propagate(values: np.ndarray, confidence: np.ndarray, sigma: float,
+              default: float) -> np.ndarray:
+    """Normalised convolution: the confidence-weighted Gaussian average of ``values``; where
+    there is little evidence near a pixel it tends to ``default``.
+
+    Wider fills (coarse-to-fine) were measured and made maps worse: regions without evidence
+    are mostly blurred *because* blur removes edges, so ``default`` = blurred is the safer guess.
+    """
     numerator = cv2.GaussianBlur(values * confidence, (0, 0), sigma)
     denominator = cv2.GaussianBlur(confidence, (0, 0), sigma)
-    return numerator / np.maximum(denominator, 1e-6)
+    weight = denominator / (denominator + EVIDENCE_SCALE)
+    mean = numerator / np.maximum(denominator, 1e-12)
+    return (weight * mean + (1.0 - weight) * default).astype(np.float32)
 
 
 def analytic_focus(image: np.ndarray) -> np.ndarray:
     """Refined analytic map of float32 RGB (H, W, 3) in [0, 1] -> float32 (H, W) in [0, 1]."""
     small = working_copy(image)
-    gray = luminance(small)
-    focus, confidence = edge_sharpness(gray)
-    side = max(gray.shape)
-    dense = propagate(focus, confidence, SPREAD_FRACTION * side)
+    log_sigma, confidence = edge_blur(small)
+    side = max(small.shape[:2])
+    dense = propagate(log_sigma, confidence, SPREAD_FRACTION * side, default=MAX_LOG_SIGMA)
     radius = max(1, round(GUIDE_RADIUS_FRACTION * side))
     dense = cv2.ximgproc.guidedFilter(small, dense, radius, GUIDE_EPS)
+    focus = 1.0 / (1.0 + np.exp(np.clip((dense - np.log(SHARP_SIGMA)) / LOG_SLOPE, -50, 50)))
     if small.shape != image.shape:
-        dense = cv2.resize(dense, (image.shape[1], image.shape[0]), interpolation=cv2.INTER_LINEAR)
-    return np.clip(dense, 0.0, 1.0).astype(np.float32)
+        focus = cv2.resize(focus, (image.shape[1], image.shape[0]), interpolation=cv2.INTER_LINEAR)
+    return np.clip(focus, 0.0, 1.0).astype(np.float32)
