@@ -22,7 +22,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image
 
 from .errors import ImageError, ParameterError
 
@@ -111,13 +111,19 @@ def read_image(path: str | os.PathLike, *, max_pixels: int | None = None) -> np.
 
 def decode_image(data: bytes, name: str, *, max_pixels: int | None = None) -> Picture:
     """Decode encoded image bytes into a :class:`Picture`; ``name`` is used in messages."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # Pillow's warnings become our one-line errors
+        return _decode(data, name, max_pixels)
+
+
+def _decode(data: bytes, name: str, max_pixels: int | None) -> Picture:
     limit = max_pixels_default() if max_pixels is None else max_pixels
     try:
         probe = Image.open(_io.BytesIO(data))
-    except UnidentifiedImageError:
-        raise ImageError(f"{name}: not an image (unrecognised format)") from None
     except (OSError, ValueError, SyntaxError) as exc:
-        raise ImageError(f"{name}: corrupt image header ({exc})") from None
+        if _has_image_signature(data):
+            raise ImageError(f"{name}: truncated or corrupt image ({_reason(exc)})") from None
+        raise ImageError(f"{name}: not an image (unrecognised format)") from None
     width, height = probe.size
     if width <= 0 or height <= 0:
         raise ImageError(f"{name}: image has no pixels ({width}x{height})")
@@ -126,14 +132,29 @@ def decode_image(data: bytes, name: str, *, max_pixels: int | None = None) -> Pi
             f"{name}: image too large ({width}x{height} = {width * height / 1e6:.0f} MP, "
             f"limit {limit / 1e6:.0f} MP; raise it with --max-pixels or DOFKIT_MAX_PIXELS)"
         )
-    orientation = probe.getexif().get(0x0112, 1)
-    if _is_sixteen_bit(probe, data):
-        pixels, depth = _decode_with_opencv(data, name), 16
-    else:
-        pixels, depth = _decode_with_pillow(probe, name), 8
+    try:
+        orientation = probe.getexif().get(0x0112, 1)
+        if _is_sixteen_bit(probe, data):
+            pixels, depth = _decode_with_opencv(data, name), 16
+        else:
+            pixels, depth = _decode_with_pillow(probe), 8
+    except (OSError, ValueError, SyntaxError) as exc:
+        raise ImageError(f"{name}: truncated or corrupt image ({_reason(exc)})") from None
     pixels = _apply_orientation(pixels, orientation)
     rgb, alpha = _split_channels(pixels, depth)
     return Picture(rgb=rgb, alpha=alpha, bit_depth=depth, name=name)
+
+
+_SIGNATURES = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"II*\x00", b"MM\x00*", b"BM", b"GIF8")
+
+
+def _has_image_signature(data: bytes) -> bool:
+    """True when ``data`` starts like one of the formats dofkit reads (WebP: RIFF....WEBP)."""
+    return data.startswith(_SIGNATURES) or (data[:4] == b"RIFF" and data[8:12] == b"WEBP")
+
+
+def _reason(exc: BaseException) -> str:
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
 
 
 def _is_sixteen_bit(probe: Image.Image, data: bytes) -> bool:
@@ -149,7 +170,7 @@ def _decode_with_opencv(data: bytes, name: str) -> np.ndarray:
     buffer = np.frombuffer(data, np.uint8)
     pixels = cv2.imdecode(buffer, cv2.IMREAD_UNCHANGED | cv2.IMREAD_IGNORE_ORIENTATION)
     if pixels is None:
-        raise ImageError(f"{name}: truncated or corrupt image")
+        raise OSError("OpenCV could not decode it")
     if pixels.ndim == 3 and pixels.shape[2] == 3:
         return pixels[:, :, ::-1]
     if pixels.ndim == 3 and pixels.shape[2] == 4:
@@ -157,13 +178,8 @@ def _decode_with_opencv(data: bytes, name: str) -> np.ndarray:
     return pixels
 
 
-def _decode_with_pillow(probe: Image.Image, name: str) -> np.ndarray:
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            probe.load()
-    except (OSError, ValueError, SyntaxError) as exc:
-        raise ImageError(f"{name}: truncated or corrupt image ({exc})") from None
+def _decode_with_pillow(probe: Image.Image) -> np.ndarray:
+    probe.load()
     has_alpha = probe.mode in ("RGBA", "LA", "PA") or "transparency" in probe.info
     image = probe.convert("RGBA" if has_alpha else "RGB")
     return np.asarray(image)

@@ -1,0 +1,214 @@
+"""Image I/O: formats, bit depths, alpha, EXIF orientation, atomic writes and every bad input."""
+
+from __future__ import annotations
+
+import io
+import os
+import zlib
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image, ImageOps
+
+from dofkit.errors import ImageError, ParameterError
+from dofkit.io import decode_image, encode_image, open_image, read_focus_map, write_image
+
+
+def gradient_rgb(height: int = 12, width: int = 16) -> np.ndarray:
+    """uint8 RGB with distinct values per channel and position."""
+    y, x = np.mgrid[0:height, 0:width]
+    return np.dstack([x * 255 // width, y * 255 // height, (x + y) * 127 // (height + width)]
+                     ).astype(np.uint8)
+
+
+def save_pil(path, image: Image.Image, **kwargs) -> str:
+    image.save(path, **kwargs)
+    return str(path)
+
+
+@pytest.mark.parametrize("suffix", [".png", ".bmp", ".tif", ".webp"])
+def test_lossless_rgb_round_trip(tmp_path, suffix):
+    pixels = gradient_rgb()
+    options = {"lossless": True} if suffix == ".webp" else {}
+    path = save_pil(tmp_path / f"a{suffix}", Image.fromarray(pixels), **options)
+    picture = open_image(path)
+    assert picture.rgb.dtype == np.float32 and picture.rgb.shape == (12, 16, 3)
+    assert picture.bit_depth == 8 and picture.alpha is None
+    np.testing.assert_array_equal(np.round(picture.rgb * 255).astype(np.uint8), pixels)
+
+
+def test_jpeg_reads_close(tmp_path):
+    pixels = gradient_rgb(32, 32)
+    path = save_pil(tmp_path / "a.jpg", Image.fromarray(pixels), quality=98)
+    rgb = open_image(path).rgb
+    assert np.abs(rgb * 255 - pixels).mean() < 3
+
+
+def test_grey_grey_alpha_rgba_palette(tmp_path):
+    grey = np.arange(12 * 16, dtype=np.uint8).reshape(12, 16)
+    picture = open_image(save_pil(tmp_path / "g.png", Image.fromarray(grey, "L")))
+    np.testing.assert_allclose(picture.rgb[:, :, 1] * 255, grey, atol=0.01)
+    assert np.all(picture.rgb[:, :, 0] == picture.rgb[:, :, 2])
+
+    grey_alpha = Image.merge("LA", [Image.fromarray(grey), Image.fromarray(255 - grey)])
+    picture = open_image(save_pil(tmp_path / "la.png", grey_alpha))
+    np.testing.assert_allclose(picture.alpha * 255, 255 - grey, atol=0.01)
+
+    rgba = np.dstack([gradient_rgb(), np.full((12, 16), 128, np.uint8)])
+    picture = open_image(save_pil(tmp_path / "rgba.png", Image.fromarray(rgba, "RGBA")))
+    assert picture.alpha is not None and abs(picture.alpha.mean() - 128 / 255) < 1e-6
+    np.testing.assert_array_equal(np.round(picture.rgb * 255).astype(np.uint8), rgba[:, :, :3])
+
+    palette = Image.fromarray(gradient_rgb()).convert("P", palette=Image.Palette.ADAPTIVE)
+    expected = np.asarray(palette.convert("RGB"))
+    picture = open_image(save_pil(tmp_path / "p.png", palette))
+    np.testing.assert_array_equal(np.round(picture.rgb * 255).astype(np.uint8), expected)
+
+
+def test_sixteen_bit_png_colour_and_grey(tmp_path):
+    colour = (np.random.default_rng(0).random((10, 14, 3)) * 65535).astype(np.uint16)
+    cv2.imwrite(str(tmp_path / "c16.png"), colour[:, :, ::-1])
+    picture = open_image(tmp_path / "c16.png")
+    assert picture.bit_depth == 16
+    np.testing.assert_array_equal(np.round(picture.rgb * 65535).astype(np.uint16), colour)
+
+    grey = (np.arange(140, dtype=np.uint16) * 400).reshape(10, 14)
+    cv2.imwrite(str(tmp_path / "g16.png"), grey)
+    picture = open_image(tmp_path / "g16.png")
+    assert picture.bit_depth == 16
+    np.testing.assert_array_equal(np.round(picture.rgb[:, :, 0] * 65535).astype(np.uint16), grey)
+
+
+def test_sixteen_bit_write_round_trip(tmp_path):
+    values = np.random.default_rng(1).random((9, 11, 3)).astype(np.float32)
+    write_image(tmp_path / "o.png", values, depth=16)
+    back = open_image(tmp_path / "o.png")
+    assert back.bit_depth == 16
+    assert np.abs(back.rgb - values).max() <= 0.5 / 65535 + 1e-7
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+@pytest.mark.parametrize("sixteen_bit", [False, True])
+def test_exif_orientation_matches_pillow(tmp_path, orientation, sixteen_bit):
+    """Both decoders (Pillow for 8-bit, OpenCV for 16-bit) apply EXIF orientation exactly as
+    Pillow's reference ImageOps.exif_transpose does."""
+    stored = np.zeros((20, 30), np.uint8)
+    stored[:10, :10] = 255  # a marked corner makes every orientation distinguishable
+    stored[:4, 20:] = 128
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    image = Image.fromarray(stored.astype(np.uint16) * 257 if sixteen_bit else stored)
+    if sixteen_bit:
+        image = image.convert("I;16")
+    path = save_pil(tmp_path / "o.png", image, exif=exif.tobytes())
+    expected = np.asarray(ImageOps.exif_transpose(_with_exif(stored, exif)))
+    picture = open_image(path)
+    assert picture.bit_depth == (16 if sixteen_bit else 8)
+    np.testing.assert_array_equal(np.round(picture.rgb[:, :, 0] * 255).astype(np.uint8), expected)
+
+
+def _with_exif(pixels: np.ndarray, exif: Image.Exif) -> Image.Image:
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, format="PNG", exif=exif.tobytes())
+    return Image.open(io.BytesIO(buffer.getvalue()))
+
+
+def test_unicode_path(tmp_path):
+    path = tmp_path / "фото 写真.png"
+    write_image(path, np.full((4, 5, 3), 0.25, np.float32))
+    assert open_image(path).size == (5, 4)
+
+
+def test_stdin(monkeypatch, tmp_path):
+    data = encode_image(np.full((3, 4, 3), 0.5, np.float32), ".png")
+
+    class FakeStdin:
+        buffer = io.BytesIO(data)
+
+    monkeypatch.setattr("sys.stdin", FakeStdin)
+    assert open_image("-").size == (4, 3)
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda p: None, "no such file"),
+    (lambda p: p.mkdir(), "is a directory"),
+    (lambda p: p.write_bytes(b""), "empty file"),
+    (lambda p: p.write_bytes(b"hello, this is not an image at all"), "not an image"),
+])
+def test_bad_inputs(tmp_path, make, message):
+    path = tmp_path / "bad.png"
+    make(path)
+    with pytest.raises(ImageError, match=message) as info:
+        open_image(path)
+    assert str(path) in str(info.value) and "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize("suffix", [".png", ".jpg", ".webp", ".tif"])
+def test_truncated_image(tmp_path, suffix):
+    data = encode_image(np.random.default_rng(2).random((64, 64, 3)).astype(np.float32), suffix)
+    path = tmp_path / f"cut{suffix}"
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(ImageError, match="truncated or corrupt") as info:
+        open_image(path)
+    assert str(path) in str(info.value)
+
+
+def test_pixel_limit_refused_before_decoding(tmp_path, monkeypatch):
+    # A PNG header announcing 50000 x 50000 pixels but holding almost no data: the limit must
+    # trigger on the header alone.
+    path = save_pil(tmp_path / "big.png", Image.new("L", (300, 200)))
+    with pytest.raises(ImageError, match="too large"):
+        open_image(path, max_pixels=300 * 200 - 1)
+    monkeypatch.setenv("DOFKIT_MAX_PIXELS", "1000")
+    with pytest.raises(ImageError, match="limit 0 MP"):
+        open_image(path)
+    data = bytearray(open(path, "rb").read())
+    data[16:24] = (50000).to_bytes(4, "big") + (50000).to_bytes(4, "big")
+    data[29:33] = zlib.crc32(bytes(data[12:29])).to_bytes(4, "big")  # IHDR checksum
+    monkeypatch.delenv("DOFKIT_MAX_PIXELS")
+    with pytest.raises(ImageError, match="too large"):
+        decode_image(bytes(data), "huge.png")
+
+
+def test_write_refuses_input_and_is_atomic(tmp_path):
+    source = tmp_path / "in.png"
+    write_image(source, np.zeros((4, 4, 3), np.float32))
+    before = source.read_bytes()
+    with pytest.raises(ImageError, match="refusing to overwrite an input"):
+        write_image(source, np.ones((4, 4, 3), np.float32), inputs=(source,))
+    assert source.read_bytes() == before
+    write_image(source, np.ones((4, 4, 3), np.float32), inputs=(source,), overwrite=True)
+    assert open_image(source).rgb.min() == 1.0
+    assert [p.name for p in tmp_path.iterdir()] == ["in.png"]  # no temporary file left
+
+
+def test_write_errors(tmp_path):
+    with pytest.raises(ParameterError, match="cannot write '.xyz'"):
+        write_image(tmp_path / "o.xyz", np.zeros((2, 2, 3), np.float32))
+    with pytest.raises(ImageError, match="does not exist"):
+        write_image(tmp_path / "missing" / "o.png", np.zeros((2, 2, 3), np.float32))
+    assert not any(tmp_path.iterdir())
+
+
+def test_alpha_written_back(tmp_path):
+    alpha = np.linspace(0, 1, 20, dtype=np.float32).reshape(4, 5)
+    write_image(tmp_path / "a.png", np.zeros((4, 5, 3), np.float32), alpha=alpha)
+    back = open_image(tmp_path / "a.png")
+    assert back.alpha is not None and np.abs(back.alpha - alpha).max() < 1 / 255
+
+
+def test_output_permissions_follow_umask(tmp_path):
+    write_image(tmp_path / "p.png", np.zeros((2, 2, 3), np.float32))
+    mask = os.umask(0)
+    os.umask(mask)
+    assert (tmp_path / "p.png").stat().st_mode & 0o777 == 0o666 & ~mask
+
+
+def test_read_focus_map_checks_size(tmp_path):
+    write_image(tmp_path / "m.png", np.full((4, 6), 0.5, np.float32), depth=16)
+    focus = read_focus_map(tmp_path / "m.png", size=(6, 4))
+    assert focus.shape == (4, 6) and focus.dtype == np.float32
+    assert abs(float(focus.mean()) - 0.5) < 1e-4
+    with pytest.raises(ImageError, match="map is 6x4 but the image is 7x4"):
+        read_focus_map(tmp_path / "m.png", size=(7, 4))
