@@ -1,0 +1,136 @@
+"""The `dofkit` command: map and eval through typer's runner, and start-up cost."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from dofkit.cli import app
+from dofkit.io import encode_image, open_image, write_image
+
+DBD = Path(__file__).resolve().parents[2] / "shared" / "data" / "dbd-real"
+runner = CliRunner()
+
+
+@pytest.fixture
+def photo(tmp_path, half_sharp) -> Path:
+    path = tmp_path / "photo.png"
+    write_image(path, half_sharp[0])
+    return path
+
+
+def test_version_and_help_do_not_import_torch():
+    code = ("import sys; from dofkit.cli import app; from typer.testing import CliRunner; "
+            "r = CliRunner(); assert r.invoke(app, ['--version']).exit_code == 0; "
+            "assert r.invoke(app, ['--help']).exit_code == 0; "
+            "assert r.invoke(app, ['map', '--help']).exit_code == 0; "
+            "print('torch' in sys.modules, 'moderngl' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "False"]
+
+
+def test_version():
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0 and result.stdout.startswith("dofkit ")
+
+
+def test_map_grey(photo, tmp_path):
+    out = tmp_path / "map.png"
+    result = runner.invoke(app, ["map", str(photo), "-o", str(out), "--method", "analytic"])
+    assert result.exit_code == 0, result.output
+    focus = open_image(out)
+    assert focus.size == (128, 96) and focus.bit_depth == 8
+    assert focus.rgb[:, :40].mean() > focus.rgb[:, 88:].mean() + 0.3
+
+
+def test_map_sixteen_bit_rainbow_and_overlay(photo, tmp_path):
+    runner.invoke(app, ["map", str(photo), "-o", str(tmp_path / "m16.png"), "-m", "paper",
+                        "--depth", "16"])
+    assert open_image(tmp_path / "m16.png").bit_depth == 16
+    result = runner.invoke(app, ["map", str(photo), "-o", str(tmp_path / "r.png"), "-m",
+                                 "analytic", "-c", "rainbow"])
+    assert result.exit_code == 0
+    view = open_image(tmp_path / "r.png").rgb
+    left, right = view[:, 8:40].reshape(-1, 3).mean(0), view[:, 90:].reshape(-1, 3).mean(0)
+    assert left[0] > left[2] and right[2] > right[0]  # red = in focus, blue = defocused
+    result = runner.invoke(app, ["map", str(photo), "-o", str(tmp_path / "o.jpg"), "-m",
+                                 "analytic", "--overlay"])
+    assert result.exit_code == 0 and open_image(tmp_path / "o.jpg").size == (128, 96)
+
+
+def test_map_batch_goes_on_after_a_bad_input(photo, tmp_path):
+    empty = tmp_path / "empty.jpg"
+    empty.write_bytes(b"")
+    out_dir = tmp_path / "maps"
+    result = runner.invoke(app, ["map", str(photo), str(empty), "--out-dir", str(out_dir),
+                                 "-m", "analytic"])
+    assert result.exit_code == 1
+    assert "empty.jpg: empty file" in result.stderr
+    assert "Traceback" not in result.output
+    assert (out_dir / "photo.png").exists() and not (out_dir / "empty.png").exists()
+
+
+def test_map_refuses_to_overwrite_its_input(photo):
+    before = photo.read_bytes()
+    result = runner.invoke(app, ["map", str(photo), "-o", str(photo), "-m", "analytic"])
+    assert result.exit_code == 1 and "refusing to overwrite an input" in result.stderr
+    assert photo.read_bytes() == before
+
+
+def test_map_stdin_to_stdout(half_sharp):
+    data = encode_image(half_sharp[0], ".png")
+    result = runner.invoke(app, ["map", "-", "-o", "-", "-m", "analytic"], input=data)
+    assert result.exit_code == 0
+    assert result.stdout_bytes.startswith(b"\x89PNG")
+
+
+@pytest.mark.parametrize("arguments, message", [
+    (["map", "x.png"], "exactly one of"),
+    (["map", "a.png", "b.png", "-o", "c.png"], "single input"),
+    (["map", "a.png", "-o", "c.png", "--method", "magic"], "method must be one of"),
+    (["map", "a.png", "-o", "c.png", "--depth", "12"], "--depth must be 8 or 16"),
+])
+def test_map_usage_errors(arguments, message, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(app, arguments)
+    assert result.exit_code != 0 and message in result.stderr
+
+
+def test_eval_json_on_given_maps(tmp_path):
+    images, gt, maps = (tmp_path / name for name in ("img", "gt", "maps"))
+    for folder in (images, gt, maps):
+        folder.mkdir()
+    truth = np.zeros((8, 8), np.float32)
+    truth[:, :4] = 1.0
+    write_image(images / "a.jpg", np.zeros((8, 8, 3), np.float32))
+    write_image(gt / "a.png", truth)
+    write_image(maps / "a.png", truth)
+    result = runner.invoke(app, ["eval", "--images", str(images), "--gt", str(gt), "--maps",
+                                 str(maps), "--json"])
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.stdout)
+    assert document["mean"] == {"mae": 0.0, "f05": 1.0, "fmax": 1.0}
+
+
+def test_eval_missing_ground_truth(tmp_path):
+    (tmp_path / "img").mkdir()
+    (tmp_path / "gt").mkdir()
+    write_image(tmp_path / "img" / "a.png", np.zeros((4, 4, 3), np.float32))
+    result = runner.invoke(app, ["eval", "--images", str(tmp_path / "img"), "--gt",
+                                 str(tmp_path / "gt"), "-m", "analytic"])
+    assert result.exit_code == 1 and "no file for 'a'" in result.stderr
+
+
+@pytest.mark.skipif(not DBD.is_dir(), reason="shared dbd-real data not present")
+def test_eval_analytic_beats_baselines_on_dbd_real():
+    """The issue's bar for the analytic method: MAE <= 0.18 and F05 >= 0.87 on dbd-real."""
+    result = runner.invoke(app, ["eval", "--images", str(DBD / "img"), "--gt", str(DBD / "gt"),
+                                 "--method", "analytic", "--json"])
+    means = json.loads(result.stdout)["mean"]
+    assert means["mae"] <= 0.18 and means["f05"] >= 0.87
