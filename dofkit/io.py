@@ -135,7 +135,7 @@ def _decode(data: bytes, name: str, max_pixels: int | None) -> Picture:
     try:
         orientation = probe.getexif().get(0x0112, 1)
         if _is_sixteen_bit(probe, data):
-            pixels, depth = _decode_with_opencv(data, name), 16
+            pixels, depth = _decode_with_opencv(data), 16
         else:
             pixels, depth = _decode_with_pillow(probe), 8
     except (OSError, ValueError, SyntaxError) as exc:
@@ -166,7 +166,7 @@ def _is_sixteen_bit(probe: Image.Image, data: bytes) -> bool:
     return False
 
 
-def _decode_with_opencv(data: bytes, name: str) -> np.ndarray:
+def _decode_with_opencv(data: bytes) -> np.ndarray:
     buffer = np.frombuffer(data, np.uint8)
     pixels = cv2.imdecode(buffer, cv2.IMREAD_UNCHANGED | cv2.IMREAD_IGNORE_ORIENTATION)
     if pixels is None:

@@ -8,6 +8,11 @@ from typing import List, Optional
 
 import typer
 
+from ..errors import ParameterError
+from ..focus import FocusEstimator
+from ..io import open_image, write_image
+from ..view import overlay as blend_overlay
+from ..view import rainbow
 from . import options
 from .common import guarded, output_paths, run_batch
 
@@ -34,11 +39,6 @@ def map_command(
     overwrite: bool = options.Overwrite,
 ) -> None:
     """Write the focus map of each input, same size as the input (PNG unless the suffix says)."""
-    from ..errors import ParameterError
-    from ..focus import FocusEstimator
-    from ..io import open_image, write_image
-    from ..view import overlay as blend, rainbow
-
     if depth not in (8, 16):
         raise ParameterError(f"--depth must be 8 or 16, got {depth}")
     estimator = FocusEstimator(method, device=device, threads=threads)
@@ -49,7 +49,7 @@ def map_command(
         picture = open_image(source, max_pixels=max_pixels)
         focus = estimator(picture.rgb)
         if overlay:
-            picture_out, bits = blend(picture.rgb, focus), 8
+            picture_out, bits = blend_overlay(picture.rgb, focus), 8
         elif colormap is Colormap.rainbow:
             picture_out, bits = rainbow(focus), 8
         else:
