@@ -1,0 +1,37 @@
+"""Focus-weighted NPR stylisation: GLSL passes (ModernGL, EGL) with a CPU reference.
+
+>>> from dofkit.render import Stylizer
+>>> with Stylizer("toon") as stylizer:           # doctest: +SKIP
+...     frames = [stylizer(image, focus) for image, focus in pairs]
+
+Passes: sRGB -> CIELab; bilateral smoothing whose sigma follows (1 - focus); DoG of
+lightness; composition (toon quantisation, background desaturation and fade, XDoG lines whose
+opacity follows focus) back to sRGB. Presets in :data:`STYLES`, parameters in
+:data:`PARAMETERS`. moderngl is imported only when a GL backend is made.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .styles import DEFAULT_STYLE, PARAMETERS, STYLES
+from .stylizer import BACKENDS, Stylizer
+
+__all__ = ["Stylizer", "stylize", "STYLES", "PARAMETERS", "DEFAULT_STYLE", "BACKENDS"]
+
+_cached: dict[str, Stylizer] = {}
+
+
+def stylize(image: np.ndarray, focus: np.ndarray, style: str = DEFAULT_STYLE,
+            backend: str = "auto", **params) -> np.ndarray:
+    """Stylise one image: float32 (H, W, 3) and focus float32 (H, W), both in [0, 1] ->
+    float32 (H, W, 3) in [0, 1]. Keeps one Stylizer (GL context and programs) per backend
+    for the next call, with its image-sized textures released. See :class:`Stylizer`."""
+    stylizer = _cached.get(backend)
+    if stylizer is None:
+        stylizer = _cached[backend] = Stylizer(DEFAULT_STYLE, backend)
+    stylizer.configure(style, **params)
+    try:
+        return stylizer(image, focus)
+    finally:
+        stylizer.release()

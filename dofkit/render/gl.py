@@ -1,0 +1,148 @@
+"""GL backend: a headless EGL context, the programs of ``shaders/`` compiled once, and float
+textures sized to the image, reused across frames of the same size.
+
+Programs are ``shaders/<name>.glsl`` files holding both stages, switched by
+``#if defined VERTEX_SHADER`` / ``FRAGMENT_SHADER``; ``#include "file"`` lines are replaced by
+that file (relative to ``shaders/``). Every draw is one full-screen triangle.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import ImageError, ResourceError
+from ..resources import resource_dir
+
+PROGRAM_NAMES = ("lab", "bilateral", "blur_pair", "compose")
+_INCLUDE = re.compile(r'^#include\s+"([^"]+)"\s*$', re.MULTILINE)
+
+
+def shader_source(path: Path, stage: str) -> str:
+    """Source of one stage (``VERTEX_SHADER``/``FRAGMENT_SHADER``) of the program at ``path``,
+    includes expanded (one level deep is all the shaders use, but nesting works)."""
+    root = path.parent
+
+    def expand(text: str) -> str:
+        return _INCLUDE.sub(lambda m: expand((root / m.group(1)).read_text()), text)
+
+    version, _, body = expand(path.read_text()).partition("\n")
+    return f"{version}\n#define {stage}\n{body}"
+
+
+def create_context(device: int | None = None):
+    """A standalone EGL context (OpenGL >= 3.3), or ResourceError saying why there is none."""
+    try:
+        import moderngl
+    except ImportError as exc:  # pragma: no cover - moderngl is a dependency
+        raise ResourceError(f"GL backend unavailable: moderngl not installed ({exc})") from None
+    options = {} if device is None else {"device_index": device}
+    try:
+        ctx = moderngl.create_context(standalone=True, backend="egl", require=330, **options)
+    except Exception as exc:  # moderngl raises bare Exception for a missing driver
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ResourceError(f"no OpenGL context available via EGL ({reason}); install Mesa "
+                            "(libegl1 libgl1) or use --backend cpu") from None
+    ctx.pack_alignment = ctx.unpack_alignment = 1
+    return ctx
+
+
+class GlBackend:
+    """Runs the passes as GLSL programs on named float textures (same interface as
+    :class:`~.cpu.CpuBackend`). Make once; textures follow the image size."""
+
+    name = "gl"
+
+    def __init__(self, device: int | None = None):
+        import moderngl
+
+        self._moderngl = moderngl
+        self.ctx = create_context(device)
+        self.max_size = self.ctx.info["GL_MAX_TEXTURE_SIZE"]
+        self._textures: dict[str, object] = {}
+        self._framebuffers: dict[str, object] = {}
+        self._size: tuple[int, int] | None = None
+        self._programs, self._triangles = {}, {}
+        folder = resource_dir("shaders")
+        for name in PROGRAM_NAMES:
+            path = folder / f"{name}.glsl"
+            try:
+                self._programs[name] = self.ctx.program(
+                    vertex_shader=shader_source(path, "VERTEX_SHADER"),
+                    fragment_shader=shader_source(path, "FRAGMENT_SHADER"))
+            except (OSError, moderngl.Error) as exc:
+                self.close()
+                raise ResourceError(f"shader {path} failed to build: {exc}") from None
+        self._triangles = {name: self.ctx.vertex_array(program, [])
+                           for name, program in self._programs.items()}
+
+    def _fit(self, width: int, height: int) -> None:
+        """Release all textures when the image size changes; refuse sizes GL cannot hold."""
+        if max(width, height) > self.max_size:
+            raise ImageError(f"image {width}x{height} exceeds the GL texture limit "
+                             f"{self.max_size} px per side; use --backend cpu")
+        if self._size != (width, height):
+            self.release()
+            self._size = (width, height)
+
+    def load(self, name: str, values: np.ndarray) -> None:
+        """Upload float32 (H, W) or (H, W, C) ``values`` into texture ``name``."""
+        height, width = values.shape[:2]
+        channels = 1 if values.ndim == 2 else values.shape[2]
+        self._fit(width, height)
+        texture = self._textures.get(name)
+        if texture is None or texture.components != channels:
+            if texture is not None:
+                texture.release()
+            texture = self.ctx.texture((width, height), channels, dtype="f4")
+            texture.filter = (self._moderngl.NEAREST, self._moderngl.NEAREST)
+            self._textures[name] = texture
+        texture.write(np.ascontiguousarray(values, dtype=np.float32))
+
+    def _target(self, name: str):
+        if name not in self._framebuffers:
+            texture = self.ctx.texture(self._size, 4, dtype="f4")
+            texture.filter = (self._moderngl.NEAREST, self._moderngl.NEAREST)
+            self._textures[name] = texture
+            self._framebuffers[name] = self.ctx.framebuffer(color_attachments=[texture])
+        return self._framebuffers[name]
+
+    def run(self, program: str, target: str, sources: dict[str, str], **uniforms) -> None:
+        """Draw ``program`` into texture ``target`` (RGBA f4), reading textures ``sources``
+        (sampler name -> texture name), with ``uniforms`` set by name."""
+        if target in sources.values():
+            raise ValueError(f"{program}: target {target!r} is also a source")
+        shader = self._programs[program]
+        for unit, (sampler, texture) in enumerate(sources.items()):
+            self._textures[texture].use(location=unit)
+            shader[sampler].value = unit
+        for name, value in uniforms.items():
+            if name in shader:  # the compiler drops uniforms a program does not use
+                shader[name].value = value
+        self._target(target).use()
+        self._triangles[program].render(self._moderngl.TRIANGLES, vertices=3)
+
+    def read(self, name: str) -> np.ndarray:
+        """Texture ``name`` as float32 (H, W, C)."""
+        texture = self._textures[name]
+        width, height = texture.size
+        data = np.frombuffer(texture.read(), np.float32)
+        return data.reshape(height, width, texture.components)
+
+    def release(self) -> None:
+        """Free all textures and framebuffers (programs and context stay)."""
+        for item in (*self._framebuffers.values(), *self._textures.values()):
+            item.release()
+        self._framebuffers.clear()
+        self._textures.clear()
+        self._size = None
+
+    def close(self) -> None:
+        """Free everything, the context included."""
+        self.release()
+        for item in (*self._triangles.values(), *self._programs.values()):
+            item.release()
+        self._triangles, self._programs = {}, {}
+        self.ctx.release()

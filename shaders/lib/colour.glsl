@@ -1,0 +1,36 @@
+// sRGB (D65) <-> CIELab, L in [0, 100]; the formulas of OpenCV's cvtColor for float images.
+const vec3 WHITE = vec3(0.950456, 1.0, 1.088754);
+const mat3 RGB_TO_XYZ = mat3(0.412453, 0.212671, 0.019334,   // columns: R, G, B
+                             0.357580, 0.715160, 0.119193,
+                             0.180423, 0.072169, 0.950227);
+const mat3 XYZ_TO_RGB = mat3(3.240479, -0.969256, 0.055648,
+                             -1.53715, 1.875991, -0.204043,
+                             -0.498535, 0.041556, 1.057311);
+
+vec3 srgb_to_linear(vec3 c) {
+    return mix(c / 12.92, pow((c + 0.055) / 1.055, vec3(2.4)), greaterThan(c, vec3(0.04045)));
+}
+
+vec3 linear_to_srgb(vec3 c) {
+    c = clamp(c, 0.0, 1.0);
+    return mix(c * 12.92, 1.055 * pow(c, vec3(1.0 / 2.4)) - 0.055, greaterThan(c, vec3(0.0031308)));
+}
+
+vec3 lab_f(vec3 t) {
+    return mix(7.787 * t + 16.0 / 116.0, pow(t, vec3(1.0 / 3.0)), greaterThan(t, vec3(0.008856)));
+}
+
+vec3 lab_f_inverse(vec3 f) {
+    return mix((f - 16.0 / 116.0) / 7.787, f * f * f, greaterThan(f, vec3(0.206893)));
+}
+
+vec3 rgb_to_lab(vec3 rgb) {
+    vec3 f = lab_f(RGB_TO_XYZ * srgb_to_linear(clamp(rgb, 0.0, 1.0)) / WHITE);
+    return vec3(116.0 * f.y - 16.0, 500.0 * (f.x - f.y), 200.0 * (f.y - f.z));
+}
+
+vec3 lab_to_rgb(vec3 lab) {
+    float fy = (lab.x + 16.0) / 116.0;
+    vec3 xyz = WHITE * lab_f_inverse(vec3(fy + lab.y / 500.0, fy, fy - lab.z / 200.0));
+    return linear_to_srgb(XYZ_TO_RGB * xyz);
+}
