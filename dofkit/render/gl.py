@@ -65,18 +65,20 @@ class GlBackend:
         self._framebuffers: dict[str, object] = {}
         self._size: tuple[int, int] | None = None
         self._programs, self._triangles = {}, {}
-        folder = resource_dir("shaders")
+        try:
+            with self.ctx:
+                self._build(resource_dir("shaders"))
+        except (OSError, moderngl.Error) as exc:
+            self.close()
+            raise ResourceError(f"shaders failed to build: {exc}") from None
+
+    def _build(self, folder: Path) -> None:
         for name in PROGRAM_NAMES:
             path = folder / f"{name}.glsl"
-            try:
-                self._programs[name] = self.ctx.program(
-                    vertex_shader=shader_source(path, "VERTEX_SHADER"),
-                    fragment_shader=shader_source(path, "FRAGMENT_SHADER"))
-            except (OSError, moderngl.Error) as exc:
-                self.close()
-                raise ResourceError(f"shader {path} failed to build: {exc}") from None
-        self._triangles = {name: self.ctx.vertex_array(program, [])
-                           for name, program in self._programs.items()}
+            self._programs[name] = self.ctx.program(
+                vertex_shader=shader_source(path, "VERTEX_SHADER"),
+                fragment_shader=shader_source(path, "FRAGMENT_SHADER"))
+            self._triangles[name] = self.ctx.vertex_array(self._programs[name], [])
 
     def _fit(self, width: int, height: int) -> None:
         """Release all textures when the image size changes; refuse sizes GL cannot hold."""
@@ -84,30 +86,38 @@ class GlBackend:
             raise ImageError(f"image {width}x{height} exceeds the GL texture limit "
                              f"{self.max_size} px per side; use --backend cpu")
         if self._size != (width, height):
-            self.release()
+            self._release()
             self._size = (width, height)
+
+    def _texture(self, name: str, components: int):
+        """Texture ``name`` (float32, image-sized, ``components`` channels), made on demand."""
+        texture = self._textures.get(name)
+        if texture is None or texture.components != components:
+            if texture is not None:
+                texture.release()
+                if name in self._framebuffers:
+                    self._framebuffers.pop(name).release()
+            texture = self.ctx.texture(self._size, components, dtype="f4")
+            texture.filter = (self._moderngl.NEAREST, self._moderngl.NEAREST)
+            self._textures[name] = texture
+        return texture
+
+    def _framebuffer(self, name: str):
+        if name not in self._framebuffers:
+            texture = self._texture(name, 4)
+            self._framebuffers[name] = self.ctx.framebuffer(color_attachments=[texture])
+        return self._framebuffers[name]
+
+    # Public methods make this context current (``with self.ctx``, which must not nest): several
+    # contexts may live in one process, e.g. one per Stylizer.
 
     def load(self, name: str, values: np.ndarray) -> None:
         """Upload float32 (H, W) or (H, W, C) ``values`` into texture ``name``."""
         height, width = values.shape[:2]
-        channels = 1 if values.ndim == 2 else values.shape[2]
-        self._fit(width, height)
-        texture = self._textures.get(name)
-        if texture is None or texture.components != channels:
-            if texture is not None:
-                texture.release()
-            texture = self.ctx.texture((width, height), channels, dtype="f4")
-            texture.filter = (self._moderngl.NEAREST, self._moderngl.NEAREST)
-            self._textures[name] = texture
-        texture.write(np.ascontiguousarray(values, dtype=np.float32))
-
-    def _target(self, name: str):
-        if name not in self._framebuffers:
-            texture = self.ctx.texture(self._size, 4, dtype="f4")
-            texture.filter = (self._moderngl.NEAREST, self._moderngl.NEAREST)
-            self._textures[name] = texture
-            self._framebuffers[name] = self.ctx.framebuffer(color_attachments=[texture])
-        return self._framebuffers[name]
+        with self.ctx:
+            self._fit(width, height)
+            texture = self._texture(name, 1 if values.ndim == 2 else values.shape[2])
+            texture.write(np.ascontiguousarray(values, dtype=np.float32))
 
     def run(self, program: str, target: str, sources: dict[str, str], **uniforms) -> None:
         """Draw ``program`` into texture ``target`` (RGBA f4), reading textures ``sources``
@@ -115,34 +125,41 @@ class GlBackend:
         if target in sources.values():
             raise ValueError(f"{program}: target {target!r} is also a source")
         shader = self._programs[program]
-        for unit, (sampler, texture) in enumerate(sources.items()):
-            self._textures[texture].use(location=unit)
-            shader[sampler].value = unit
-        for name, value in uniforms.items():
-            if name in shader:  # the compiler drops uniforms a program does not use
-                shader[name].value = value
-        self._target(target).use()
-        self._triangles[program].render(self._moderngl.TRIANGLES, vertices=3)
+        with self.ctx:
+            for unit, (sampler, texture) in enumerate(sources.items()):
+                self._textures[texture].use(location=unit)
+                shader[sampler].value = unit
+            for name, value in uniforms.items():
+                if name in shader:  # the compiler drops uniforms a program does not use
+                    shader[name].value = value
+            self._framebuffer(target).use()
+            self._triangles[program].render(self._moderngl.TRIANGLES, vertices=3)
 
     def read(self, name: str) -> np.ndarray:
         """Texture ``name`` as float32 (H, W, C)."""
         texture = self._textures[name]
         width, height = texture.size
-        data = np.frombuffer(texture.read(), np.float32)
+        with self.ctx:
+            data = np.frombuffer(texture.read(), np.float32)
         return data.reshape(height, width, texture.components)
 
-    def release(self) -> None:
-        """Free all textures and framebuffers (programs and context stay)."""
+    def _release(self) -> None:
         for item in (*self._framebuffers.values(), *self._textures.values()):
             item.release()
         self._framebuffers.clear()
         self._textures.clear()
         self._size = None
 
+    def release(self) -> None:
+        """Free all textures and framebuffers (programs and context stay)."""
+        with self.ctx:
+            self._release()
+
     def close(self) -> None:
         """Free everything, the context included."""
-        self.release()
-        for item in (*self._triangles.values(), *self._programs.values()):
-            item.release()
+        with self.ctx:
+            self._release()
+            for item in (*self._triangles.values(), *self._programs.values()):
+                item.release()
         self._triangles, self._programs = {}, {}
         self.ctx.release()
