@@ -11,6 +11,7 @@ out vec4 result;
 
 void main() {
     ivec2 p = ivec2(gl_FragCoord.xy);
-    result = vec4(rgb_to_lab(texelFetch(image, p, 0).rgb), clamp(texelFetch(focus, p, 0).r, 0.0, 1.0));
+    float in_focus = clamp(texelFetch(focus, p, 0).r, 0.0, 1.0);
+    result = vec4(rgb_to_lab(texelFetch(image, p, 0).rgb), in_focus);
 }
 #endif

@@ -19,7 +19,7 @@ from dofkit.cli import app
 from dofkit.errors import ImageError, ParameterError, ResourceError
 from dofkit.io import open_image, write_image
 from dofkit.render import PARAMETERS, STYLES, Stylizer, stylize
-from dofkit.render.cpu import CpuBackend
+from dofkit.render.cpu import CpuBackend, dog_kernel
 from dofkit.render.styles import resolve
 from dofkit.render.stylizer import open_backend, render
 
@@ -71,10 +71,10 @@ def _pass_inputs(scene):
                                               radius_subject=0.5, range_sigma=8.0), lab_scale),
         "bilateral-y": ({"source": lab}, dict(direction=(0, 1), taps=8, radius_background=4.0,
                                               radius_subject=0.5, range_sigma=8.0), lab_scale),
-        "blur_pair-x": ({"source": lab}, dict(direction=(1, 0), taps=5, sigma=1.0, ratio=1.6,
-                                              paired=False), (100, 100, 1, 1)),
-        "blur_pair-y": ({"source": edges}, dict(direction=(0, 1), taps=5, sigma=1.0, ratio=1.6,
-                                                paired=True), (100, 100, 1, 1)),
+        "blur_pair-x": ({"source": lab}, dict(direction=(1, 0), taps=5, paired=False,
+                                              kernel=dog_kernel(1.0, 1.6)), (100, 100, 1, 1)),
+        "blur_pair-y": ({"source": edges}, dict(direction=(0, 1), taps=5, paired=True,
+                                                kernel=dog_kernel(1.0, 1.6)), (100, 100, 1, 1)),
         "compose": ({"abstracted": lab, "edges": edges}, compose, (1, 1, 1, 1)),
     }
 
@@ -228,8 +228,9 @@ def test_cli_stylizes_with_a_given_map_and_keeps_alpha(gl, photo_with_alpha, bac
     assert out.rgb.shape == (96, 128, 3) and out.alpha is not None
     assert np.allclose(out.alpha, 128 / 255)
     assert np.array_equal(open_image(folder / "used.png").rgb, open_image(folder / "map.png").rgb)
-    expected = stylize(open_image(folder / "in.png").rgb, open_image(folder / "map.png").rgb[..., 0],
-                       style="sketch", backend=backend, edge_sigma=1.5, levels=3)
+    focus = open_image(folder / "map.png").rgb[..., 0]
+    expected = stylize(open_image(folder / "in.png").rgb, focus, style="sketch", backend=backend,
+                       edge_sigma=1.5, levels=3)
     assert np.abs(out.rgb - expected).max() <= 1 / 255 + 1e-6
 
 

@@ -38,34 +38,50 @@ def bilateral(source: np.ndarray, *, direction: Direction, taps: int, radius_bac
     sigma = np.maximum(radius_background * (1 - focus) + radius_subject * focus, 1e-3)
     spatial = (-0.5 / (sigma * sigma)).astype(np.float32)
     range_ = np.float32(-0.5 / (range_sigma * range_sigma))
+    reach = np.minimum(taps, np.ceil(2 * sigma))
     total = np.zeros_like(colour)
     weights = np.zeros_like(focus)
     for offset, sample in _shifted(colour, direction, taps):
         difference = sample - colour
         w = np.exp(offset * offset * spatial + np.einsum("ijk,ijk->ij", difference, difference)
-                   * range_)
+                   * range_) * (abs(offset) <= reach)
         total += w[..., None] * sample
         weights += w
     return np.dstack([total / weights[..., None], focus]).astype(np.float32)
 
 
-def gaussian_kernel(sigma: float, taps: int) -> np.ndarray:
-    """Normalised Gaussian weights at offsets -taps..taps, float32 (2 taps + 1,)."""
-    offsets = np.arange(-taps, taps + 1, dtype=np.float32)
-    kernel = np.exp(-0.5 * offsets ** 2 / np.float32(sigma * sigma))
-    return (kernel / kernel.sum()).astype(np.float32)
+#: Most taps each side of a blur_pair kernel (the size of the shader's ``kernel`` array - 1).
+MAX_TAPS = 40
 
 
-def blur_pair(source: np.ndarray, *, direction: Direction, taps: int, sigma: float, ratio: float,
+def dog_kernel(sigma: float, ratio: float) -> np.ndarray:
+    """Normalised 1-D Gaussian weights of sigma and sigma * ratio at offsets 0..MAX_TAPS,
+    float32 (MAX_TAPS + 1, 2), zero beyond 3 sigma * ratio; the ``kernel`` of blur_pair."""
+    taps = dog_taps(sigma, ratio)
+    offsets = np.arange(MAX_TAPS + 1, dtype=np.float32)[:, None]
+    scales = np.array([sigma, sigma * ratio], np.float32)
+    kernel = np.exp(-0.5 * (offsets / scales) ** 2) * (offsets <= taps)
+    return (kernel / (2 * kernel.sum(axis=0) - kernel[0])).astype(np.float32)
+
+
+def dog_taps(sigma: float, ratio: float) -> int:
+    """Taps each side of the wider DoG blur: 3 sigma * ratio."""
+    taps = int(np.ceil(3 * sigma * ratio))
+    if taps > MAX_TAPS:
+        raise ValueError(f"DoG of sigma {sigma} needs {taps} taps; at most {MAX_TAPS}")
+    return taps
+
+
+def blur_pair(source: np.ndarray, *, direction: Direction, taps: int, kernel: np.ndarray,
               paired: bool) -> np.ndarray:
-    """One axis of two Gaussian blurs (sigma, sigma * ratio) -> (H, W, 4): (b1, b2, 0, 1).
-    Blurs channel 0 twice, or with ``paired`` channels 0 and 1 respectively."""
+    """One axis of the two DoG blurs (``kernel`` from :func:`dog_kernel`) -> (H, W, 4):
+    (b1, b2, 0, 1). Blurs channel 0 twice, or with ``paired`` channels 0 and 1 respectively."""
     inputs = (source[..., 0], source[..., 1]) if paired else (source[..., 0], source[..., 0])
     unit = np.ones(1, np.float32)
     out = []
-    for values, scale in zip(inputs, (sigma, sigma * ratio)):
-        kernel = gaussian_kernel(scale, taps)
-        kx, ky = (kernel, unit) if direction == (1, 0) else (unit, kernel)
+    for values, half in zip(inputs, np.asarray(kernel, np.float32).T):
+        full = np.concatenate([half[taps:0:-1], half[:taps + 1]])
+        kx, ky = (full, unit) if direction == (1, 0) else (unit, full)
         out.append(cv2.sepFilter2D(np.ascontiguousarray(values), cv2.CV_32F, kx, ky,
                                    borderType=cv2.BORDER_REPLICATE))
     ones = np.ones_like(out[0])

@@ -130,7 +130,9 @@ class GlBackend:
                 self._textures[texture].use(location=unit)
                 shader[sampler].value = unit
             for name, value in uniforms.items():
-                if name in shader:  # the compiler drops uniforms a program does not use
+                if isinstance(value, np.ndarray):
+                    shader[name].write(np.ascontiguousarray(value, np.float32))
+                elif name in shader:  # the compiler drops uniforms a program does not use
                     shader[name].value = value
             self._framebuffer(target).use()
             self._triangles[program].render(self._moderngl.TRIANGLES, vertices=3)

@@ -36,6 +36,7 @@ class Parameter:
 
 
 PARAMETERS: dict[str, Parameter] = {p.name: p for p in (
+    Parameter("feather", 0, 64, "Gaussian sigma in px that softens the focus map's boundaries"),
     Parameter("radius", 0, 16, "smoothing sigma in px where focus = 0 (abstraction strength)"),
     Parameter("subject_radius", 0, 16, "smoothing sigma in px where focus = 1"),
     Parameter("iterations", 0, 8, "rounds of separable bilateral smoothing", integer=True),
@@ -58,25 +59,27 @@ EDGE_RATIO = 1.6
 
 STYLES: dict[str, dict[str, float]] = {
     # In-focus subject keeps its detail and gets ink lines; the rest turns into flat toon colour.
-    "toon": dict(radius=4.0, subject_radius=0.5, iterations=3, range_sigma=8.0, levels=8,
-                 toon_sharpness=2.0, saturation=1.1, desaturate=0.3, fade=0.0, edge_sigma=1.0,
-                 edge_tau=0.98, edge_threshold=0.0, edge_sharpness=200.0, edge_strength=1.0,
-                 background_edges=0.15),
+    "toon": dict(feather=3.0, radius=4.0, subject_radius=0.5, iterations=3, range_sigma=8.0,
+                 levels=8, toon_sharpness=2.0, saturation=1.1, desaturate=0.3, fade=0.0,
+                 edge_sigma=1.0, edge_tau=0.98, edge_threshold=0.0, edge_sharpness=200.0,
+                 edge_strength=1.0, background_edges=0.15),
     # Soft, strongly smoothed colour fields; light lines on the subject only.
-    "painterly": dict(radius=6.0, subject_radius=1.5, iterations=4, range_sigma=12.0, levels=0,
-                      toon_sharpness=1.0, saturation=1.25, desaturate=0.15, fade=0.0,
-                      edge_sigma=1.2, edge_tau=0.98, edge_threshold=0.0, edge_sharpness=100.0,
-                      edge_strength=0.5, background_edges=0.0),
+    "painterly": dict(feather=3.0, radius=6.0, subject_radius=1.5, iterations=4,
+                      range_sigma=12.0, levels=0, toon_sharpness=1.0, saturation=1.25,
+                      desaturate=0.15, fade=0.0, edge_sigma=1.2, edge_tau=0.98,
+                      edge_threshold=0.0, edge_sharpness=100.0, edge_strength=0.5,
+                      background_edges=0.0),
     # Pencil lines on a pale wash; the background fades to paper.
-    "sketch": dict(radius=4.0, subject_radius=1.0, iterations=2, range_sigma=10.0, levels=4,
-                   toon_sharpness=0.5, saturation=0.0, desaturate=1.0, fade=0.7, edge_sigma=1.0,
-                   edge_tau=0.98, edge_threshold=0.0, edge_sharpness=300.0, edge_strength=1.0,
-                   background_edges=0.4),
+    "sketch": dict(feather=3.0, radius=4.0, subject_radius=1.0, iterations=2, range_sigma=10.0,
+                   levels=4, toon_sharpness=0.5, saturation=0.0, desaturate=1.0, fade=0.7,
+                   edge_sigma=1.0, edge_tau=0.98, edge_threshold=0.0, edge_sharpness=300.0,
+                   edge_strength=1.0, background_edges=0.4),
     # The subject stays photographic; the rest is smoothed and drained of colour.
-    "focus-pop": dict(radius=6.0, subject_radius=0.0, iterations=3, range_sigma=15.0, levels=0,
-                      toon_sharpness=1.0, saturation=1.0, desaturate=0.85, fade=0.1,
-                      edge_sigma=1.0, edge_tau=0.98, edge_threshold=0.0, edge_sharpness=100.0,
-                      edge_strength=0.0, background_edges=0.0),
+    "focus-pop": dict(feather=3.0, radius=6.0, subject_radius=0.0, iterations=3,
+                      range_sigma=15.0, levels=0, toon_sharpness=1.0, saturation=1.0,
+                      desaturate=0.85, fade=0.1, edge_sigma=1.0, edge_tau=0.98,
+                      edge_threshold=0.0, edge_sharpness=100.0, edge_strength=0.0,
+                      background_edges=0.0),
 }
 
 DEFAULT_STYLE = "toon"

@@ -6,11 +6,12 @@ import math
 import sys
 from typing import Callable
 
+import cv2
 import numpy as np
 
 from ..errors import ImageError, ParameterError, ResourceError
 from ..focus import check_rgb
-from .cpu import CpuBackend
+from .cpu import CpuBackend, dog_kernel, dog_taps
 from .styles import DEFAULT_STYLE, EDGE_RATIO, resolve
 
 BACKENDS = ("auto", "gl", "cpu")
@@ -39,7 +40,10 @@ def open_backend(name: str, notify: Callable[[str], None] = _warn):
 
 def render(backend, image: np.ndarray, focus: np.ndarray, params: dict) -> np.ndarray:
     """Run the passes on ``backend``: image float32 (H, W, 3) and focus (H, W), both in
-    [0, 1] -> stylised float32 (H, W, 3) in [0, 1]."""
+    [0, 1] -> stylised float32 (H, W, 3) in [0, 1]. The map is feathered first (a Gaussian
+    blur on the CPU, shared by both backends: 2 ms at 1080p)."""
+    if params["feather"] > 0:
+        focus = cv2.GaussianBlur(focus, (0, 0), params["feather"], borderType=cv2.BORDER_REPLICATE)
     backend.load("image", image)
     backend.load("focus", focus)
     backend.run("lab", "lab", {"image": "image", "focus": "focus"})
@@ -51,8 +55,8 @@ def render(backend, image: np.ndarray, focus: np.ndarray, params: dict) -> np.nd
         backend.run("bilateral", "across", {"source": abstracted}, direction=(1, 0), **smoothing)
         backend.run("bilateral", "smooth", {"source": "across"}, direction=(0, 1), **smoothing)
         abstracted = "smooth"
-    blur = dict(taps=math.ceil(3 * EDGE_RATIO * params["edge_sigma"]), sigma=params["edge_sigma"],
-                ratio=EDGE_RATIO)
+    blur = dict(taps=dog_taps(params["edge_sigma"], EDGE_RATIO),
+                kernel=dog_kernel(params["edge_sigma"], EDGE_RATIO))
     backend.run("blur_pair", "across", {"source": abstracted}, direction=(1, 0), paired=False,
                 **blur)
     backend.run("blur_pair", "edges", {"source": "across"}, direction=(0, 1), paired=True, **blur)
