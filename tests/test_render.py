@@ -19,9 +19,9 @@ from dofkit.cli import app
 from dofkit.errors import ImageError, ParameterError, ResourceError
 from dofkit.io import open_image, write_image
 from dofkit.render import PARAMETERS, STYLES, Stylizer, stylize
-from dofkit.render.cpu import CpuBackend, dog_kernel
+from dofkit.render.cpu import CpuBackend, flow_dog, half_kernels, tensor
 from dofkit.render.styles import resolve
-from dofkit.render.stylizer import open_backend, render
+from dofkit.render.stylizer import COMPOSE_UNIFORMS, open_backend, render
 
 H, W = 64, 96
 runner = CliRunner()
@@ -56,32 +56,38 @@ def _lab_of(image, focus):
 
 
 def _pass_inputs(scene):
-    """(program, sources as arrays, uniforms, channel scales) for each pass."""
+    """{case: (sources as arrays, uniforms, channel scales)} for each pass."""
     image, focus = scene
     lab = _lab_of(image, focus)
+    structure = tensor(lab)
+    flow = cv2.GaussianBlur(structure, (0, 0), 2.0)
+    dog = flow_dog(lab, flow, taps=5, kernel=half_kernels(5, 1.0, 1.6))
     edges = np.dstack([lab[..., 0], cv2.GaussianBlur(lab[..., 0], (0, 0), 1.6),
                        np.zeros_like(focus), np.ones_like(focus)])
-    compose = {k: float(v) for k, v in resolve("toon").items() if k in (
-        "levels", "toon_sharpness", "saturation", "desaturate", "fade", "edge_tau",
-        "edge_threshold", "edge_sharpness", "edge_strength", "background_edges")}
+    compose = {k: float(v) for k, v in resolve("toon").items() if k in COMPOSE_UNIFORMS}
     lab_scale = (100, 255, 255, 1)
+    smoothing = dict(taps=8, radius_background=4.0, radius_subject=0.5, range_sigma=8.0)
+    tensor_scale = np.array([1, 1, 1, 1]) * structure[..., :3].max()
     return {
         "lab": ({"image": image, "focus": focus}, {}, lab_scale),
-        "bilateral-x": ({"source": lab}, dict(direction=(1, 0), taps=8, radius_background=4.0,
-                                              radius_subject=0.5, range_sigma=8.0), lab_scale),
-        "bilateral-y": ({"source": lab}, dict(direction=(0, 1), taps=8, radius_background=4.0,
-                                              radius_subject=0.5, range_sigma=8.0), lab_scale),
-        "blur_pair-x": ({"source": lab}, dict(direction=(1, 0), taps=5, paired=False,
-                                              kernel=dog_kernel(1.0, 1.6)), (100, 100, 1, 1)),
-        "blur_pair-y": ({"source": edges}, dict(direction=(0, 1), taps=5, paired=True,
-                                                kernel=dog_kernel(1.0, 1.6)), (100, 100, 1, 1)),
+        "bilateral-x": ({"source": lab}, dict(direction=(1, 0), **smoothing), lab_scale),
+        "bilateral-y": ({"source": lab}, dict(direction=(0, 1), **smoothing), lab_scale),
+        "tensor": ({"source": lab}, {}, tensor_scale),
+        "smooth-x": ({"source": structure}, dict(direction=(1, 0), taps=4,
+                                                 kernel=half_kernels(4, 2.0)), tensor_scale),
+        "smooth-y": ({"source": structure}, dict(direction=(0, 1), taps=4,
+                                                 kernel=half_kernels(4, 2.0)), tensor_scale),
+        "flow_dog": ({"source": lab, "flow": flow}, dict(taps=5, kernel=half_kernels(5, 1.0, 1.6)),
+                     (100, 100, 1, 1)),
+        "flow_lines": ({"source": dog}, dict(taps=6, kernel=half_kernels(6, 3.0)),
+                       (100, 100, 1, 1)),
         "compose": ({"abstracted": lab, "edges": edges}, compose, (1, 1, 1, 1)),
     }
 
 
 @pytest.mark.gl
-@pytest.mark.parametrize("case", ["lab", "bilateral-x", "bilateral-y", "blur_pair-x",
-                                  "blur_pair-y", "compose"])
+@pytest.mark.parametrize("case", ["lab", "bilateral-x", "bilateral-y", "tensor", "smooth-x",
+                                  "smooth-y", "flow_dog", "flow_lines", "compose"])
 def test_each_gl_pass_matches_its_cpu_reference(gl, scene, case):
     sources, uniforms, scale = _pass_inputs(scene)[case]
     program = case.split("-")[0]
@@ -120,7 +126,7 @@ def test_gl_and_cpu_pipelines_agree(gl, scene):
     image, focus = scene
     params = resolve("toon")
     error = np.abs(render(gl, image, focus, params) - render(CpuBackend(), image, focus, params))
-    assert np.mean(error <= 2 / 255) >= 0.99 and error.mean() < 1 / 255
+    assert np.mean(error <= 2 / 255) >= 0.98 and error.mean() < 1 / 255
 
 
 @pytest.mark.gl

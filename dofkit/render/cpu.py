@@ -50,42 +50,107 @@ def bilateral(source: np.ndarray, *, direction: Direction, taps: int, radius_bac
     return np.dstack([total / weights[..., None], focus]).astype(np.float32)
 
 
-#: Most taps each side of a blur_pair kernel (the size of the shader's ``kernel`` array - 1).
+#: Most taps each side of a kernel (the size of the shaders' ``kernel`` arrays - 1).
 MAX_TAPS = 40
 
 
-def dog_kernel(sigma: float, ratio: float) -> np.ndarray:
-    """Normalised 1-D Gaussian weights of sigma and sigma * ratio at offsets 0..MAX_TAPS,
-    float32 (MAX_TAPS + 1, 2), zero beyond 3 sigma * ratio; the ``kernel`` of blur_pair."""
-    taps = dog_taps(sigma, ratio)
+def half_kernels(taps: int, *sigmas: float) -> np.ndarray:
+    """Normalised 1-D Gaussian weights of each sigma at offsets 0..MAX_TAPS, zero beyond
+    ``taps``: float32 (MAX_TAPS + 1, len(sigmas)), the ``kernel`` uniform of the passes."""
+    if taps > MAX_TAPS:
+        raise ValueError(f"a kernel of {taps} taps is too long; at most {MAX_TAPS}")
     offsets = np.arange(MAX_TAPS + 1, dtype=np.float32)[:, None]
-    scales = np.array([sigma, sigma * ratio], np.float32)
+    scales = np.array(sigmas, np.float32)
     kernel = np.exp(-0.5 * (offsets / scales) ** 2) * (offsets <= taps)
     return (kernel / (2 * kernel.sum(axis=0) - kernel[0])).astype(np.float32)
 
 
-def dog_taps(sigma: float, ratio: float) -> int:
-    """Taps each side of the wider DoG blur: 3 sigma * ratio."""
-    taps = int(np.ceil(3 * sigma * ratio))
-    if taps > MAX_TAPS:
-        raise ValueError(f"DoG of sigma {sigma} needs {taps} taps; at most {MAX_TAPS}")
-    return taps
+def _full(half: np.ndarray, taps: int) -> np.ndarray:
+    return np.concatenate([half[taps:0:-1], half[:taps + 1]]).astype(np.float32)
 
 
-def blur_pair(source: np.ndarray, *, direction: Direction, taps: int, kernel: np.ndarray,
-              paired: bool) -> np.ndarray:
-    """One axis of the two DoG blurs (``kernel`` from :func:`dog_kernel`) -> (H, W, 4):
-    (b1, b2, 0, 1). Blurs channel 0 twice, or with ``paired`` channels 0 and 1 respectively."""
-    inputs = (source[..., 0], source[..., 1]) if paired else (source[..., 0], source[..., 0])
-    unit = np.ones(1, np.float32)
-    out = []
-    for values, half in zip(inputs, np.asarray(kernel, np.float32).T):
-        full = np.concatenate([half[taps:0:-1], half[:taps + 1]])
-        kx, ky = (full, unit) if direction == (1, 0) else (unit, full)
-        out.append(cv2.sepFilter2D(np.ascontiguousarray(values), cv2.CV_32F, kx, ky,
-                                   borderType=cv2.BORDER_REPLICATE))
-    ones = np.ones_like(out[0])
-    return np.dstack([out[0], out[1], 0 * ones, ones]).astype(np.float32)
+def tensor(source: np.ndarray) -> np.ndarray:
+    """Structure tensor of channel 0 (3x3 Sobel) -> (H, W, 4): (gx², gx gy, gy², 1)."""
+    lightness = np.ascontiguousarray(source[..., 0])
+    gx = cv2.Sobel(lightness, cv2.CV_32F, 1, 0, ksize=3, borderType=cv2.BORDER_REPLICATE)
+    gy = cv2.Sobel(lightness, cv2.CV_32F, 0, 1, ksize=3, borderType=cv2.BORDER_REPLICATE)
+    return np.dstack([gx * gx, gx * gy, gy * gy, np.ones_like(gx)])
+
+
+def smooth(source: np.ndarray, *, direction: Direction, taps: int,
+           kernel: np.ndarray) -> np.ndarray:
+    """One axis of a Gaussian blur (``kernel`` from :func:`half_kernels`, one sigma) of all
+    four channels of (H, W, 4)."""
+    full, unit = _full(np.ravel(kernel), taps), np.ones(1, np.float32)
+    kx, ky = (full, unit) if direction == (1, 0) else (unit, full)
+    return cv2.sepFilter2D(np.ascontiguousarray(source), cv2.CV_32F, kx, ky,
+                           borderType=cv2.BORDER_REPLICATE)
+
+
+def bilinear(values: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """``values`` (H, W, C) sampled at texel coordinates (x, y), borders clamped: the GLSL
+    ``bilinear`` of shaders/lib/sample.glsl."""
+    height, width = values.shape[:2]
+    x0, y0 = np.floor(x), np.floor(y)
+    fx, fy = (x - x0)[..., None], (y - y0)[..., None]
+    left, up = x0.astype(np.int64), y0.astype(np.int64)
+    xs = np.clip(left, 0, width - 1), np.clip(left + 1, 0, width - 1)
+    ys = np.clip(up, 0, height - 1), np.clip(up + 1, 0, height - 1)
+    top = values[ys[0], xs[0]] * (1 - fx) + values[ys[0], xs[1]] * fx
+    bottom = values[ys[1], xs[0]] * (1 - fx) + values[ys[1], xs[1]] * fx
+    return top * (1 - fy) + bottom * fy
+
+
+def gradient_direction(flow: np.ndarray) -> np.ndarray:
+    """Unit major eigenvector (H, W, 2) of the tensor (E, F, G) in ``flow``; (1, 0) where the
+    tensor is isotropic."""
+    e, f, g = flow[..., 0], flow[..., 1], flow[..., 2]
+    major = 0.5 * (e + g + np.sqrt((e - g) ** 2 + 4 * f * f))
+    v = np.where((e >= g)[..., None], np.dstack([major - g, f]), np.dstack([f, major - e]))
+    size = np.linalg.norm(v, axis=-1, keepdims=True)
+    return np.where(size > 1e-3, v / np.maximum(size, 1e-30), np.array([1.0, 0.0], np.float32))
+
+
+def _grid(shape) -> tuple[np.ndarray, np.ndarray]:
+    y, x = np.mgrid[:shape[0], :shape[1]].astype(np.float32)
+    return x, y
+
+
+def flow_dog(source: np.ndarray, flow: np.ndarray, *, taps: int,
+             kernel: np.ndarray) -> np.ndarray:
+    """The DoG blurs of channel 0 across edges (along the gradient of the smoothed tensor
+    ``flow``) -> (H, W, 4): (blur1, blur2, tangent x, tangent y)."""
+    across = gradient_direction(flow).astype(np.float32)
+    x, y = _grid(source.shape)
+    lightness = source[..., :1]
+    total = np.zeros(source.shape[:2] + (2,), np.float32)
+    for i in range(-taps, taps + 1):
+        sample = bilinear(lightness, x + i * across[..., 0], y + i * across[..., 1])
+        total += kernel[abs(i)] * sample
+    return np.dstack([total, -across[..., 1], across[..., 0]]).astype(np.float32)
+
+
+def flow_lines(source: np.ndarray, *, taps: int, kernel: np.ndarray) -> np.ndarray:
+    """Smooth the DoG blurs (channels 0, 1) along the tangent flow (channels 2, 3), following
+    it step by step both ways -> (H, W, 4): (blur1, blur2, 0, 1)."""
+    height, width = source.shape[:2]
+    weights = np.ravel(kernel)
+    blurs, tangents = source[..., :2], source[..., 2:4]
+    x0, y0 = _grid(source.shape)
+    total = weights[0] * blurs
+    for side in (-1, 1):
+        x, y = x0.copy(), y0.copy()
+        step = side * tangents
+        for i in range(1, taps + 1):
+            x, y = x + step[..., 0], y + step[..., 1]
+            total = total + weights[i] * bilinear(blurs, x, y)
+            near_x = np.clip(np.floor(x + 0.5).astype(np.int64), 0, width - 1)
+            near_y = np.clip(np.floor(y + 0.5).astype(np.int64), 0, height - 1)
+            tangent = tangents[near_y, near_x]
+            flip = np.einsum("ijk,ijk->ij", tangent, step) < 0
+            step = np.where(flip[..., None], -tangent, tangent)
+    ones = np.ones((height, width, 1), np.float32)
+    return np.dstack([total, 0 * ones, ones]).astype(np.float32)
 
 
 def quantise(lightness: np.ndarray, levels: float, toon_sharpness: float) -> np.ndarray:
@@ -116,7 +181,8 @@ def compose(abstracted: np.ndarray, edges: np.ndarray, *, levels: float, toon_sh
     return np.dstack([rgb * shade[..., None], np.ones_like(shade)]).astype(np.float32)
 
 
-PROGRAMS = {"lab": lab, "bilateral": bilateral, "blur_pair": blur_pair, "compose": compose}
+PROGRAMS = {"lab": lab, "bilateral": bilateral, "tensor": tensor, "smooth": smooth,
+            "flow_dog": flow_dog, "flow_lines": flow_lines, "compose": compose}
 
 
 class CpuBackend:

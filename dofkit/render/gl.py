@@ -15,8 +15,8 @@ import numpy as np
 
 from ..errors import ImageError, ResourceError
 from ..resources import resource_dir
+from .cpu import PROGRAMS
 
-PROGRAM_NAMES = ("lab", "bilateral", "blur_pair", "compose")
 _INCLUDE = re.compile(r'^#include\s+"([^"]+)"\s*$', re.MULTILINE)
 
 
@@ -73,7 +73,7 @@ class GlBackend:
             raise ResourceError(f"shaders failed to build: {exc}") from None
 
     def _build(self, folder: Path) -> None:
-        for name in PROGRAM_NAMES:
+        for name in PROGRAMS:
             path = folder / f"{name}.glsl"
             self._programs[name] = self.ctx.program(
                 vertex_shader=shader_source(path, "VERTEX_SHADER"),
@@ -98,7 +98,8 @@ class GlBackend:
                 if name in self._framebuffers:
                     self._framebuffers.pop(name).release()
             texture = self.ctx.texture(self._size, components, dtype="f4")
-            texture.filter = (self._moderngl.NEAREST, self._moderngl.NEAREST)
+            texture.filter = (self._moderngl.LINEAR, self._moderngl.LINEAR)  # for bilinear()
+            texture.repeat_x = texture.repeat_y = False  # clamp to edge
             self._textures[name] = texture
         return texture
 

@@ -47,6 +47,7 @@ PARAMETERS: dict[str, Parameter] = {p.name: p for p in (
     Parameter("desaturate", 0, 1, "share of chroma removed where focus = 0"),
     Parameter("fade", 0, 1, "fade to white where focus = 0"),
     Parameter("edge_sigma", 0.3, 8, "line scale: inner DoG sigma in px"),
+    Parameter("flow_sigma", 0, 8, "smoothing of the lines along the edge flow, px (coherence)"),
     Parameter("edge_tau", 0.5, 1, "DoG weight of the wide blur (nearer 1 = more lines)"),
     Parameter("edge_threshold", -0.5, 0.5, "XDoG threshold, lightness / 100 (higher = more lines)"),
     Parameter("edge_sharpness", 1, 1000, "XDoG steepness: higher = crisper lines"),
@@ -61,23 +62,23 @@ STYLES: dict[str, dict[str, float]] = {
     # In-focus subject keeps its detail and gets ink lines; the rest turns into flat toon colour.
     "toon": dict(feather=3.0, radius=4.0, subject_radius=0.5, iterations=3, range_sigma=8.0,
                  levels=8, toon_sharpness=2.0, saturation=1.1, desaturate=0.3, fade=0.0,
-                 edge_sigma=1.0, edge_tau=0.98, edge_threshold=0.0, edge_sharpness=200.0,
-                 edge_strength=1.0, background_edges=0.15),
+                 edge_sigma=1.0, flow_sigma=2.0, edge_tau=0.98, edge_threshold=0.0,
+                 edge_sharpness=200.0, edge_strength=1.0, background_edges=0.15),
     # Soft, strongly smoothed colour fields; light lines on the subject only.
     "painterly": dict(feather=3.0, radius=6.0, subject_radius=1.5, iterations=4,
                       range_sigma=12.0, levels=0, toon_sharpness=1.0, saturation=1.25,
-                      desaturate=0.15, fade=0.0, edge_sigma=1.2, edge_tau=0.98,
+                      desaturate=0.15, fade=0.0, edge_sigma=1.2, flow_sigma=2.0, edge_tau=0.98,
                       edge_threshold=0.0, edge_sharpness=100.0, edge_strength=0.5,
                       background_edges=0.0),
     # Pencil lines on a pale wash; the background fades to paper.
     "sketch": dict(feather=3.0, radius=4.0, subject_radius=1.0, iterations=2, range_sigma=10.0,
                    levels=4, toon_sharpness=0.5, saturation=0.0, desaturate=1.0, fade=0.7,
-                   edge_sigma=1.0, edge_tau=0.98, edge_threshold=0.0, edge_sharpness=300.0,
-                   edge_strength=1.0, background_edges=0.4),
+                   edge_sigma=1.0, flow_sigma=2.0, edge_tau=0.98, edge_threshold=0.0,
+                   edge_sharpness=300.0, edge_strength=1.0, background_edges=0.4),
     # The subject stays photographic; the rest is smoothed and drained of colour.
     "focus-pop": dict(feather=3.0, radius=6.0, subject_radius=0.0, iterations=3,
                       range_sigma=15.0, levels=0, toon_sharpness=1.0, saturation=1.0,
-                      desaturate=0.85, fade=0.1, edge_sigma=1.0, edge_tau=0.98,
+                      desaturate=0.85, fade=0.1, edge_sigma=1.0, flow_sigma=2.0, edge_tau=0.98,
                       edge_threshold=0.0, edge_sharpness=100.0, edge_strength=0.0,
                       background_edges=0.0),
 }

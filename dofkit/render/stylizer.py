@@ -11,10 +11,12 @@ import numpy as np
 
 from ..errors import ImageError, ParameterError, ResourceError
 from ..focus import check_rgb
-from .cpu import CpuBackend, dog_kernel, dog_taps
+from .cpu import CpuBackend, half_kernels
 from .styles import DEFAULT_STYLE, EDGE_RATIO, resolve
 
 BACKENDS = ("auto", "gl", "cpu")
+#: Sigma in px of the blur of the structure tensor that steers the lines.
+TENSOR_SIGMA = 2.0
 
 
 def _warn(message: str) -> None:
@@ -55,14 +57,29 @@ def render(backend, image: np.ndarray, focus: np.ndarray, params: dict) -> np.nd
         backend.run("bilateral", "across", {"source": abstracted}, direction=(1, 0), **smoothing)
         backend.run("bilateral", "smooth", {"source": "across"}, direction=(0, 1), **smoothing)
         abstracted = "smooth"
-    blur = dict(taps=dog_taps(params["edge_sigma"], EDGE_RATIO),
-                kernel=dog_kernel(params["edge_sigma"], EDGE_RATIO))
-    backend.run("blur_pair", "across", {"source": abstracted}, direction=(1, 0), paired=False,
-                **blur)
-    backend.run("blur_pair", "edges", {"source": "across"}, direction=(0, 1), paired=True, **blur)
-    backend.run("compose", "styled", {"abstracted": abstracted, "edges": "edges"},
+    edges = abstracted  # unused by compose when no line is drawn
+    if params["edge_strength"] > 0 or params["background_edges"] > 0:
+        edges = "edges"
+        draw_lines(backend, abstracted, edges, params["edge_sigma"], params["flow_sigma"])
+    backend.run("compose", "styled", {"abstracted": abstracted, "edges": edges},
                 **{name: float(params[name]) for name in COMPOSE_UNIFORMS})
     return np.ascontiguousarray(np.clip(backend.read("styled")[..., :3], 0.0, 1.0))
+
+
+def draw_lines(backend, source: str, target: str, edge_sigma: float, flow_sigma: float) -> None:
+    """Flow-guided DoG of the lightness of buffer ``source`` into ``target``: structure tensor,
+    its Gaussian blur, the two DoG blurs across edges, their smoothing along the edge flow."""
+    backend.run("tensor", "across", {"source": source})
+    tensor_taps = math.ceil(2 * TENSOR_SIGMA)
+    tensor_blur = dict(taps=tensor_taps, kernel=half_kernels(tensor_taps, TENSOR_SIGMA))
+    backend.run("smooth", "tensor", {"source": "across"}, direction=(1, 0), **tensor_blur)
+    backend.run("smooth", "flow", {"source": "tensor"}, direction=(0, 1), **tensor_blur)
+    dog_taps = math.ceil(2.5 * EDGE_RATIO * edge_sigma)
+    backend.run("flow_dog", "across", {"source": source, "flow": "flow"}, taps=dog_taps,
+                kernel=half_kernels(dog_taps, edge_sigma, EDGE_RATIO * edge_sigma))
+    line_taps = math.ceil(2 * flow_sigma)
+    backend.run("flow_lines", target, {"source": "across"}, taps=line_taps,
+                kernel=half_kernels(line_taps, max(flow_sigma, 1e-3)))
 
 
 COMPOSE_UNIFORMS = ("levels", "toon_sharpness", "saturation", "desaturate", "fade", "edge_tau",
