@@ -268,3 +268,33 @@ def test_cli_refuses_an_unknown_style(photo_with_alpha):
     result = runner.invoke(app, ["stylize", str(folder / "in.png"), str(folder / "o.png"),
                                  "--style", "cubist"])
     assert result.exit_code == 2 and "cubist" in result.output
+
+
+def test_programs_are_split_into_stages_with_includes_expanded():
+    from dofkit.render.cpu import PROGRAMS
+    from dofkit.render.gl import shader_source
+    from dofkit.resources import resource_dir
+
+    for name in PROGRAMS:
+        path = resource_dir("shaders") / f"{name}.glsl"
+        for stage in ("VERTEX_SHADER", "FRAGMENT_SHADER"):
+            source = shader_source(path, stage)
+            assert source.splitlines()[:2] == ["#version 330 core", f"#define {stage}"]
+            assert "#include" not in source
+
+
+@pytest.mark.gl
+def test_release_frees_the_textures_and_the_context_stays(gl, scene):
+    image, focus = scene
+    with Stylizer("toon", "gl") as stylizer:
+        first = stylizer(image, focus)
+        assert stylizer._backend._textures
+        stylizer.release()
+        assert not stylizer._backend._textures
+        assert np.array_equal(stylizer(image, focus), first)
+
+
+def test_package_level_names():
+    import dofkit
+
+    assert dofkit.stylize is stylize and dofkit.Stylizer is Stylizer
