@@ -1,5 +1,5 @@
 #version 330 core
-// Pass 2 (iterated, horizontal then vertical): one axis of a bilateral filter on Lab whose
+// Pass 2 (iterated over both axes): one axis of a bilateral filter on Lab whose
 // spatial sigma follows the focus map: radius_background px where focus = 0, radius_subject
 // px where focus = 1. Each pixel reads ceil(2 sigma) texels each side (at most taps); edges
 // are clamped (replicated).

@@ -53,9 +53,10 @@ def render(backend, image: np.ndarray, focus: np.ndarray, params: dict) -> np.nd
                      radius_background=params["radius"], radius_subject=params["subject_radius"],
                      range_sigma=params["range_sigma"])
     abstracted = "lab"
-    for _ in range(params["iterations"] if smoothing["taps"] else 0):
-        backend.run("bilateral", "across", {"source": abstracted}, direction=(1, 0), **smoothing)
-        backend.run("bilateral", "smooth", {"source": "across"}, direction=(0, 1), **smoothing)
+    for round_ in range(params["iterations"] if smoothing["taps"] else 0):
+        first, second = ((1, 0), (0, 1))[::1 if round_ % 2 == 0 else -1]  # no axis bias
+        backend.run("bilateral", "across", {"source": abstracted}, direction=first, **smoothing)
+        backend.run("bilateral", "smooth", {"source": "across"}, direction=second, **smoothing)
         abstracted = "smooth"
     edges = abstracted  # unused by compose when no line is drawn
     if params["edge_strength"] > 0 or params["background_edges"] > 0:
