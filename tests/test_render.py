@@ -98,7 +98,8 @@ def test_each_gl_pass_matches_its_cpu_reference(gl, scene, case):
         backend.run(program, "out", {name: f"in_{name}" for name in sources}, **uniforms)
         results.append(backend.read("out").copy())
     gl_out, cpu_out = results
-    assert gl.ctx.error == "GL_NO_ERROR"
+    with gl.ctx:
+        assert gl.ctx.error == "GL_NO_ERROR"
     assert gl_out.shape == cpu_out.shape == (H, W, 4)
     error = np.abs(gl_out - cpu_out) / np.array(scale, np.float32)
     assert np.mean(error <= 2 / 255) >= 0.995, np.percentile(error, 99.5)
