@@ -43,8 +43,7 @@ def create_context(device: int | None = None):
         ctx = moderngl.create_context(standalone=True, backend="egl", require=330, **options)
     except Exception as exc:  # moderngl raises bare Exception for a missing driver
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ResourceError(f"no OpenGL context available via EGL ({reason}); install Mesa "
-                            "(libegl1 libgl1) or use --backend cpu") from None
+        raise ResourceError(f"no OpenGL context available via EGL ({reason})") from None
     ctx.pack_alignment = ctx.unpack_alignment = 1
     return ctx
 

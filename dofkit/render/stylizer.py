@@ -35,7 +35,8 @@ def open_backend(name: str, notify: Callable[[str], None] = _warn):
         return GlBackend()
     except ResourceError as exc:
         if name == "gl":
-            raise
+            raise ResourceError(f"{exc}; install Mesa (libegl1, libgl1) or use the cpu "
+                                "backend") from None
         notify(f"{exc}; rendering on the CPU (slower)")
         return CpuBackend()
 
