@@ -1,0 +1,74 @@
+"""`dofkit train`: train the focus network, or run the paper's W vs W x I experiment."""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from ..errors import ParameterError
+from . import options
+from .common import console, guarded
+
+
+@guarded
+def train_command(
+    masked: List[Path] = typer.Option([], "--masked", help="Folder with img/ + mask/ "
+                                      "(255 = object); repeatable."),
+    sharp: List[Path] = typer.Option([], "--sharp", help="Folder of photos sharp all over; "
+                                     "repeatable."),
+    steps: int = typer.Option(3000, "--steps", min=1, help="Training iterations."),
+    batch: int = typer.Option(12, "--batch", min=1, help="Patches per iteration."),
+    patch: int = typer.Option(192, "--patch", min=32, help="Patch side in px (working scale)."),
+    learning_rate: float = typer.Option(2e-3, "--lr", min=1e-6, max=1.0, help="Adam step size."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the split, samples and weights."),
+    workers: int = typer.Option(1, "--workers", min=0, help="Sample-making processes."),
+    validation: Optional[Path] = typer.Option(None, "--val", help="dbd-style folder (img/ + "
+                                              "gt/) scored at each validation; never trained on."),
+    validate_every: int = typer.Option(250, "--validate-every", min=1),
+    checkpoint: Optional[Path] = typer.Option(None, "--checkpoint", help="Checkpoint file "
+                                              "(saved periodically)."),
+    resume: bool = typer.Option(False, "--resume", help="Continue from --checkpoint."),
+    export: Optional[Path] = typer.Option(None, "--export", help="Write the trained weights "
+                                          "(.safetensors) and manifest (.json) here."),
+    experiment: Optional[str] = typer.Option(None, "--experiment", help="'paper': plain SRCNN "
+                                             "on --photos, target W vs W x I."),
+    photos: List[Path] = typer.Option([], "--photos", help="Photo folders for --experiment; "
+                                      "repeatable."),
+    count: int = typer.Option(425, "--count", min=1, help="Photos used by --experiment."),
+    out_dir: Path = typer.Option(Path("docs"), "--out-dir", help="Where --experiment writes "
+                                 "its report and plot."),
+    threads: Optional[int] = options.Threads,
+) -> None:
+    """Train the focus network on composites made on the fly (see dofkit.train)."""
+    import torch
+
+    from ..train.loop import Settings
+
+    if threads:
+        torch.set_num_threads(threads)
+    command = "dofkit train " + " ".join(shlex.quote(a) for a in sys.argv[2:])
+    if experiment is not None:
+        if experiment != "paper":
+            raise ParameterError(f"--experiment must be 'paper'; got {experiment!r}")
+        if not photos or not validation:
+            raise ParameterError("--experiment paper needs --photos and --val")
+        from ..train.experiment import run_paper_experiment
+
+        run_paper_experiment(photos, count, steps, validation, out_dir, seed, command, console)
+        return
+    if not masked or not sharp:
+        raise ParameterError("give at least one --masked and one --sharp folder")
+    if resume and checkpoint is None:
+        raise ParameterError("--resume needs --checkpoint")
+    from ..train.recipe import Sources, train_focus_model
+
+    settings = Settings(steps=steps, batch=batch, learning_rate=learning_rate, seed=seed,
+                        workers=workers, validate_every=validate_every,
+                        checkpoint_every=validate_every)
+    train_focus_model(Sources(list(masked), list(sharp)), settings, patch=patch,
+                      checkpoint=checkpoint, resume=resume, validation=validation,
+                      export=export, command=command, console=console)

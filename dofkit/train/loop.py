@@ -1,0 +1,148 @@
+"""The training loop: seeded sample stream, Adam with cosine decay, rich progress on stderr,
+periodic validation, checkpoints and resume."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+from rich.console import Console
+from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
+                           TimeRemainingColumn)
+from torch.nn import functional as F
+
+from ..focus.models import normalise
+
+Sampler = Callable[[np.random.Generator], tuple[np.ndarray, np.ndarray]]
+
+LOSSES = {
+    "bce": F.binary_cross_entropy_with_logits,
+    "mse": F.mse_loss,
+}
+
+
+class SampleStream(torch.utils.data.IterableDataset):
+    """Endless samples of ``sampler``; worker ``k`` of a run resumed at ``start`` draws from
+    ``default_rng([seed, purpose, start, k])`` (purpose 0 = training, 1 = validation), so a
+    run is reproducible for a given worker count."""
+
+    def __init__(self, sampler: Sampler, seed: int, start: int = 0, purpose: int = 0):
+        self.sampler, self.seed, self.start, self.purpose = sampler, seed, start, purpose
+
+    def __iter__(self):
+        info = torch.utils.data.get_worker_info()
+        worker = info.id if info else 0
+        rng = np.random.default_rng([self.seed, self.purpose, self.start, worker])
+        while True:
+            image, target = self.sampler(rng)
+            target = target[None] if target.ndim == 2 else target.transpose(2, 0, 1)
+            yield torch.from_numpy(image.transpose(2, 0, 1).copy()), torch.from_numpy(target.copy())
+
+
+def batches(sampler: Sampler, batch: int, seed: int, workers: int = 0, start: int = 0):
+    """Iterator over (images (N, 3, P, P) in [0, 1], targets (N, C, P, P)) batches."""
+    loader = torch.utils.data.DataLoader(SampleStream(sampler, seed, start), batch_size=batch,
+                                         num_workers=workers, persistent_workers=workers > 0)
+    return iter(loader)
+
+
+def fixed_set(sampler: Sampler, count: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """``count`` samples drawn once with ``seed``, stacked (a fixed validation set)."""
+    stream = iter(SampleStream(sampler, seed, purpose=1))
+    images, targets = zip(*(next(stream) for _ in range(count)))
+    return torch.stack(images), torch.stack(targets)
+
+
+@dataclass
+class Settings:
+    """Hyper-parameters of one run."""
+
+    steps: int = 3000
+    batch: int = 12
+    learning_rate: float = 2e-3
+    seed: int = 0
+    loss: str = "bce"
+    workers: int = 0
+    validate_every: int = 250
+    checkpoint_every: int = 250
+    log_every: int = 50
+
+
+@dataclass
+class History:
+    """Per-iteration training loss and the validation records."""
+
+    loss: list[float] = field(default_factory=list)
+    validation: list[dict] = field(default_factory=list)
+
+
+def train(model: torch.nn.Module, sampler: Sampler, settings: Settings, *,
+          checkpoint: Path | None = None, resume: bool = False,
+          validate: Callable[[torch.nn.Module], dict] | None = None,
+          console: Console | None = None) -> History:
+    """Train ``model`` in place on batches of ``sampler``; return the history.
+
+    With ``checkpoint`` the model, optimiser, schedule and history are saved there every
+    ``checkpoint_every`` steps and at the end; ``resume`` continues from that file.
+    """
+    torch.manual_seed(settings.seed)
+    console = console or Console(stderr=True)
+    optimiser = torch.optim.Adam(model.parameters(), lr=settings.learning_rate)
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimiser, lambda step: 0.5 * (1 + np.cos(np.pi * min(step, settings.steps) / settings.steps)))
+    history, step = History(), 0
+    if resume:
+        if checkpoint is None or not checkpoint.is_file():
+            raise FileNotFoundError(f"{checkpoint}: no checkpoint to resume from")
+        state = torch.load(checkpoint, weights_only=False)
+        model.load_state_dict(state["model"])
+        optimiser.load_state_dict(state["optimiser"])
+        schedule.load_state_dict(state["schedule"])
+        history, step = state["history"], state["step"]
+        console.print(f"resumed from {checkpoint} at step {step}")
+    loss_function = LOSSES[settings.loss]
+    stream = batches(sampler, settings.batch, settings.seed, settings.workers, start=step)
+    model.train()
+    started, first = time.perf_counter(), step
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+               TextColumn("loss {task.fields[loss]:.4f}  {task.fields[rate]:.2f} it/s"),
+               TimeRemainingColumn())
+    with Progress(*columns, console=console, transient=True) as bar:
+        task = bar.add_task("training", total=settings.steps, completed=step, loss=0.0, rate=0.0)
+        while step < settings.steps:
+            images, targets = next(stream)
+            loss = loss_function(model(normalise(images)), targets)
+            optimiser.zero_grad(set_to_none=True)
+            loss.backward()
+            optimiser.step()
+            schedule.step()
+            step += 1
+            history.loss.append(loss.item())
+            rate = (step - first) / (time.perf_counter() - started)
+            bar.update(task, completed=step, loss=float(np.mean(history.loss[-50:])), rate=rate)
+            if step % settings.log_every == 0 or step == settings.steps:
+                console.print(f"step {step}/{settings.steps} loss "
+                              f"{np.mean(history.loss[-settings.log_every:]):.4f} "
+                              f"{rate:.2f} it/s", highlight=False)
+            if validate and (step % settings.validate_every == 0 or step == settings.steps):
+                record = {"step": step, **validate(model)}
+                model.train()
+                history.validation.append(record)
+                console.print("validation " + " ".join(
+                    f"{k} {v:.4f}" if isinstance(v, float) else f"{k} {v}"
+                    for k, v in record.items()), highlight=False)
+            if checkpoint and (step % settings.checkpoint_every == 0 or step == settings.steps):
+                _save_checkpoint(checkpoint, model, optimiser, schedule, history, step)
+    return history
+
+
+def _save_checkpoint(path: Path, model, optimiser, schedule, history: History, step: int) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(path.suffix + ".partial")
+    torch.save({"model": model.state_dict(), "optimiser": optimiser.state_dict(),
+                "schedule": schedule.state_dict(), "history": history, "step": step}, partial)
+    partial.replace(path)

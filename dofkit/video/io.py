@@ -1,0 +1,465 @@
+"""Streaming video input and output: one frame in memory at a time, audio carried across.
+
+Sources yield :class:`Frame` objects (float32 RGB (H, W, 3) in [0, 1]) from a video file
+(PyAV) or an image sequence (a folder, or a printf pattern such as ``frames/%05d.png``).
+Sinks take results frame by frame: a video file (written to a hidden temporary file in the
+target folder and renamed when complete), an image sequence, or JSON lines.
+
+Output video is constant frame rate at the source's average rate, one output frame per input
+frame. The audio track is remuxed packet by packet when the output container takes its codec,
+else re-encoded to the container's default audio codec.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import Callable, Iterator
+
+import av
+import numpy as np
+
+from ..errors import ImageError, ParameterError
+from ..io import STDIO, check_output_path, open_image, to_uint, write_image
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp")
+#: Video suffixes we write, with the video codec and its options.
+VIDEO_CODECS = {
+    ".mp4": ("libx264", {"crf": "18", "preset": "veryfast"}),
+    ".mov": ("libx264", {"crf": "18", "preset": "veryfast"}),
+    ".mkv": ("libx264", {"crf": "18", "preset": "veryfast"}),
+    ".webm": ("libvpx-vp9", {"crf": "32", "b": "0", "deadline": "realtime", "cpu-used": "8"}),
+}
+#: Frame rate of an image-sequence input unless told otherwise.
+DEFAULT_SEQUENCE_RATE = 25
+#: Sequence output written into a folder is named by this pattern.
+FOLDER_PATTERN = "%06d.png"
+_PRINTF_FIELD = re.compile(r"%0?(\d*)d")
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One decoded frame: ``index`` counts from 0 at the first frame processed, ``time`` is
+    seconds from the start of the source, ``rgb`` is float32 (H, W, 3) in [0, 1]."""
+
+    index: int
+    time: float
+    rgb: np.ndarray
+
+
+AudioHandler = Callable[[av.Packet], None]
+
+
+def is_sequence(path: str) -> bool:
+    """True when ``path`` names an image sequence: a printf pattern, or a folder."""
+    return bool(_PRINTF_FIELD.search(Path(path).name)) or Path(path).is_dir()
+
+
+def check_range(start: float, duration: float | None) -> None:
+    """Refuse a negative ``start`` or a non-positive ``duration`` (seconds)."""
+    if start < 0:
+        raise ParameterError(f"--start must be >= 0 seconds; got {start:g}")
+    if duration is not None and duration <= 0:
+        raise ParameterError(f"--duration must be > 0 seconds; got {duration:g}")
+
+
+# ---------------------------------------------------------------------------------- sources
+
+class VideoSource:
+    """Frames of a video file, decoded one at a time, from ``start`` for ``duration`` seconds.
+
+    Attributes: ``name``, ``size`` (width, height), ``rate`` (Fraction, frames per second),
+    ``count`` (expected number of frames, or None when the container does not say), ``audio``
+    (the input audio stream, or None).
+    """
+
+    def __init__(self, path: str, *, start: float = 0.0, duration: float | None = None):
+        check_range(start, duration)
+        self.name = path
+        if not Path(path).is_file():
+            raise ImageError(f"{path}: no such file")
+        if Path(path).stat().st_size == 0:
+            raise ImageError(f"{path}: empty file (0 bytes)")
+        try:
+            self._container = av.open(path, "r")
+        except av.FFmpegError as exc:
+            raise ImageError(f"{path}: not a video ({_reason(exc)})") from None
+        if not self._container.streams.video:
+            self._container.close()
+            raise ImageError(f"{path}: no video stream")
+        self._video = self._container.streams.video[0]
+        context = self._video.codec_context
+        if context is None or not context.width or not context.height:
+            self._container.close()
+            raise ImageError(f"{path}: unsupported video codec "
+                             f"{getattr(self._video.codec, 'name', '?')}")
+        self._video.thread_type = "AUTO"
+        self.size = (context.width, context.height)
+        self.rate = Fraction(self._video.average_rate or self._video.guessed_rate or 0)
+        if self.rate <= 0:
+            self._container.close()
+            raise ImageError(f"{path}: no frame rate in the video stream")
+        audio = self._container.streams.audio
+        self.audio = audio[0] if audio else None
+        origin = self._video.start_time
+        self._origin = float(origin * self._video.time_base) if origin is not None else 0.0
+        self._start = start
+        self._end = None if duration is None else start + duration
+        self.count = self._expected_count(duration)
+
+    def _expected_count(self, duration: float | None) -> int | None:
+        stream = self._video
+        total = stream.frames or None
+        if total is None and stream.duration:
+            total = round(stream.duration * stream.time_base * self.rate)
+        if total is None and self._container.duration:
+            total = round(self._container.duration / av.time_base * self.rate)
+        wanted = None if duration is None else round(duration * self.rate)
+        if total is not None:
+            total = max(total - round(self._start * self.rate), 0)
+            return total if wanted is None else min(total, wanted)
+        return wanted
+
+    def frames(self, on_audio: AudioHandler | None = None) -> Iterator[Frame]:
+        """Decode frames in order; audio packets in the range go to ``on_audio`` with their
+        timestamps moved so that ``start`` becomes 0."""
+        try:
+            yield from self._frames(on_audio if self.audio is not None else None)
+        except av.FFmpegError as exc:
+            raise ImageError(f"{self.name}: cannot decode ({_reason(exc)})") from None
+
+    def _frames(self, on_audio: AudioHandler | None) -> Iterator[Frame]:
+        if self._start > 0:
+            self._container.seek(int((self._origin + self._start) * av.time_base),
+                                 backward=True)
+        streams = [self._video] + ([self.audio] if on_audio else [])
+        index, video_done = 0, False
+        half_frame = 0.5 / float(self.rate)
+        for packet in self._container.demux(*streams):
+            if packet.stream.type == "audio":
+                if self._audio_in_range(packet):
+                    on_audio(packet)
+                elif video_done and packet.pts is not None:
+                    return  # audio is past the end too
+                continue
+            if video_done:
+                if on_audio is None:
+                    return
+                continue
+            for decoded in packet.decode():
+                time = self._time(decoded, index)
+                if time < self._start - half_frame:
+                    continue
+                if self._end is not None and time >= self._end - half_frame:
+                    video_done = True
+                    break
+                rgb = decoded.to_ndarray(format="rgb24")
+                if (rgb.shape[1], rgb.shape[0]) != self.size:
+                    raise ImageError(f"{self.name}: frame size changes at {time:.2f} s "
+                                     f"({rgb.shape[1]}x{rgb.shape[0]}, was "
+                                     f"{self.size[0]}x{self.size[1]})")
+                yield Frame(index, time, rgb.astype(np.float32) * np.float32(1 / 255))
+                index += 1
+
+    def _time(self, decoded: av.VideoFrame, index: int) -> float:
+        """Seconds from the start of the stream (from the timestamp, else the index)."""
+        if decoded.time is None:
+            return self._start + index / float(self.rate)
+        return decoded.time - self._origin
+
+    def _audio_in_range(self, packet: av.Packet) -> bool:
+        """Keep packets overlapping [start, end) and shift their timestamps by ``start``."""
+        if packet.pts is None:
+            return False
+        base = packet.time_base
+        begin = float(packet.pts * base) - self._origin
+        if begin + float((packet.duration or 0) * base) <= self._start and self._start > 0:
+            return False
+        if self._end is not None and begin >= self._end:
+            return False
+        shift = round(self._start / base)
+        packet.pts -= shift
+        if packet.dts is not None:
+            packet.dts -= shift
+        return True
+
+    def close(self) -> None:
+        self._container.close()
+
+
+class SequenceSource:
+    """Frames of an image sequence (a folder of images, or a printf pattern), in numeric
+    order, at ``rate`` frames per second. Same attributes as :class:`VideoSource`."""
+
+    audio = None
+
+    def __init__(self, path: str, *, rate: float = DEFAULT_SEQUENCE_RATE, start: float = 0.0,
+                 duration: float | None = None):
+        check_range(start, duration)
+        if rate <= 0:
+            raise ParameterError(f"--fps must be > 0; got {rate:g}")
+        self.name = path
+        self.rate = Fraction(rate).limit_denominator(1001)
+        files = list_sequence(path)
+        first = round(start * self.rate)
+        last = None if duration is None else first + round(duration * self.rate)
+        self._files = files[first:last]
+        if not self._files:
+            raise ImageError(f"{path}: no frames in the range asked (the sequence has "
+                             f"{len(files)} images)")
+        self.size = open_image(self._files[0]).size
+        self.count = len(self._files)
+        self._first = first
+
+    def frames(self, on_audio: AudioHandler | None = None) -> Iterator[Frame]:
+        for index, file in enumerate(self._files):
+            picture = open_image(file)
+            if picture.size != self.size:
+                raise ImageError(f"{file}: image is {picture.size[0]}x{picture.size[1]}, the "
+                                 f"sequence is {self.size[0]}x{self.size[1]}")
+            yield Frame(index, float((self._first + index) / self.rate), picture.rgb)
+
+    def close(self) -> None:
+        """Nothing to release (one image is open at a time)."""
+
+
+def list_sequence(path: str) -> list[Path]:
+    """The images of a folder (by name, numbers compared as numbers) or of a printf pattern
+    (by frame number). Raises ImageError when there are none."""
+    target = Path(path)
+    if target.is_dir():
+        files = [p for p in target.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES]
+        files.sort(key=lambda p: [int(part) if part.isdigit() else part
+                                  for part in re.split(r"(\d+)", p.name)])
+    else:
+        folder = target.parent
+        match = _PRINTF_FIELD.search(target.name)
+        assert match is not None
+        head, tail = target.name[:match.start()], target.name[match.end():]
+        field = re.compile(re.escape(head) + r"(\d+)" + re.escape(tail) + "$")
+        if not folder.is_dir():
+            raise ImageError(f"{path}: folder {folder} does not exist")
+        numbered = [(int(m.group(1)), p) for p in folder.iterdir()
+                    if (m := field.match(p.name))]
+        files = [p for _, p in sorted(numbered)]
+    if not files:
+        raise ImageError(f"{path}: no images found")
+    return files
+
+
+def open_source(path: str, *, start: float = 0.0, duration: float | None = None,
+                rate: float | None = None):
+    """A :class:`SequenceSource` for a folder or printf pattern, else a :class:`VideoSource`.
+    ``rate`` (frames per second) applies to sequences only."""
+    if is_sequence(path):
+        return SequenceSource(path, rate=rate or DEFAULT_SEQUENCE_RATE, start=start,
+                              duration=duration)
+    if rate is not None:
+        raise ParameterError("--fps applies to image-sequence input only; a video keeps its "
+                             "own frame rate")
+    return VideoSource(path, start=start, duration=duration)
+
+
+# ------------------------------------------------------------------------------------ sinks
+
+class VideoSink:
+    """Encode frames into a video file, with the source's audio; see the module docstring.
+
+    Frames go to a hidden temporary file beside ``target``. :meth:`finish` renames it to
+    ``target``; :meth:`keep_partial` closes it properly (a playable file) and renames it to
+    ``<stem>.partial<suffix>``; :meth:`discard` deletes it.
+    """
+
+    def __init__(self, target: str, *, size: tuple[int, int], rate: Fraction,
+                 audio: av.audio.stream.AudioStream | None = None, inputs: tuple[str, ...] = ()):
+        self.target = Path(target)
+        suffix = self.target.suffix.lower()
+        if suffix not in VIDEO_CODECS:
+            raise ParameterError(f"{target}: cannot write '{suffix or '(no suffix)'}' video; use "
+                                 f"one of {', '.join(VIDEO_CODECS)}, an image pattern such as "
+                                 f"frames/%05d.png, or a folder")
+        check_writable(self.target, inputs)
+        self.written = 0
+        self._temporary = self.target.with_name(f".{self.target.stem}.{os.getpid()}.partial"
+                                                f"{self.target.suffix}")
+        try:
+            self._container = av.open(str(self._temporary), "w")
+        except (av.FFmpegError, OSError) as exc:
+            raise ImageError(f"{target}: cannot write ({_reason(exc)})") from None
+        try:
+            codec, options = VIDEO_CODECS[suffix]
+            self._video = self._container.add_stream(codec, rate=rate, options=options)
+            self._video.width, self._video.height = size
+            even = size[0] % 2 == 0 and size[1] % 2 == 0
+            self._video.pix_fmt = "yuv420p" if even else "yuv444p"
+            self._video.codec_context.time_base = 1 / rate
+            self.on_audio = None if audio is None else self._audio_route(audio)
+        except BaseException:
+            self.discard()
+            raise
+
+    def _audio_route(self, source: av.audio.stream.AudioStream) -> AudioHandler:
+        """Remux the packets of ``source`` when the container takes its codec, else decode and
+        re-encode them to the container's default audio codec."""
+        if source.codec_context.name in self._container.supported_codecs:
+            stream = self._container.add_stream_from_template(source)
+
+            def remux(packet: av.Packet) -> None:
+                packet.stream = stream
+                self._container.mux(packet)
+
+            return remux
+        stream = self._container.add_stream(self._container.default_audio_codec,
+                                            rate=source.codec_context.sample_rate,
+                                            layout=source.codec_context.layout)
+        self._audio_encoder = stream
+
+        def reencode(packet: av.Packet) -> None:
+            for decoded in packet.decode():
+                decoded.pts = None
+                self._container.mux(stream.encode(decoded))
+
+        return reencode
+
+    def write(self, frame: Frame, values: np.ndarray) -> None:
+        """Encode float32 RGB (H, W, 3) or grey (H, W) in [0, 1] as the next frame."""
+        samples = to_uint(values, 8)
+        picture = av.VideoFrame.from_ndarray(samples, format="gray" if samples.ndim == 2
+                                             else "rgb24")
+        picture.pts = self.written
+        self._container.mux(self._video.encode(picture))
+        self.written += 1
+
+    def _close(self) -> None:
+        try:
+            self._container.mux(self._video.encode(None))
+            encoder = getattr(self, "_audio_encoder", None)
+            if encoder is not None:
+                self._container.mux(encoder.encode(None))
+        finally:
+            self._container.close()
+
+    def finish(self) -> Path:
+        """Flush and close the file and give it its final name."""
+        try:
+            self._close()
+        except BaseException:
+            self._temporary.unlink(missing_ok=True)
+            raise
+        os.replace(self._temporary, self.target)
+        return self.target
+
+    def keep_partial(self) -> Path | None:
+        """Close properly what was written and keep it as ``<stem>.partial<suffix>``; None
+        (and no file) when no frame was written."""
+        if not self.written:
+            self.discard()
+            return None
+        self._close()
+        kept = self.target.with_name(f"{self.target.stem}.partial{self.target.suffix}")
+        os.replace(self._temporary, kept)
+        return kept
+
+    def discard(self) -> None:
+        """Close and delete the temporary file."""
+        try:
+            self._container.close()
+        except av.FFmpegError:
+            pass
+        self._temporary.unlink(missing_ok=True)
+
+
+class SequenceSink:
+    """Write frame ``i`` to ``pattern % i`` (each file atomically). A folder gets
+    :data:`FOLDER_PATTERN`. Frames already written stay when the run stops early."""
+
+    on_audio = None
+
+    def __init__(self, target: str, *, inputs: tuple[str, ...] = ()):
+        path = Path(target)
+        if not _PRINTF_FIELD.search(path.name):
+            path.mkdir(parents=True, exist_ok=True)
+            path = path / FOLDER_PATTERN
+        if path.suffix.lower() not in IMAGE_SUFFIXES:
+            raise ParameterError(f"{target}: image sequence needs one of "
+                                 f"{', '.join(IMAGE_SUFFIXES)}; got '{path.suffix}'")
+        check_writable(path, inputs)
+        self.pattern = str(path)
+        self.target = Path(target)
+        self.written = 0
+
+    def write(self, frame: Frame, values: np.ndarray) -> None:
+        write_image(self.pattern % frame.index, values)
+        self.written += 1
+
+    def finish(self) -> Path:
+        return self.target
+
+    def keep_partial(self) -> Path | None:
+        return self.target if self.written else None
+
+    def discard(self) -> None:
+        """Frames written so far are complete files and stay."""
+
+
+class JsonLinesSink:
+    """One JSON object per frame, ``{"frame": i, "time": seconds, ...record}``, to stdout
+    (``-``, flushed per line) or to a file written beside its target and renamed at the end."""
+
+    on_audio = None
+
+    def __init__(self, target: str, *, inputs: tuple[str, ...] = ()):
+        self.written = 0
+        if target == STDIO:
+            self.target, self._temporary, self._stream = None, None, sys.stdout
+            return
+        self.target = Path(target)
+        check_writable(self.target, inputs)
+        self._temporary = self.target.with_name(f".{self.target.name}.{os.getpid()}.partial")
+        self._stream = open(self._temporary, "w", encoding="utf-8")
+
+    def write(self, frame: Frame, record: dict) -> None:
+        line = json.dumps({"frame": frame.index, "time": round(frame.time, 6), **record})
+        self._stream.write(line + "\n")
+        self._stream.flush()
+        self.written += 1
+
+    def finish(self) -> Path | None:
+        if self._temporary is None:
+            return None
+        self._stream.close()
+        os.replace(self._temporary, self.target)
+        return self.target
+
+    def keep_partial(self) -> Path | None:
+        if self._temporary is None:
+            return None
+        self._stream.close()
+        kept = self.target.with_name(f"{self.target.stem}.partial{self.target.suffix}")
+        os.replace(self._temporary, kept)
+        return kept
+
+    def discard(self) -> None:
+        if self._temporary is not None:
+            self._stream.close()
+            self._temporary.unlink(missing_ok=True)
+
+
+def check_writable(target: Path, inputs: tuple[str, ...]) -> None:
+    """Refuse an output in a missing or read-only folder, a folder, or one of ``inputs``."""
+    folder = target.parent
+    if not folder.is_dir():
+        raise ImageError(f"{target}: folder {folder} does not exist")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise ImageError(f"{target}: cannot write in folder {folder} (permission denied)")
+    check_output_path(target, inputs=inputs)
+
+
+def _reason(exc: BaseException) -> str:
+    """The short reason of an FFmpeg or OS error, without the file name repeated."""
+    return getattr(exc, "strerror", None) or str(exc).split(": '")[0]
