@@ -6,8 +6,9 @@ Sinks take results frame by frame: a video file (written to a hidden temporary f
 target folder and renamed when complete), an image sequence, or JSON lines.
 
 Output video is constant frame rate at the source's average rate, one output frame per input
-frame. The audio track is remuxed packet by packet when the output container takes its codec,
-else re-encoded to the container's default audio codec.
+frame (H.264, CRF 18; yuv420p, or yuv444p when a side is odd). The audio track is remuxed
+packet by packet when the output container takes its codec, else re-encoded to the
+container's default audio codec.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import json
 import os
 import re
 import sys
+from contextlib import contextmanager
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -28,13 +30,9 @@ from ..errors import ImageError, ParameterError
 from ..io import STDIO, check_output_path, open_image, to_uint, write_image
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp")
-#: Video suffixes we write, with the video codec and its options.
-VIDEO_CODECS = {
-    ".mp4": ("libx264", {"crf": "18", "preset": "veryfast"}),
-    ".mov": ("libx264", {"crf": "18", "preset": "veryfast"}),
-    ".mkv": ("libx264", {"crf": "18", "preset": "veryfast"}),
-    ".webm": ("libvpx-vp9", {"crf": "32", "b": "0", "deadline": "realtime", "cpu-used": "8"}),
-}
+#: Video suffixes we write (all as H.264 with :data:`H264_OPTIONS`).
+VIDEO_SUFFIXES = (".mp4", ".mov", ".mkv")
+H264_OPTIONS = {"crf": "18", "preset": "veryfast"}
 #: Frame rate of an image-sequence input unless told otherwise.
 DEFAULT_SEQUENCE_RATE = 25
 #: Sequence output written into a folder is named by this pattern.
@@ -278,13 +276,13 @@ class VideoSink:
     def __init__(self, target: str, *, size: tuple[int, int], rate: Fraction,
                  audio: av.audio.stream.AudioStream | None = None, inputs: tuple[str, ...] = ()):
         self.target = Path(target)
-        suffix = self.target.suffix.lower()
-        if suffix not in VIDEO_CODECS:
-            raise ParameterError(f"{target}: cannot write '{suffix or '(no suffix)'}' video; use "
-                                 f"one of {', '.join(VIDEO_CODECS)}, an image pattern such as "
+        if self.target.suffix.lower() not in VIDEO_SUFFIXES:
+            raise ParameterError(f"{target}: cannot write '{self.target.suffix}' video; use one "
+                                 f"of {', '.join(VIDEO_SUFFIXES)}, an image pattern such as "
                                  f"frames/%05d.png, or a folder")
         check_writable(self.target, inputs)
         self.written = 0
+        self._audio_encoder = None
         self._temporary = self.target.with_name(f".{self.target.stem}.{os.getpid()}.partial"
                                                 f"{self.target.suffix}")
         try:
@@ -292,16 +290,25 @@ class VideoSink:
         except (av.FFmpegError, OSError) as exc:
             raise ImageError(f"{target}: cannot write ({_reason(exc)})") from None
         try:
-            codec, options = VIDEO_CODECS[suffix]
-            self._video = self._container.add_stream(codec, rate=rate, options=options)
-            self._video.width, self._video.height = size
-            even = size[0] % 2 == 0 and size[1] % 2 == 0
-            self._video.pix_fmt = "yuv420p" if even else "yuv444p"
-            self._video.codec_context.time_base = 1 / rate
-            self.on_audio = None if audio is None else self._audio_route(audio)
+            with self._encoding():
+                self._video = self._container.add_stream("libx264", rate=rate,
+                                                         options=H264_OPTIONS)
+                self._video.width, self._video.height = size
+                even = size[0] % 2 == 0 and size[1] % 2 == 0
+                self._video.pix_fmt = "yuv420p" if even else "yuv444p"
+                self._video.codec_context.time_base = 1 / rate
+                self.on_audio = None if audio is None else self._audio_route(audio)
         except BaseException:
             self.discard()
             raise
+
+    @contextmanager
+    def _encoding(self) -> Iterator[None]:
+        """Turn FFmpeg errors into an ImageError naming the target."""
+        try:
+            yield
+        except av.FFmpegError as exc:
+            raise ImageError(f"{self.target}: cannot encode ({_reason(exc)})") from None
 
     def _audio_route(self, source: av.audio.stream.AudioStream) -> AudioHandler:
         """Remux the packets of ``source`` when the container takes its codec, else decode and
@@ -311,7 +318,8 @@ class VideoSink:
 
             def remux(packet: av.Packet) -> None:
                 packet.stream = stream
-                self._container.mux(packet)
+                with self._encoding():
+                    self._container.mux(packet)
 
             return remux
         stream = self._container.add_stream(self._container.default_audio_codec,
@@ -320,9 +328,10 @@ class VideoSink:
         self._audio_encoder = stream
 
         def reencode(packet: av.Packet) -> None:
-            for decoded in packet.decode():
-                decoded.pts = None
-                self._container.mux(stream.encode(decoded))
+            with self._encoding():
+                for decoded in packet.decode():
+                    decoded.pts = None
+                    self._container.mux(stream.encode(decoded))
 
         return reencode
 
@@ -332,15 +341,17 @@ class VideoSink:
         picture = av.VideoFrame.from_ndarray(samples, format="gray" if samples.ndim == 2
                                              else "rgb24")
         picture.pts = self.written
-        self._container.mux(self._video.encode(picture))
+        with self._encoding():
+            self._container.mux(self._video.encode(picture))
         self.written += 1
 
     def _close(self) -> None:
+        """Flush the encoders and write the trailer (what makes the file playable)."""
         try:
-            self._container.mux(self._video.encode(None))
-            encoder = getattr(self, "_audio_encoder", None)
-            if encoder is not None:
-                self._container.mux(encoder.encode(None))
+            with self._encoding():
+                self._container.mux(self._video.encode(None))
+                if self._audio_encoder is not None:
+                    self._container.mux(self._audio_encoder.encode(None))
         finally:
             self._container.close()
 
@@ -383,12 +394,17 @@ class SequenceSink:
     def __init__(self, target: str, *, inputs: tuple[str, ...] = ()):
         path = Path(target)
         if not _PRINTF_FIELD.search(path.name):
-            path.mkdir(parents=True, exist_ok=True)
+            if path.exists() and not path.is_dir():
+                raise ImageError(f"{target}: exists and is not a folder")
+            if path.parent.is_dir():
+                path.mkdir(exist_ok=True)
             path = path / FOLDER_PATTERN
         if path.suffix.lower() not in IMAGE_SUFFIXES:
             raise ParameterError(f"{target}: image sequence needs one of "
                                  f"{', '.join(IMAGE_SUFFIXES)}; got '{path.suffix}'")
         check_writable(path, inputs)
+        if any(Path(target).resolve() == Path(source).resolve() for source in inputs):
+            raise ImageError(f"{target}: refusing to write over the input sequence")
         self.pattern = str(path)
         self.target = Path(target)
         self.written = 0
@@ -448,6 +464,25 @@ class JsonLinesSink:
         if self._temporary is not None:
             self._stream.close()
             self._temporary.unlink(missing_ok=True)
+
+
+def open_sink(target: str, *, records: bool, size: tuple[int, int], rate: Fraction,
+              audio: av.audio.stream.AudioStream | None = None, inputs: tuple[str, ...] = ()):
+    """The sink for ``target``: JSON lines when ``records`` (``-`` = stdout), else a video
+    file (by suffix), or an image sequence (printf pattern, folder, or a name with no
+    suffix, made as a folder)."""
+    if records:
+        return JsonLinesSink(target, inputs=inputs)
+    if target == STDIO:
+        raise ParameterError("OUT '-' (stdout) takes JSON lines only (--mode roi or detect); "
+                             "give a video file, an image pattern or a folder")
+    path = Path(target)
+    if is_sequence(target) or not path.suffix:
+        return SequenceSink(target, inputs=inputs)
+    if path.suffix.lower() in IMAGE_SUFFIXES:
+        raise ParameterError(f"{target}: one image cannot hold a video; use a pattern such as "
+                             f"{path.with_name(path.stem + '-%05d' + path.suffix)} or a folder")
+    return VideoSink(target, size=size, rate=rate, audio=audio, inputs=inputs)
 
 
 def check_writable(target: Path, inputs: tuple[str, ...]) -> None:

@@ -14,6 +14,8 @@ moving subject does not leave a trail. A scene cut (grey-histogram Bhattacharyya
 
 from __future__ import annotations
 
+import functools
+
 import cv2
 import numpy as np
 
@@ -37,21 +39,18 @@ class TemporalSmoother:
 
     Parameters
     ----------
-    strength : weight of the past in [0, 1): 0 = no smoothing, 0.8 = strong. For a static
-        shot, the frame-to-frame noise of the map drops by about
-        ``sqrt((1 - s) / (1 + s))`` (0.33 at s = 0.8).
-    follow_motion : warp the previous map with optical flow (else a plain exponential moving
-        average, still with the per-pixel confidence and the cut test).
+    strength : weight of the past in [0, 1): 0 = no smoothing, 0.8 = strong. On a static
+        shot with independent per-frame noise (full confidence), the mean frame-to-frame
+        change of the map is multiplied by ``(1 - s) / sqrt(1 + s)`` (0.25 at s = 0.7).
 
     Call :meth:`advance` with each frame first, then :meth:`blend` with its fresh map, or
     :meth:`carry` to reuse the previous one moved onto the frame.
     """
 
-    def __init__(self, strength: float = 0.7, *, follow_motion: bool = True):
+    def __init__(self, strength: float = 0.7):
         if not 0.0 <= strength < 1.0:
             raise ParameterError(f"--smooth must be in [0, 1); got {strength:g}")
         self.strength = strength
-        self.follow_motion = follow_motion
         self._flow = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST)
         self._grey: np.ndarray | None = None
         self._histogram: np.ndarray | None = None
@@ -106,10 +105,7 @@ class TemporalSmoother:
             assert self._map is not None and self._previous_grey is not None
             previous, current = self._previous_grey, self._grey
             small_h, small_w = current.shape
-            if self.follow_motion:
-                flow = self._flow.calc(current, previous, None)
-            else:
-                flow = np.zeros((small_h, small_w, 2), np.float32)
+            flow = self._flow.calc(current, previous, None)
             grid = _grid(small_h, small_w) + flow
             moved_grey = cv2.remap(previous, grid[..., 0], grid[..., 1], cv2.INTER_LINEAR,
                                    borderMode=cv2.BORDER_REPLICATE)
@@ -127,13 +123,10 @@ class TemporalSmoother:
         return self._moved
 
 
-_grids: dict[tuple[int, int], np.ndarray] = {}
-
-
+@functools.lru_cache(maxsize=4)
 def _grid(height: int, width: int) -> np.ndarray:
-    """Pixel coordinates float32 (H, W, 2) as (x, y), cached per size."""
-    grid = _grids.get((height, width))
-    if grid is None:
-        ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
-        grid = _grids[(height, width)] = np.dstack([xs, ys])
+    """Pixel coordinates float32 (H, W, 2) as (x, y), cached per size (read-only)."""
+    ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
+    grid = np.dstack([xs, ys])
+    grid.flags.writeable = False
     return grid

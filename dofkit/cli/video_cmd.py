@@ -1,0 +1,133 @@
+"""`dofkit video`: run a focus consumer over every frame of a video or image sequence."""
+
+from __future__ import annotations
+
+import time
+from enum import Enum
+from typing import Callable, List, Optional
+
+import typer
+from rich.progress import (BarColumn, MofNCompleteColumn, Progress, ProgressColumn, Task,
+                           TextColumn, TimeRemainingColumn)
+from rich.text import Text
+
+from ..render.styles import DEFAULT_STYLE, parse_setting
+from . import options
+from .common import console, guarded, notice
+from .stylize_cmd import Backend, Style
+
+
+class Mode(str, Enum):
+    map = "map"
+    stylize = "stylize"
+    roi = "roi"
+    detect = "detect"
+
+
+class MapView(str, Enum):
+    grey = "grey"
+    rainbow = "rainbow"
+    overlay = "overlay"
+
+
+class FpsColumn(ProgressColumn):
+    """Frames per second of a task, from rich's speed estimate."""
+
+    def render(self, task: Task) -> Text:
+        return Text(f"{task.speed or 0:5.1f} fps")
+
+
+@guarded
+def video_command(
+    source: str = typer.Argument(..., metavar="IN", help="Video file, image folder, or printf "
+                                 "pattern such as frames/%05d.png."),
+    target: str = typer.Argument(..., metavar="OUT", help="Video file (.mp4, .mov, .mkv), image "
+                                 "folder or pattern; for roi/detect a .jsonl file or '-' "
+                                 "(stdout)."),
+    mode: Mode = typer.Option(Mode.map, "--mode", help="map: the focus map; stylize: "
+                              "focus-weighted stylisation; roi, detect: JSON lines per frame."),
+    method: str = options.Method,
+    map_view: MapView = typer.Option(MapView.grey, "--map-view",
+                                     help="--mode map: grey (white = in focus), rainbow (red = "
+                                          "in focus), or overlay (rainbow over the frame)."),
+    style: Style = typer.Option(DEFAULT_STYLE, "--style", "-s", help="--mode stylize: preset."),
+    settings: Optional[List[str]] = typer.Option(
+        None, "--set", metavar="NAME=VALUE",
+        help="--mode stylize: override a preset parameter (repeatable; see dofkit stylize "
+             "--help)."),
+    backend: Backend = typer.Option(Backend.auto, "--backend",
+                                    help="--mode stylize: gl, cpu, or auto (gl, else cpu)."),
+    every: int = typer.Option(1, "--every", min=1,
+                              help="Compute a fresh focus map on every N-th frame; the frames "
+                                   "between reuse the previous map moved by optical flow. "
+                                   "Every frame is still output."),
+    smooth: float = typer.Option(0.7, "--smooth", help="Temporal smoothing of the map in "
+                                 "[0, 1): weight of the motion-compensated past; 0 = off."),
+    start: float = typer.Option(0.0, "--start", help="Start this many seconds in."),
+    duration: Optional[float] = typer.Option(None, "--duration",
+                                             help="Process this many seconds (default: to "
+                                                  "the end)."),
+    fps: Optional[float] = typer.Option(None, "--fps", help="Frame rate of an image-sequence "
+                                        "input (default 25)."),
+    device: str = options.Device,
+    threads: Optional[int] = options.Threads,
+) -> None:
+    """Process every frame of IN into OUT, streaming (one frame in memory), keeping the frame
+    rate, the frame count and the audio track.
+
+    The focus map of each frame is smoothed over time following the motion, and reset at
+    scene cuts. Ctrl-C stops after the current frame and keeps what was done as
+    <name>.partial.<suffix> (a playable file).
+    """
+    from ..focus import FocusEstimator
+    from ..video import FrameMaps, interrupt_flag, open_sink, open_source, process
+
+    stylizer = None
+    if mode is Mode.stylize:
+        from ..render import Stylizer
+
+        overrides = dict(parse_setting(text) for text in settings or ())
+        stylizer = Stylizer(style.value, backend.value, notify=notice, **overrides)
+    video = open_source(source, start=start, duration=duration, rate=fps)
+    maps = FrameMaps(FocusEstimator(method, device=device, threads=threads, notify=notice),
+                     smooth=smooth, every=every)
+    work = _consumer(mode, map_view, maps, stylizer)
+    sink = open_sink(target, records=mode in (Mode.roi, Mode.detect), size=video.size,
+                     rate=video.rate, audio=video.audio, inputs=(source,))
+    began = time.perf_counter()
+    try:
+        with _progress(video.count) as bar, interrupt_flag() as stopped:
+            task = bar.add_task(mode.value, total=video.count)
+            outcome = process(video, sink, work, advance=lambda: bar.advance(task),
+                              stop=stopped)
+    finally:
+        if stylizer is not None:
+            stylizer.close()
+    rate = outcome.frames / max(time.perf_counter() - began, 1e-9)
+    where = f" -> {outcome.path}" if outcome.path is not None else ""
+    if not outcome.complete:
+        notice(f"interrupted after {outcome.frames} frames{where}"
+               + (" (complete up to there, playable)" if outcome.path is not None else ""))
+        raise typer.Exit(130)
+    notice(f"{outcome.frames} frames{where} ({rate:.1f} frames/s, {maps.computed} fresh maps)")
+
+
+def _consumer(mode: Mode, view: MapView, maps, stylizer) -> Callable:
+    """The per-frame work of ``mode``: Frame -> image to write, or record to print."""
+    if mode is Mode.stylize:
+        return lambda frame: stylizer(frame.rgb, maps(frame.rgb))
+    if mode is Mode.map:
+        from ..view import overlay, rainbow
+
+        if view is MapView.rainbow:
+            return lambda frame: rainbow(maps(frame.rgb))
+        if view is MapView.overlay:
+            return lambda frame: overlay(frame.rgb, maps(frame.rgb))
+        return lambda frame: maps(frame.rgb)
+    raise NotImplementedError(f"--mode {mode.value} is not built yet")
+
+
+def _progress(total: int | None) -> Progress:
+    """Progress bar on stderr: frames done, frames per second, time left."""
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                    FpsColumn(), TimeRemainingColumn(), console=console, transient=True)

@@ -1,0 +1,22 @@
+"""Video: stream the frames of a video or image sequence through a focus-map consumer.
+
+>>> from dofkit.focus import FocusEstimator
+>>> from dofkit.video import FrameMaps, open_sink, open_source, process   # doctest: +SKIP
+>>> source = open_source("clip.mp4")
+>>> sink = open_sink("map.mp4", records=False, size=source.size, rate=source.rate,
+...                  audio=source.audio, inputs=("clip.mp4",))
+>>> maps = FrameMaps(FocusEstimator("analytic"), smooth=0.7)
+>>> process(source, sink, lambda frame: maps(frame.rgb))
+
+Modules: :mod:`.io` (sources and sinks, PyAV), :mod:`.smoothing` (motion-following temporal
+smoothing with scene-cut reset), :mod:`.maps` (fresh/carried/smoothed map per frame),
+:mod:`.run` (the frame loop and Ctrl-C handling). Importing this package imports PyAV.
+"""
+
+from .io import Frame, open_sink, open_source
+from .maps import FrameMaps
+from .run import Outcome, interrupt_flag, process
+from .smoothing import TemporalSmoother
+
+__all__ = ["Frame", "FrameMaps", "Outcome", "TemporalSmoother", "interrupt_flag", "open_sink",
+           "open_source", "process"]
