@@ -128,6 +128,8 @@ def _consumer(mode: Mode, view: MapView, maps, stylizer) -> Callable:
 
 
 def _progress(total: int | None) -> Progress:
-    """Progress bar on stderr: frames done, frames per second, time left."""
+    """Progress bar on stderr (a terminal only): frames done, frames per second, time left;
+    ``total`` None (unknown frame count) shows a pulsing bar."""
     return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                    FpsColumn(), TimeRemainingColumn(), console=console, transient=True)
+                    FpsColumn(), TimeRemainingColumn(), console=console, transient=True,
+                    disable=not console.is_terminal)

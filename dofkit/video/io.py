@@ -322,9 +322,10 @@ class VideoSink:
                     self._container.mux(packet)
 
             return remux
+        context = source.codec_context  # encoders refuse a layout of unknown channel order
+        layout = {1: "mono", 2: "stereo"}.get(context.channels, context.layout)
         stream = self._container.add_stream(self._container.default_audio_codec,
-                                            rate=source.codec_context.sample_rate,
-                                            layout=source.codec_context.layout)
+                                            rate=context.sample_rate, layout=layout)
         self._audio_encoder = stream
 
         def reencode(packet: av.Packet) -> None:

@@ -7,8 +7,8 @@ frame's own map::
     smoothed = w * warped_previous + (1 - w) * fresh,   w = strength * confidence
 
 ``confidence`` in [0, 1] is per pixel: 1 where the warped previous frame matches the new one,
-falling to 0 where they differ by :data:`TOLERANCE` or more (occlusions, flow failures), so a
-moving subject does not leave a trail. A scene cut (grey-histogram Bhattacharyya distance above
+falling to 0 where their locally averaged difference reaches :data:`TOLERANCE` (occlusions,
+flow failures), so a moving subject does not leave a trail while noise does not lower it. A scene cut (grey-histogram Bhattacharyya distance above
 :data:`CUT_DISTANCE`) drops the history.
 """
 
@@ -29,6 +29,9 @@ CUT_DISTANCE = 0.4
 #: Grey difference (0-1) between a frame and the warped previous one at which the previous
 #: map is no longer trusted.
 TOLERANCE = 0.12
+#: Sigma in px (on the small grey frames) of the blur of the signed difference: averages
+#: sensor noise away, keeps the mismatch of moved structures.
+MATCH_SIGMA = 2.0
 #: Mean confidence below which the previous map cannot stand in for a fresh one.
 MIN_CONFIDENCE = 0.5
 _BINS = 32
@@ -109,8 +112,8 @@ class TemporalSmoother:
             grid = _grid(small_h, small_w) + flow
             moved_grey = cv2.remap(previous, grid[..., 0], grid[..., 1], cv2.INTER_LINEAR,
                                    borderMode=cv2.BORDER_REPLICATE)
-            difference = cv2.absdiff(moved_grey, current).astype(np.float32) / 255.0
-            difference = cv2.GaussianBlur(difference, (0, 0), 1.0)
+            difference = (moved_grey.astype(np.float32) - current) / 255.0
+            difference = np.abs(cv2.GaussianBlur(difference, (0, 0), MATCH_SIGMA))
             confidence = np.clip(1.0 - difference / TOLERANCE, 0.0, 1.0)
             height, width = self._map.shape
             scale = np.array([width / small_w, height / small_h], np.float32)

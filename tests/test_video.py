@@ -1,0 +1,386 @@
+"""`dofkit video` and dofkit.video on short clips the tests make themselves with PyAV: a
+textured square moving over a blurred background (96x64, 12 frames/s), with or without audio.
+
+Stability criterion: on a static shot with independent per-frame noise, the mean absolute
+frame-to-frame change of the map with the default smoothing (0.7) is at least 3x lower than
+without smoothing (theory for an exponential average at full confidence: 4.3x).
+"""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from conftest import textured
+from dofkit.cli import app
+from dofkit.errors import ImageError, ParameterError
+from dofkit.focus import FocusEstimator
+from dofkit.io import read_image
+from dofkit.synth import defocus
+from dofkit.video import FrameMaps, TemporalSmoother, open_sink, open_source, process
+
+H, W, RATE = 64, 96, 12
+runner = CliRunner()
+
+
+def scene(index: int, *, moving: bool = True, seed: int = 0, height: int = H,
+          width: int = W) -> np.ndarray:
+    """Frame ``index`` (float32 RGB (H, W, 3)): a sharp 32x32 texture square moving 2 px per
+    frame to the right over a disc-blurred background panning 1 px per frame."""
+    room = (width - width // 8 - 32) // 2  # steps before the square reaches the right edge
+    step = index % (room + 1) if moving else 0
+    background = defocus(textured(height, width + 48, seed=seed + 1), 4.0)
+    frame = background[:, step:step + width].copy()
+    top, left = height // 4, width // 8 + 2 * step
+    frame[top:top + 32, left:left + 32] = textured(32, 32, seed=seed + 2)
+    return frame
+
+
+def make_video(path: Path, frames: int = 24, *, audio: str | None = None, moving: bool = True,
+               noise: float = 0.0, size: tuple[int, int] = (W, H)) -> Path:
+    """Write a clip of ``frames`` frames at :data:`RATE`; ``audio`` = an audio codec name
+    (a 440 Hz tone, 16 kHz mono, as long as the video); ``noise`` = per-frame Gaussian
+    noise sigma (0-1)."""
+    rng = np.random.default_rng(7)
+    with av.open(str(path), "w") as container:
+        video = container.add_stream("libx264", rate=RATE, options={"crf": "12"})
+        video.width, video.height = size
+        video.pix_fmt = "yuv420p" if size[0] % 2 == 0 and size[1] % 2 == 0 else "yuv444p"
+        sound = None if audio is None else container.add_stream(audio, rate=16000,
+                                                                 layout="mono")
+        for index in range(frames):
+            rgb = scene(index, moving=moving, height=size[1], width=size[0])
+            rgb = np.clip(rgb + rng.normal(0, noise, rgb.shape), 0, 1) if noise else rgb
+            picture = av.VideoFrame.from_ndarray((rgb * 255 + 0.5).astype(np.uint8), "rgb24")
+            container.mux(video.encode(picture))
+        container.mux(video.encode(None))
+        if sound is not None:
+            samples = 16000 * frames // RATE
+            tone = 0.3 * np.sin(2 * np.pi * 440 * np.arange(samples) / 16000)
+            for begin in range(0, samples, 1024):
+                chunk = tone[begin:begin + 1024].astype(np.float32)[None]
+                block = av.AudioFrame.from_ndarray(chunk, format="flt", layout="mono")
+                block.sample_rate, block.pts = 16000, begin
+                container.mux(sound.encode(block))
+            container.mux(sound.encode(None))
+    return path
+
+
+def probe(path: Path) -> dict:
+    """Frame count, size, rate and audio (codec name, seconds) of a video file."""
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        frames = [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
+        info = dict(count=len(frames), size=(stream.width, stream.height),
+                    rate=stream.average_rate, frames=frames, audio=None)
+    with av.open(str(path)) as container:
+        if container.streams.audio:
+            stream = container.streams.audio[0]
+            seconds = sum(f.samples for f in container.decode(audio=0)) / stream.sample_rate
+            info["audio"] = (stream.codec_context.name, seconds)
+    return info
+
+
+def run(*args: str):
+    return runner.invoke(app, ["video", *map(str, args)])
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory) -> Path:
+    return make_video(tmp_path_factory.mktemp("clip") / "clip.mp4", audio="aac")
+
+
+def leftovers(folder: Path) -> list[str]:
+    """Hidden temporary files left in ``folder``."""
+    return [p.name for p in folder.iterdir() if p.name.startswith(".")]
+
+
+# ------------------------------------------------------------------------ video in, video out
+
+@pytest.mark.parametrize("view", ["grey", "rainbow", "overlay"])
+def test_map_keeps_count_size_rate_and_audio(clip, tmp_path, view):
+    out = tmp_path / "map.mp4"
+    result = run(clip, out, "--method", "analytic", "--map-view", view)
+    assert result.exit_code == 0, result.output
+    info = probe(out)
+    assert info["count"] == 24 and info["size"] == (W, H) and info["rate"] == RATE
+    assert info["audio"][0] == "aac" and info["audio"][1] == pytest.approx(2.0, abs=0.15)
+    assert "24 frames" in result.stderr and not result.stdout
+    assert not leftovers(tmp_path)
+
+
+def test_map_shows_the_sharp_square(clip, tmp_path):
+    out = tmp_path / "map.mkv"
+    assert run(clip, out, "--method", "analytic").exit_code == 0
+    last = probe(out)["frames"][-1].astype(np.float32) / 255  # square at x 58..90, y 16..48
+    assert last[20:44, 62:86].mean() > last[:, :40].mean() + 0.3
+
+
+def test_stylize_cpu(clip, tmp_path):
+    out = tmp_path / "styled.mov"
+    result = run(clip, out, "--mode", "stylize", "--backend", "cpu", "--method", "analytic",
+                 "--duration", "0.5")
+    assert result.exit_code == 0, result.output
+    info = probe(out)
+    assert info["count"] == 6 and info["size"] == (W, H)
+    assert info["audio"][1] == pytest.approx(0.5, abs=0.1)
+
+
+@pytest.mark.gl
+def test_stylize_gl_matches_one_image_stylize(clip, tmp_path):
+    from dofkit.errors import ResourceError
+    from dofkit.render import Stylizer
+
+    try:
+        Stylizer(backend="gl").close()
+    except ResourceError as exc:
+        pytest.skip(f"no EGL OpenGL context: {exc}")
+    out = tmp_path / "frames"
+    result = run(clip, out, "--mode", "stylize", "--backend", "gl", "--method", "analytic",
+                 "--smooth", "0", "--duration", "0.25")
+    assert result.exit_code == 0, result.output
+    first = open_source(str(clip))
+    frame = next(first.frames())
+    first.close()
+    with Stylizer(backend="gl") as stylizer:
+        expected = stylizer(frame.rgb, FocusEstimator("analytic")(frame.rgb))
+    assert np.abs(read_image(out / "000000.png") - expected).max() <= 1 / 255 + 1e-6
+
+
+def test_without_audio_and_odd_size(tmp_path):
+    source = make_video(tmp_path / "odd.mkv", 5, size=(95, 63))
+    out = tmp_path / "out.mp4"
+    assert run(source, out, "--method", "analytic").exit_code == 0
+    info = probe(out)
+    assert info["count"] == 5 and info["size"] == (95, 63) and info["audio"] is None
+
+
+def test_audio_reencoded_when_the_container_refuses_it(tmp_path):
+    source = make_video(tmp_path / "u8.mkv", 12, audio="pcm_u8")
+    out = tmp_path / "out.mp4"
+    result = run(source, out, "--method", "analytic")
+    assert result.exit_code == 0, result.output
+    codec, seconds = probe(out)["audio"]
+    assert codec == "aac" and seconds == pytest.approx(1.0, abs=0.15)
+
+
+def test_start_and_duration(clip, tmp_path):
+    out = tmp_path / "cut.mp4"
+    result = run(clip, out, "--method", "analytic", "--start", "0.5", "--duration", "1")
+    assert result.exit_code == 0, result.output
+    info = probe(out)
+    assert info["count"] == 12 and info["audio"][1] == pytest.approx(1.0, abs=0.15)
+    whole = probe(clip)["frames"]
+    source = open_source(str(clip), start=0.5, duration=1)
+    first = next(source.frames())
+    source.close()
+    assert first.index == 0 and first.time == pytest.approx(0.5)
+    assert np.array_equal((first.rgb * 255 + 0.5).astype(np.uint8), whole[6])
+
+
+# -------------------------------------------------------------------------- image sequences
+
+def test_sequences_in_and_out(clip, tmp_path):
+    folder = tmp_path / "frames"
+    result = run(clip, folder, "--method", "analytic", "--duration", "1")
+    assert result.exit_code == 0, result.output
+    names = sorted(p.name for p in folder.iterdir())
+    assert names == [f"{i:06d}.png" for i in range(12)]
+    assert read_image(folder / "000000.png").shape == (H, W, 3)
+    pattern = tmp_path / "styled-%03d.jpg"
+    result = run(folder, pattern, "--method", "analytic", "--map-view", "rainbow")
+    assert result.exit_code == 0, result.output
+    assert len(list(tmp_path.glob("styled-*.jpg"))) == 12
+    out = tmp_path / "back.mp4"
+    result = run(tmp_path / "styled-%03d.jpg", out, "--fps", "6", "--method", "analytic")
+    assert result.exit_code == 0, result.output
+    info = probe(out)
+    assert info["count"] == 12 and info["rate"] == 6 and info["audio"] is None
+
+
+def test_sequence_refuses_to_overwrite_its_input(clip, tmp_path):
+    folder = tmp_path / "frames"
+    assert run(clip, folder, "--method", "analytic", "--duration", "0.25").exit_code == 0
+    result = run(folder, folder, "--method", "analytic")
+    assert result.exit_code == 1 and "refusing to write over the input" in result.stderr
+
+
+# --------------------------------------------------------------------------- stable maps
+
+def frame_to_frame_change(maps: list[np.ndarray]) -> float:
+    return float(np.mean([np.abs(b - a).mean() for a, b in zip(maps, maps[1:])]))
+
+
+def test_smoothing_steadies_a_static_noisy_shot(tmp_path):
+    source = make_video(tmp_path / "static.mp4", 24, moving=False, noise=0.04)
+    changes = {}
+    for strength in ("0", "0.7"):
+        out = tmp_path / f"map-{strength}.mp4"
+        assert run(source, out, "--method", "analytic", "--smooth", strength).exit_code == 0
+        maps = [f[..., 0].astype(np.float32) / 255 for f in probe(out)["frames"]]
+        changes[strength] = frame_to_frame_change(maps[4:])  # past the warm-up
+    assert changes["0"] > 0.01  # the noise does move the unsmoothed map
+    assert changes["0.7"] * 3 < changes["0"], changes
+
+
+def test_smoothing_follows_motion():
+    """On a moving square, the motion-compensated average stays closer to each frame's own
+    map than a plain exponential average (which leaves a trail)."""
+    estimate = FocusEstimator("analytic")
+    smoother, plain = TemporalSmoother(0.7), None
+    follow_error, plain_error = [], []
+    for index in range(16):
+        rgb = scene(index)
+        fresh = estimate(rgb)
+        smoother.advance(rgb)
+        smoothed = smoother.blend(fresh)
+        plain = fresh if plain is None else 0.7 * plain + 0.3 * fresh
+        if index >= 4:
+            follow_error.append(np.abs(smoothed - fresh).mean())
+            plain_error.append(np.abs(plain - fresh).mean())
+    assert np.mean(follow_error) < 0.6 * np.mean(plain_error)
+
+
+def test_scene_cut_resets_the_history():
+    estimate = FocusEstimator("analytic")
+    smoother = TemporalSmoother(0.9)
+    for index in range(5):
+        rgb = scene(index)
+        assert smoother.advance(rgb) == (index == 0)
+        smoother.blend(estimate(rgb))
+    other = 0.4 * scene(0, seed=10)  # new content, darker
+    assert smoother.advance(other) is True
+    fresh = estimate(other)
+    assert np.array_equal(smoother.blend(fresh), fresh)
+
+
+def test_every_carries_the_map_between_fresh_ones():
+    calls = []
+
+    def estimate(rgb):
+        calls.append(1)
+        return FocusEstimator("analytic")(rgb)
+
+    maps = FrameMaps(estimate, smooth=0.5, every=3)
+    results = [maps(scene(i)) for i in range(10)]
+    assert maps.computed == len(calls) == 4  # frames 0, 3, 6, 9
+    assert all(r.shape == (H, W) and r.dtype == np.float32 for r in results)
+    assert maps(0.4 * scene(0, seed=10)) is not None and maps.computed == 5  # cut: fresh
+
+
+def test_every_keeps_the_frame_count(clip, tmp_path):
+    out = tmp_path / "every.mp4"
+    result = run(clip, out, "--method", "analytic", "--every", "4")
+    assert result.exit_code == 0, result.output
+    assert probe(out)["count"] == 24 and "6 fresh maps" in result.stderr
+
+
+# ------------------------------------------------------------------------------- stopping
+
+def test_stop_keeps_a_playable_partial_file(clip, tmp_path):
+    source = open_source(str(clip))
+    target = tmp_path / "out.mp4"
+    sink = open_sink(str(target), records=False, size=source.size, rate=source.rate,
+                     audio=source.audio)
+    done = []
+    outcome = process(source, sink, lambda frame: frame.rgb, advance=lambda: done.append(1),
+                      stop=lambda: len(done) >= 7)
+    assert not outcome.complete and outcome.frames == 7
+    assert outcome.path == tmp_path / "out.partial.mp4" and not target.exists()
+    assert probe(outcome.path)["count"] == 7
+    assert not leftovers(tmp_path)
+
+
+def test_error_midway_leaves_no_file(clip, tmp_path):
+    source = open_source(str(clip))
+    sink = open_sink(str(tmp_path / "out.mp4"), records=False, size=source.size,
+                     rate=source.rate)
+
+    def work(frame):
+        if frame.index == 3:
+            raise ImageError("boom")
+        return frame.rgb
+
+    with pytest.raises(ImageError):
+        process(source, sink, work)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_ctrl_c_in_a_real_process(tmp_path):
+    source = make_video(tmp_path / "long.mp4", 300, size=(64, 48))
+    target = tmp_path / "out.mp4"
+    command = [sys.executable, "-m", "dofkit", "video", str(source), str(target),
+               "--method", "analytic", "--mode", "stylize", "--backend", "cpu"]
+    child = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and not list(tmp_path.glob(".out.*")):
+        time.sleep(0.02)  # the temporary output appears just before the first frame
+    time.sleep(1.0)
+    child.send_signal(signal.SIGINT)
+    _, stderr = child.communicate(timeout=30)
+    assert child.returncode == 130, stderr
+    assert "interrupted after" in stderr and "Traceback" not in stderr
+    kept = tmp_path / "out.partial.mp4"
+    assert not target.exists() and kept.exists() and not leftovers(tmp_path)
+    assert 0 < probe(kept)["count"] < 300
+
+
+# --------------------------------------------------------------------------------- errors
+
+def test_bad_inputs(tmp_path):
+    text = tmp_path / "notes.mp4"
+    text.write_text("not a video at all\n" * 100)
+    empty = tmp_path / "empty.mp4"
+    empty.write_bytes(b"")
+    nothing = tmp_path / "nothing"
+    nothing.mkdir()
+    sound = tmp_path / "sound.m4a"
+    with av.open(str(sound), "w") as container:
+        stream = container.add_stream("aac", rate=16000, layout="mono")
+        block = av.AudioFrame.from_ndarray(np.zeros((1, 1024), np.float32), format="flt",
+                                           layout="mono")
+        block.sample_rate = 16000
+        container.mux(stream.encode(block))
+        container.mux(stream.encode(None))
+    cases = {text: "not a video", empty: "empty file", nothing: "no images found",
+             sound: "no video stream", tmp_path / "missing.mp4": "no such file"}
+    for path, message in cases.items():
+        result = run(path, tmp_path / "out.mp4", "--method", "analytic")
+        assert result.exit_code == 1, (path, result.output)
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and message in lines[0] and path.name in lines[0], lines
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        ["notes.mp4", "empty.mp4", "nothing", "sound.m4a"])
+
+
+@pytest.mark.parametrize("target, args, message", [
+    ("nowhere/out.mp4", (), "does not exist"),
+    ("out.avi", (), "cannot write '.avi' video"),
+    ("out.png", (), "one image cannot hold a video"),
+    ("-", (), "JSON lines only"),
+    ("out.mp4", ("--smooth", "1"), "--smooth must be in [0, 1)"),
+    ("out.mp4", ("--fps", "10"), "--fps applies to image-sequence input only"),
+    ("out.mp4", ("--start", "-1"), "--start must be >= 0"),
+    ("out.mp4", ("--start", "5"), "no video frames"),
+])
+def test_bad_outputs_and_options(clip, tmp_path, target, args, message):
+    result = run(clip, tmp_path / target if target != "-" else "-", "--method", "analytic",
+                 *args)
+    assert result.exit_code == 1, result.output
+    assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert not any(tmp_path.iterdir())
+
+
+def test_library_errors():
+    with pytest.raises(ParameterError, match="--every"):
+        FrameMaps(lambda rgb: rgb[..., 0], every=0)
+    with pytest.raises(ImageError, match="does not exist"):
+        open_source("/nonexistent-dofkit-folder/%04d.png")
