@@ -1,0 +1,148 @@
+"""`dofkit roi`: boxes around the in-focus regions (JSON Lines, crops, overlay).
+
+Also holds the CLI pieces `dofkit detect` shares: where each input's focus map comes from,
+where its overlay goes, and the threshold option."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Callable, List, Optional
+
+import numpy as np
+import typer
+
+from ..errors import ParameterError
+from ..io import Picture
+from . import options
+from .common import guarded, notice, output_paths, run_batch
+
+FocusFor = Callable[[str, Picture], np.ndarray]
+
+
+def parse_threshold(text: str) -> float | str:
+    """``--threshold``: a number in (0, 1] or ``otsu`` (range checked by dofkit.roi)."""
+    if text.lower() == "otsu":
+        return "otsu"
+    try:
+        return float(text)
+    except ValueError:
+        raise ParameterError(f"--threshold must be a number in (0, 1] or 'otsu'; "
+                             f"got {text!r}") from None
+
+
+def focus_source(inputs: list[str], map_path: Optional[str], method: str, device: str,
+                 threads: Optional[int]) -> FocusFor:
+    """How each input gets its map: computed by one FocusEstimator made here, or read from
+    ``--map`` (a file for one input; for several, a folder of ``<stem>.png`` as written by
+    ``dofkit map --out-dir``)."""
+    from ..io import read_focus_map
+
+    if map_path is None:
+        from ..focus import FocusEstimator
+
+        estimator = FocusEstimator(method, device=device, threads=threads, notify=notice)
+        return lambda source, picture: estimator(picture.rgb)
+    if len(inputs) == 1 and not Path(map_path).is_dir():
+        return lambda source, picture: read_focus_map(map_path, picture.size)
+    if not Path(map_path).is_dir():
+        raise ParameterError(f"--map {map_path}: with several inputs, give a folder of maps "
+                             "named <stem>.png")
+    return lambda source, picture: read_focus_map(Path(map_path) / f"{Path(source).stem}.png",
+                                                  picture.size)
+
+
+def overlay_targets(inputs: list[str], overlay: Optional[str]) -> dict[str, str]:
+    """Input -> overlay path: ``--overlay FILE`` for one input, or a folder (made if needed)
+    receiving ``<stem>.png`` per input."""
+    if overlay is None:
+        return {}
+    if len(inputs) == 1 and not Path(overlay).is_dir():
+        return dict(output_paths(inputs, overlay, None))
+    return dict(output_paths(inputs, None, Path(overlay)))
+
+
+def print_json(document: dict) -> None:
+    """One JSON document on one line of stdout (JSON Lines)."""
+    print(json.dumps(document), flush=True)
+
+
+@guarded
+def roi_command(
+    inputs: List[str] = typer.Argument(..., metavar="IN...", help="Images ('-' = stdin)."),
+    threshold: str = typer.Option("otsu", "--threshold", "-t",
+                                  help="In-focus level in (0, 1], or 'otsu'."),
+    min_area: float = typer.Option(0.01, "--min-area",
+                                   help="Drop regions smaller than this fraction of the image."),
+    pad: float = typer.Option(0.0, "--pad", help="Grow each box by this fraction of its size "
+                              "on every side (clipped to the image)."),
+    max_rois: Optional[int] = typer.Option(None, "--max", min=1, help="Keep the N best."),
+    merge: float = typer.Option(0.1, "--merge", help="Join pieces closer than this fraction of "
+                                "the short side (0 = every piece is its own region)."),
+    aspect: Optional[str] = typer.Option(None, "--aspect", metavar="W:H",
+                                         help="Instead: the smallest W:H window holding "
+                                              "--fraction of the focus mass (thumbnails)."),
+    fraction: float = typer.Option(0.9, "--fraction", help="Focus mass kept by --aspect."),
+    crop_dir: Optional[Path] = typer.Option(None, "--crop-dir", file_okay=False,
+                                            help="Write each region as <stem>-roi<i>.<ext>."),
+    overlay: Optional[str] = typer.Option(None, "--overlay", help="Draw the boxes on the photo: "
+                                          "a file (one input) or a folder."),
+    as_json: bool = typer.Option(False, "--json", help="One JSON line per image on stdout."),
+    map_path: Optional[str] = typer.Option(None, "--map", help="Use this focus map (white = in "
+                                           "focus) instead of computing one; for several "
+                                           "inputs a folder of <stem>.png."),
+    method: str = options.Method,
+    device: str = options.Device,
+    threads: Optional[int] = options.Threads,
+    max_pixels: Optional[int] = options.MaxPixels,
+    overwrite: bool = options.Overwrite,
+) -> None:
+    """Find the in-focus regions of each image: boxes sorted by focus mass.
+
+    --json prints {"image", "width", "height", "rois": [{"bbox": [x, y, w, h], "xyxy":
+    [x1, y1, x2, y2], "score", "area"}]} per image; crops and overlays are written atomically.
+    """
+    from ..io import STDIO, open_image, write_image
+    from ..io import _WRITE_SUFFIXES as writable
+    from ..roi import aspect_crop, find_rois, parse_aspect
+    from ..roi.draw import YELLOW, draw_boxes
+
+    level = parse_threshold(threshold)
+    window = parse_aspect(aspect) if aspect is not None else None
+    if window is not None and (pad or max_rois):
+        raise ParameterError("--aspect gives one window: it takes no --pad or --max")
+    crop_bases = dict(output_paths(inputs, None, crop_dir, "")) if crop_dir else {}
+    overlays = overlay_targets(inputs, overlay)
+    focus_for = focus_source(inputs, map_path, method, device, threads)
+
+    def one(source: str) -> None:
+        picture = open_image(source, max_pixels=max_pixels)
+        focus = focus_for(source, picture)
+        if window is not None:
+            crop = aspect_crop(focus, window, fraction=fraction, threshold=level)
+            rois = [crop] if crop else []
+        else:
+            rois = find_rois(focus, level, min_area=min_area, pad=pad, max_rois=max_rois,
+                             merge=merge)
+        if source in crop_bases:
+            suffix = Path(source).suffix.lower()
+            suffix = suffix if source != STDIO and suffix in writable else ".png"
+            for index, roi in enumerate(rois):
+                alpha = roi.crop(picture.alpha) if picture.alpha is not None else None
+                write_image(f"{crop_bases[source]}-roi{index}{suffix}", roi.crop(picture.rgb),
+                            depth=picture.bit_depth, alpha=alpha, inputs=(source,),
+                            overwrite=overwrite)
+        if source in overlays:
+            drawn = draw_boxes(picture.rgb, [roi.xyxy for roi in rois],
+                               [f"{i} {roi.score:.2f}" for i, roi in enumerate(rois)],
+                               [YELLOW] * len(rois))
+            write_image(overlays[source], drawn, inputs=(source,), overwrite=overwrite)
+        if as_json:
+            width, height = picture.size
+            print_json({"image": source, "width": width, "height": height,
+                        "rois": [roi.to_json() for roi in rois]})
+        boxes = ", ".join(f"[{roi.x} {roi.y} {roi.w} {roi.h}] {roi.score:.2f}" for roi in rois)
+        notice(f"{source}: {len(rois)} region{'s' * (len(rois) != 1)}"
+               f"{': ' + boxes if rois else ''}")
+
+    run_batch(inputs, one, "finding regions")
