@@ -8,6 +8,7 @@ without smoothing (theory for an exponential average at full confidence: 4.3x).
 
 from __future__ import annotations
 
+import json
 import signal
 import subprocess
 import sys
@@ -384,3 +385,38 @@ def test_library_errors():
         FrameMaps(lambda rgb: rgb[..., 0], every=0)
     with pytest.raises(ImageError, match="does not exist"):
         open_source("/nonexistent-dofkit-folder/%04d.png")
+
+
+# ------------------------------------------------------------------------------ JSON modes
+
+def test_roi_json_lines_on_stdout(clip):
+    result = run(clip, "-", "--mode", "roi", "--method", "analytic", "--duration", "0.5",
+                 "--max-rois", "1")
+    assert result.exit_code == 0, result.output
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [r["frame"] for r in records] == list(range(6))
+    assert [r["time"] for r in records] == pytest.approx([i / RATE for i in range(6)], abs=1e-6)
+    for record in records:  # the square: x from 14 + 2 * frame, y 16, 32 px wide
+        (roi,) = record["rois"]
+        x, y, w, h = roi["bbox"]
+        left = 14 + 2 * record["frame"]
+        assert abs(x - left) <= 6 and abs(y - 16) <= 6 and abs(w - 32) <= 10
+    assert "6 frames" in result.stderr
+
+
+def test_roi_json_lines_file_with_start(clip, tmp_path):
+    out = tmp_path / "rois.jsonl"
+    result = run(clip, out, "--mode", "roi", "--method", "analytic", "--start", "1",
+                 "--threshold", "otsu")
+    assert result.exit_code == 0, result.output
+    records = [json.loads(line) for line in out.read_text().splitlines()]
+    assert len(records) == 12 and records[0]["frame"] == 0
+    assert records[0]["time"] == pytest.approx(1.0) and not result.stdout
+    assert not leftovers(tmp_path)
+
+
+def test_roi_bad_threshold_leaves_nothing(clip, tmp_path):
+    for value, message in (("x", "--threshold must be"), ("1.5", "threshold must be in")):
+        result = run(clip, tmp_path / "rois.jsonl", "--mode", "roi", "--threshold", value)
+        assert result.exit_code == 1 and message in result.stderr
+    assert not any(tmp_path.iterdir())

@@ -11,6 +11,7 @@ from rich.progress import (BarColumn, MofNCompleteColumn, Progress, ProgressColu
                            TextColumn, TimeRemainingColumn)
 from rich.text import Text
 
+from ..errors import ParameterError
 from ..render.styles import DEFAULT_STYLE, parse_setting
 from . import options
 from .common import console, guarded, notice
@@ -69,6 +70,14 @@ def video_command(
                                                   "the end)."),
     fps: Optional[float] = typer.Option(None, "--fps", help="Frame rate of an image-sequence "
                                         "input (default 25)."),
+    threshold: str = typer.Option("0.5", "--threshold", help="--mode roi: in-focus level in "
+                                  "(0, 1], or otsu."),
+    min_area: float = typer.Option(0.01, "--min-area", help="--mode roi: drop regions smaller "
+                                   "than this fraction of the frame."),
+    pad: float = typer.Option(0.0, "--pad", help="--mode roi: grow each box by this fraction "
+                              "of its size on each side."),
+    max_rois: Optional[int] = typer.Option(None, "--max-rois", min=1,
+                                           help="--mode roi: keep at most this many boxes."),
     device: str = options.Device,
     threads: Optional[int] = options.Threads,
 ) -> None:
@@ -91,7 +100,11 @@ def video_command(
     video = open_source(source, start=start, duration=duration, rate=fps)
     maps = FrameMaps(FocusEstimator(method, device=device, threads=threads, notify=notice),
                      smooth=smooth, every=every)
-    work = _consumer(mode, map_view, maps, stylizer)
+    if mode is Mode.roi:
+        work = _roi_records(maps, _parse_threshold(threshold), min_area=min_area, pad=pad,
+                            max_rois=max_rois)
+    else:
+        work = _consumer(mode, map_view, maps, stylizer)
     sink = open_sink(target, records=mode in (Mode.roi, Mode.detect), size=video.size,
                      rate=video.rate, audio=video.audio, inputs=(source,))
     began = time.perf_counter()
@@ -125,6 +138,26 @@ def _consumer(mode: Mode, view: MapView, maps, stylizer) -> Callable:
             return lambda frame: overlay(frame.rgb, maps(frame.rgb))
         return lambda frame: maps(frame.rgb)
     raise NotImplementedError(f"--mode {mode.value} is not built yet")
+
+
+def _parse_threshold(text: str) -> float | str:
+    """``otsu`` or a number, for :func:`dofkit.roi.find_rois`."""
+    if text == "otsu":
+        return text
+    try:
+        return float(text)
+    except ValueError:
+        raise ParameterError(f"--threshold must be a number in (0, 1] or otsu; got {text!r}")\
+            from None
+
+
+def _roi_records(maps, threshold: float | str, **settings) -> Callable:
+    """--mode roi: Frame -> ``{"rois": [{"bbox", "xyxy", "score", "area"}, ...]}``, boxes in
+    pixels, largest focus mass first."""
+    from ..roi import find_rois
+
+    return lambda frame: {"rois": [roi.to_json() for roi in
+                                   find_rois(maps(frame.rgb), threshold, **settings)]}
 
 
 def _progress(total: int | None) -> Progress:
