@@ -22,6 +22,7 @@ def eval_command(
     as_json: bool = typer.Option(False, "--json", help="Print scores as JSON on stdout."),
     device: str = options.Device,
     threads: Optional[int] = options.Threads,
+    weights: Optional[str] = options.Weights,
 ) -> None:
     """Score maps with the protocol of docs/evaluation.md (per image and averaged)."""
     from rich.table import Table
@@ -30,7 +31,8 @@ def eval_command(
     from ..focus import FocusEstimator
 
     cases = find_cases(images, gt, maps)
-    estimator = None if maps else FocusEstimator(method, device=device, threads=threads)
+    estimator = None if maps else FocusEstimator(method, device=device, threads=threads,
+                                                 weights=weights)
     rows = list(evaluate(cases, estimator))
     means = mean_scores([scores for _, scores in rows])
     source = str(maps) if maps else estimator.method

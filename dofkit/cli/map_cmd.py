@@ -35,13 +35,14 @@ def map_command(
     depth: int = typer.Option(8, "--depth", help="Bits per sample of a grey map: 8 or 16."),
     device: str = options.Device,
     threads: Optional[int] = options.Threads,
+    weights: Optional[str] = options.Weights,
     max_pixels: Optional[int] = options.MaxPixels,
     overwrite: bool = options.Overwrite,
 ) -> None:
     """Write the focus map of each input, same size as the input (PNG unless the suffix says)."""
     if depth not in (8, 16):
         raise ParameterError(f"--depth must be 8 or 16, got {depth}")
-    estimator = FocusEstimator(method, device=device, threads=threads)
+    estimator = FocusEstimator(method, device=device, threads=threads, weights=weights)
     pairs = list(output_paths(inputs, output, out_dir))
 
     def one(pair: tuple[str, str]) -> None:

@@ -13,6 +13,9 @@ Method = typer.Option("auto", "--method", "-m",
                       help=f"Focus-map method: {', '.join(METHODS)}.")
 Device = typer.Option("cpu", "--device", help="Device for the network: cpu or cuda.")
 Threads = typer.Option(None, "--threads", min=1, help="CPU threads for the network.")
+Weights = typer.Option(None, "--weights", dir_okay=False,
+                       help="Network weights (.safetensors with its .json manifest) instead of "
+                            "the shipped ones, e.g. from `dofkit train --export`.")
 MapPath = typer.Option(None, "--map", help="Use this focus map (grey image, white = in focus) "
                        "instead of computing one.", dir_okay=False)
 MaxPixels = typer.Option(None, "--max-pixels", min=1,

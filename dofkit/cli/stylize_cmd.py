@@ -42,6 +42,7 @@ def stylize_command(
                                          "cpu with a notice."),
     device: str = options.Device,
     threads: Optional[int] = options.Threads,
+    weights: Optional[str] = options.Weights,
     max_pixels: Optional[int] = options.MaxPixels,
     overwrite: bool = options.Overwrite,
 ) -> None:
@@ -60,8 +61,9 @@ def stylize_command(
         if map_path is not None:
             focus = read_focus_map(map_path, picture.size)
         else:
-            focus = FocusEstimator(method, device=device, threads=threads, notify=notice)(
-                picture.rgb)
+            estimator = FocusEstimator(method, device=device, threads=threads, weights=weights,
+                                       notify=notice)
+            focus = estimator(picture.rgb)
         if save_map is not None:
             write_image(save_map, focus, inputs=(source, target), overwrite=overwrite)
         styled = stylizer(picture.rgb, focus)

@@ -3,8 +3,9 @@ periodic validation, checkpoints and resume."""
 
 from __future__ import annotations
 
+import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
 
@@ -66,6 +67,7 @@ class Settings:
     learning_rate: float = 2e-3
     seed: int = 0
     loss: str = "bce"
+    cosine: bool = True  # cosine decay of the step size to 0; False keeps it constant
     workers: int = 0
     validate_every: int = 250
     checkpoint_every: int = 250
@@ -93,16 +95,17 @@ def train(model: torch.nn.Module, sampler: Sampler, settings: Settings, *,
     console = console or Console(stderr=True)
     optimiser = torch.optim.Adam(model.parameters(), lr=settings.learning_rate)
     schedule = torch.optim.lr_scheduler.LambdaLR(
-        optimiser, lambda step: 0.5 * (1 + np.cos(np.pi * min(step, settings.steps) / settings.steps)))
+        optimiser, lambda step: 0.5 * (1 + math.cos(math.pi * min(step, settings.steps)
+                                                    / settings.steps)) if settings.cosine else 1.0)
     history, step = History(), 0
     if resume:
         if checkpoint is None or not checkpoint.is_file():
             raise FileNotFoundError(f"{checkpoint}: no checkpoint to resume from")
-        state = torch.load(checkpoint, weights_only=False)
+        state = torch.load(checkpoint, weights_only=True)
         model.load_state_dict(state["model"])
         optimiser.load_state_dict(state["optimiser"])
         schedule.load_state_dict(state["schedule"])
-        history, step = state["history"], state["step"]
+        history, step = History(**state["history"]), state["step"]
         console.print(f"resumed from {checkpoint} at step {step}")
     loss_function = LOSSES[settings.loss]
     stream = batches(sampler, settings.batch, settings.seed, settings.workers, start=step)
@@ -144,5 +147,6 @@ def _save_checkpoint(path: Path, model, optimiser, schedule, history: History, s
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_suffix(path.suffix + ".partial")
     torch.save({"model": model.state_dict(), "optimiser": optimiser.state_dict(),
-                "schedule": schedule.state_dict(), "history": history, "step": step}, partial)
+                "schedule": schedule.state_dict(), "history": asdict(history), "step": step},
+               partial)
     partial.replace(path)

@@ -1,0 +1,140 @@
+"""The network focus map: shapes and range, exact tiling, weights round trip and rejection."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from dofkit import FocusEstimator
+from dofkit.errors import ResourceError
+from dofkit.focus.models import DilatedSrcnn, Srcnn, build, parameter_count
+from dofkit.focus.srcnn import (SrcnnPredictor, default_weights, load_weights, manifest_path,
+                                save_weights, select_device, sha256)
+from tests.conftest import textured
+
+SMALL = {"width": 8, "dilations": [1, 2, 4]}
+
+
+@pytest.fixture
+def weights(tmp_path):
+    """A small random dilated-srcnn exported like the shipped one -> its weights path."""
+    torch.manual_seed(0)
+    model = build("dilated-srcnn", **SMALL)
+    path = tmp_path / "net.safetensors"
+    save_weights(model, path, "dilated-srcnn", SMALL, work_side=96)
+    return path
+
+
+def test_shapes_and_range(weights):
+    predictor = SrcnnPredictor(weights)
+    for shape in [(1, 1, 3), (37, 53, 3), (150, 97, 3)]:
+        image = np.random.default_rng(1).random(shape).astype(np.float32)
+        focus = predictor(image)
+        assert focus.shape == shape[:2] and focus.dtype == np.float32
+        assert np.isfinite(focus).all() and 0.0 <= focus.min() and focus.max() <= 1.0
+
+
+@pytest.mark.parametrize("architecture, config", [("dilated-srcnn", SMALL),
+                                                  ("srcnn", {"middle": 5})])
+def test_tiled_equals_untiled(architecture, config):
+    torch.manual_seed(0)
+    model = build(architecture, **config)
+    image = textured(91, 133, seed=2)
+    whole = SrcnnPredictor.from_model(model, work_side=256, tile=4096).logits(image)
+    tiled = SrcnnPredictor.from_model(model, work_side=256, tile=24).logits(image)
+    assert whole.shape == (91, 133)
+    np.testing.assert_allclose(tiled, whole, atol=1e-4)
+
+
+def test_round_trip(weights):
+    model, manifest = load_weights(weights)
+    assert manifest["architecture"] == "dilated-srcnn" and manifest["work_side"] == 96
+    assert manifest["sha256"] == sha256(weights)
+    torch.manual_seed(0)
+    original = build("dilated-srcnn", **SMALL)
+    for key, value in original.state_dict().items():
+        assert torch.equal(model.state_dict()[key], value), key
+    assert not model.training
+
+
+def test_hash_mismatch_is_rejected(weights):
+    manifest = json.loads(manifest_path(weights).read_text())
+    manifest["sha256"] = "0" * 64
+    manifest_path(weights).write_text(json.dumps(manifest))
+    with pytest.raises(ResourceError, match="SHA-256"):
+        load_weights(weights)
+
+
+def test_truncated_weights_are_rejected(weights):
+    weights.write_bytes(weights.read_bytes()[:200])
+    with pytest.raises(ResourceError, match="SHA-256"):
+        load_weights(weights)
+    # Even with a manifest that agrees, a truncated file does not load.
+    manifest = json.loads(manifest_path(weights).read_text())
+    manifest["sha256"] = sha256(weights)
+    manifest_path(weights).write_text(json.dumps(manifest))
+    with pytest.raises(ResourceError, match="do not fit"):
+        load_weights(weights)
+
+
+def test_foreign_weights_are_rejected(tmp_path):
+    path = tmp_path / "other.safetensors"
+    save_weights(Srcnn(), path, "srcnn", {}, work_side=96)
+    manifest = json.loads(manifest_path(path).read_text())
+    manifest.update(architecture="dilated-srcnn", config=SMALL)
+    manifest_path(path).write_text(json.dumps(manifest))
+    with pytest.raises(ResourceError, match="do not fit dilated-srcnn"):
+        load_weights(path)
+
+
+def test_missing_manifest_is_rejected(weights):
+    manifest_path(weights).unlink()
+    with pytest.raises(ResourceError, match="manifest"):
+        load_weights(weights)
+
+
+def test_srcnn_method_fails_clearly_and_auto_falls_back(tmp_path):
+    missing = str(tmp_path / "absent.safetensors")
+    with pytest.raises(ResourceError, match="srcnn unavailable"):
+        FocusEstimator("srcnn", weights=missing)
+    notices = []
+    assert FocusEstimator("auto", weights=missing, notify=notices.append).method == "analytic"
+    assert len(notices) == 1
+
+
+def test_cuda_request_without_cuda_is_clear():
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    with pytest.raises(ResourceError, match="no CUDA device"):
+        select_device("cuda")
+
+
+def test_shipped_weights_load_and_are_small():
+    """The weights in pretrained/ verify against their manifest and fit the size budget."""
+    model, manifest = load_weights(default_weights())
+    assert parameter_count(model) < 1_000_000
+    assert manifest["sha256"] == sha256(default_weights())
+    assert FocusEstimator("auto").method == "srcnn"
+
+
+def test_shipped_network_separates_sharp_from_blurred(half_sharp):
+    image, _ = half_sharp
+    focus = FocusEstimator("srcnn")(image)
+    assert focus[:, 8:48].mean() > focus[:, 80:120].mean() + 0.3
+
+
+def test_dilated_margin_covers_receptive_field():
+    """Changing a pixel just outside the declared margin leaves the centre untouched."""
+    torch.manual_seed(0)
+    model = DilatedSrcnn(**SMALL).eval()
+    size = 2 * model.margin + 2
+    batch = torch.randn(1, 3, size, size)
+    centre = size // 2
+    changed = batch.clone()
+    changed[..., centre + model.margin + 1:, :] += 5.0
+    with torch.inference_mode():
+        a, b = model(batch)[0, 0, centre, centre], model(changed)[0, 0, centre, centre]
+    assert torch.allclose(a, b, atol=1e-5)
