@@ -40,13 +40,13 @@ def box_iou(a: Box, b: Box) -> float:
 
 
 def nms(boxes: Sequence[Box], scores: Sequence[float], iou: float = 0.5) -> list[int]:
-    """Indices of the boxes kept by non-maximum suppression at overlap ``iou``, best first
-    (OpenCV's ``dnn.NMSBoxes``)."""
-    if not boxes:
-        return []
-    rects = [(x1, y1, x2 - x1, y2 - y1) for x1, y1, x2, y2 in boxes]
-    kept = cv2.dnn.NMSBoxes(rects, [float(s) for s in scores], -np.inf, iou)
-    return [int(i) for i in np.asarray(kept).ravel()]
+    """Indices of the boxes kept by greedy non-maximum suppression, best score first: a box
+    is dropped when it overlaps a better kept one by more than ``iou``."""
+    kept: list[int] = []
+    for index in sorted(range(len(boxes)), key=lambda i: -scores[i]):
+        if all(box_iou(boxes[index], boxes[other]) <= iou for other in kept):
+            kept.append(index)
+    return kept
 
 
 class BoxMeans:

@@ -1,0 +1,141 @@
+"""Detections made by other tools, read from JSON: COCO results or ``xyxy`` boxes.
+
+Accepted content (``dofkit detect --detections FILE``):
+
+- a JSON array of detection objects, as a COCO results file;
+- JSON Lines: one detection object per line, or one per-image document per line,
+  ``{"image": path, "detections": [...]}`` (``"kept"`` and ``"dropped"`` lists are read too,
+  so the output of ``dofkit detect --json`` can be gated again).
+
+A detection object holds ``"bbox": [x, y, w, h]`` (COCO, top-left corner) or
+``"xyxy": [x1, y1, x2, y2]``, in pixels; ``bbox`` wins when both are present. Any other
+fields are kept as they are. It belongs to the input image named by its document's
+``"image"``, or its own ``"image"``, ``"file_name"`` or ``"image_id"``: a name matches an input
+with the same path, file name or stem, and a whole-number ``image_id`` matches an input whose
+stem is that number (``image_id: 42`` <-> ``000042.jpg``). Objects naming no image belong to
+the only input; with several inputs they are an error.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import ParameterError
+from .base import Detection
+from .gate import box_problem
+
+DOCUMENT_KEYS = ("detections", "kept", "dropped")
+IMAGE_KEYS = ("image", "file_name", "image_id")
+
+
+@dataclass(frozen=True)
+class DetectionFile:
+    """Detections read from one file: ``name`` (for messages) and every ``(image key or
+    None, Detection)`` pair in file order."""
+
+    name: str
+    entries: list[tuple[object, Detection]]
+
+    def for_image(self, source: str, only_input: bool) -> list[Detection]:
+        """The detections belonging to input ``source``; ``only_input`` when it is the sole
+        input (objects naming no image are then its own)."""
+        found = []
+        for key, detection in self.entries:
+            if key is None and not only_input:
+                raise ParameterError(f"{self.name}: a detection names no image (give \"image\","
+                                     " \"file_name\" or \"image_id\") and there are several "
+                                     "inputs")
+            if key is None or names_image(key, source):
+                found.append(detection)
+        return found
+
+    def unmatched(self, sources: list[str]) -> int:
+        """How many detections name none of ``sources``."""
+        return sum(key is not None and not any(names_image(key, s) for s in sources)
+                   for key, _ in self.entries)
+
+
+def names_image(key: object, source: str) -> bool:
+    """Whether an ``image``/``file_name``/``image_id`` value designates input ``source``."""
+    path = Path(source)
+    if isinstance(key, int) and not isinstance(key, bool):
+        return path.stem.isdigit() and int(path.stem) == key
+    text = str(key)
+    return text == source or Path(text).name == path.name or text == path.stem
+
+
+def parse_detections(text: str, name: str) -> DetectionFile:
+    """Read detections from JSON ``text`` (see the module docs); ``name`` labels errors.
+    Raises ParameterError naming ``name`` and the line or detection at fault."""
+    try:
+        whole = json.loads(text)
+    except json.JSONDecodeError:
+        whole = None
+    if isinstance(whole, list):
+        items = [(None, item, f"detection {i}") for i, item in enumerate(whole)]
+    elif isinstance(whole, dict):
+        items = list(_from_document(whole, "line 1"))
+    else:
+        items = []
+        for number, line in enumerate(text.splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                document = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise ParameterError(f"{name}: line {number}: not valid JSON ({exc.msg} at "
+                                     f"column {exc.colno})") from None
+            items += _from_document(document, f"line {number}")
+        if not items and text.strip() and whole is None:
+            raise ParameterError(f"{name}: not valid JSON")
+    entries = []
+    for image, item, where in items:
+        if not isinstance(item, dict):
+            raise ParameterError(f"{name}: {where}: a detection must be a JSON object")
+        key = image if image is not None else next(
+            (item[k] for k in IMAGE_KEYS if item.get(k) is not None), None)
+        entries.append((key, _detection(item, f"{name}: {where}")))
+    return DetectionFile(name, entries)
+
+
+def _from_document(document: object, where: str):
+    """(image, detection object, place) from one line: a detection or a per-image document."""
+    if isinstance(document, dict) and any(k in document for k in DOCUMENT_KEYS):
+        for key in DOCUMENT_KEYS:
+            items = document.get(key, [])
+            if not isinstance(items, list):
+                raise ParameterError(f"{where}: \"{key}\" must be a list")
+            for index, item in enumerate(items):
+                yield document.get("image"), item, f"{where}, {key}[{index}]"
+    else:
+        yield None, document, where
+
+
+def _detection(item: dict, where: str) -> Detection:
+    key = "bbox" if "bbox" in item else "xyxy" if "xyxy" in item else None
+    values = item.get(key) if key else None
+    if (not isinstance(values, list) or len(values) != 4
+            or not all(isinstance(v, (int, float)) and not isinstance(v, bool)
+                       and math.isfinite(v) for v in values)):
+        raise ParameterError(f"{where}: needs \"bbox\": [x, y, w, h] or \"xyxy\": "
+                             "[x1, y1, x2, y2] (4 finite numbers)")
+    x, y, a, b = (float(v) for v in values)
+    xyxy = (x, y, x + a, y + b) if key == "bbox" else (x, y, a, b)
+    score = item.get("score")
+    label = item.get("label", item.get("category_id"))
+    return Detection(xyxy, float(score) if isinstance(score, (int, float)) else None,
+                     None if label is None else str(label),
+                     {k: v for k, v in item.items() if k != "focus"})
+
+
+def check_boxes(detections: list[Detection], size: tuple[int, int], where: str) -> None:
+    """Raise ParameterError naming ``where`` for the first box that cannot be scored in an
+    image of ``size`` = (width, height)."""
+    for detection in detections:
+        problem = box_problem(detection.xyxy, size)
+        if problem:
+            shown = detection.record if detection.record is not None else detection.xyxy
+            raise ParameterError(f"{where}: {problem}: {json.dumps(shown)}")
