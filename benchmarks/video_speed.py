@@ -63,10 +63,10 @@ def per_image_ms(work, repeats: int = 5) -> float:
 def stream_fps(clip: Path, target: Path, consumer, smooth: float, every: int) -> float:
     """Frames per second of the whole stream through ``consumer(rgb, maps) -> image``."""
     maps = FrameMaps(FocusEstimator("analytic"), smooth=smooth, every=every)
-    source = open_source(str(clip))
-    sink = open_sink(str(target), records=False, size=source.size, rate=source.rate)
-    start = time.perf_counter()
-    outcome = process(source, sink, lambda frame: consumer(frame.rgb, maps))
+    with open_source(str(clip)) as source:
+        sink = open_sink(str(target), records=False, size=source.size, rate=source.rate)
+        start = time.perf_counter()
+        outcome = process(source, sink, lambda frame: consumer(frame.rgb, maps))
     return outcome.frames / (time.perf_counter() - start)
 
 
@@ -79,9 +79,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder, Stylizer(backend=args.backend) as stylizer:
         clip = Path(folder) / "clip.mp4"
         make_clip(clip, args.frames)
-        source = open_source(str(clip))
-        image = next(source.frames()).rgb
-        source.close()
+        with open_source(str(clip)) as source:
+            image = next(source.frames()).rgb
         modes = {
             "map": (lambda rgb, maps: maps(rgb), lambda: estimate(image)),
             f"stylize ({args.backend})": (lambda rgb, maps: stylizer(rgb, maps(rgb)),

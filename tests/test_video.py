@@ -26,7 +26,7 @@ from dofkit.errors import ImageError, ParameterError
 from dofkit.focus import FocusEstimator
 from dofkit.io import read_image
 from dofkit.synth import defocus
-from dofkit.video import FrameMaps, TemporalSmoother, open_sink, open_source, process
+from dofkit.video import Frame, FrameMaps, TemporalSmoother, open_sink, open_source, process
 
 H, W, RATE = 64, 96, 12
 runner = CliRunner()
@@ -90,6 +90,12 @@ def probe(path: Path) -> dict:
     return info
 
 
+def first_frame(path: Path, **options):
+    """The first Frame ``open_source(path, **options)`` yields."""
+    with open_source(str(path), **options) as source:
+        return next(source.frames())
+
+
 def run(*args: str):
     return runner.invoke(app, ["video", *map(str, args)])
 
@@ -148,9 +154,7 @@ def test_stylize_gl_matches_one_image_stylize(clip, tmp_path):
     result = run(clip, out, "--mode", "stylize", "--backend", "gl", "--method", "analytic",
                  "--smooth", "0", "--duration", "0.25")
     assert result.exit_code == 0, result.output
-    first = open_source(str(clip))
-    frame = next(first.frames())
-    first.close()
+    frame = first_frame(clip)
     with Stylizer(backend="gl") as stylizer:
         expected = stylizer(frame.rgb, FocusEstimator("analytic")(frame.rgb))
     assert np.abs(read_image(out / "000000.png") - expected).max() <= 1 / 255 + 1e-6
@@ -180,9 +184,7 @@ def test_start_and_duration(clip, tmp_path):
     info = probe(out)
     assert info["count"] == 12 and info["audio"][1] == pytest.approx(1.0, abs=0.15)
     whole = probe(clip)["frames"]
-    source = open_source(str(clip), start=0.5, duration=1)
-    first = next(source.frames())
-    source.close()
+    first = first_frame(clip, start=0.5, duration=1)
     assert first.index == 0 and first.time == pytest.approx(0.5)
     assert np.array_equal((first.rgb * 255 + 0.5).astype(np.uint8), whole[6])
 
@@ -287,13 +289,13 @@ def test_every_keeps_the_frame_count(clip, tmp_path):
 # ------------------------------------------------------------------------------- stopping
 
 def test_stop_keeps_a_playable_partial_file(clip, tmp_path):
-    source = open_source(str(clip))
     target = tmp_path / "out.mp4"
-    sink = open_sink(str(target), records=False, size=source.size, rate=source.rate,
-                     audio=source.audio)
     done = []
-    outcome = process(source, sink, lambda frame: frame.rgb, advance=lambda: done.append(1),
-                      stop=lambda: len(done) >= 7)
+    with open_source(str(clip)) as source:
+        sink = open_sink(str(target), records=False, size=source.size, rate=source.rate,
+                         audio=source.audio)
+        outcome = process(source, sink, lambda frame: frame.rgb,
+                          advance=lambda: done.append(1), stop=lambda: len(done) >= 7)
     assert not outcome.complete and outcome.frames == 7
     assert outcome.path == tmp_path / "out.partial.mp4" and not target.exists()
     assert probe(outcome.path)["count"] == 7
@@ -301,16 +303,14 @@ def test_stop_keeps_a_playable_partial_file(clip, tmp_path):
 
 
 def test_error_midway_leaves_no_file(clip, tmp_path):
-    source = open_source(str(clip))
-    sink = open_sink(str(tmp_path / "out.mp4"), records=False, size=source.size,
-                     rate=source.rate)
-
     def work(frame):
         if frame.index == 3:
             raise ImageError("boom")
         return frame.rgb
 
-    with pytest.raises(ImageError):
+    with open_source(str(clip)) as source, pytest.raises(ImageError):
+        sink = open_sink(str(tmp_path / "out.mp4"), records=False, size=source.size,
+                         rate=source.rate)
         process(source, sink, work)
     assert list(tmp_path.iterdir()) == []
 
@@ -420,3 +420,39 @@ def test_roi_bad_threshold_leaves_nothing(clip, tmp_path):
         result = run(clip, tmp_path / "rois.jsonl", "--mode", "roi", "--threshold", value)
         assert result.exit_code == 1 and message in result.stderr
     assert not any(tmp_path.iterdir())
+
+
+def test_detect_json_lines_on_stdout(clip):
+    result = run(clip, "-", "--mode", "detect", "--detector", "hog", "--method", "analytic",
+                 "--duration", "0.25")
+    assert result.exit_code == 0, result.output
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [(r["frame"], r["kept"], r["dropped"]) for r in records] == [
+        (0, [], []), (1, [], []), (2, [], [])]  # no person 128 px tall in a 64 px frame
+
+
+def test_detect_gates_by_focus():
+    """Two boxes from a stand-in detector: the one on the moving sharp square is kept, the one
+    on the blurred background dropped; --on-rois runs the detector on the square's crop."""
+    from dofkit.cli.video_cmd import _detect_records
+    from dofkit.detect import Detection
+
+    def detector(rgb):
+        return [Detection((20.0, 20.0, 40.0, 40.0), 0.9, "square"),
+                Detection((0.0, 0.0, 10.0, 60.0), 0.8, "wall")]
+
+    frame = Frame(0, 0.0, scene(0))
+    result = _detect_records(FrameMaps(FocusEstimator("analytic")), detector, 0.5, None)(frame)
+    assert [d["label"] for d in result["kept"]] == ["square"]
+    assert [d["label"] for d in result["dropped"]] == ["wall"]
+    assert result["kept"][0]["focus"]["mean"] > 0.5 > result["dropped"][0]["focus"]["mean"]
+    crops = []
+    on_rois = _detect_records(FrameMaps(FocusEstimator("analytic")),
+                              lambda rgb: crops.append(rgb.shape[:2]) or [], 0.5, "otsu")
+    assert on_rois(frame) == {"kept": [], "dropped": []}
+    assert len(crops) == 1 and crops[0][0] < H and crops[0][1] < W  # the square's crop only
+
+
+def test_detect_unknown_detector(clip, tmp_path):
+    result = run(clip, "-", "--mode", "detect", "--detector", "nope")
+    assert result.exit_code == 1 and "detector must be one of" in result.stderr

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from contextlib import ExitStack
 from enum import Enum
 from typing import Callable, List, Optional
 
@@ -11,7 +12,6 @@ from rich.progress import (BarColumn, MofNCompleteColumn, Progress, ProgressColu
                            TextColumn, TimeRemainingColumn)
 from rich.text import Text
 
-from ..errors import ParameterError
 from ..render.styles import DEFAULT_STYLE, parse_setting
 from . import options
 from .common import console, guarded, notice
@@ -70,14 +70,21 @@ def video_command(
                                                   "the end)."),
     fps: Optional[float] = typer.Option(None, "--fps", help="Frame rate of an image-sequence "
                                         "input (default 25)."),
-    threshold: str = typer.Option("0.5", "--threshold", help="--mode roi: in-focus level in "
-                                  "(0, 1], or otsu."),
+    threshold: str = typer.Option("otsu", "--threshold", "-t", help="--mode roi: in-focus "
+                                  "level in (0, 1], or otsu."),
     min_area: float = typer.Option(0.01, "--min-area", help="--mode roi: drop regions smaller "
                                    "than this fraction of the frame."),
     pad: float = typer.Option(0.0, "--pad", help="--mode roi: grow each box by this fraction "
                               "of its size on each side."),
-    max_rois: Optional[int] = typer.Option(None, "--max-rois", min=1,
-                                           help="--mode roi: keep at most this many boxes."),
+    max_rois: Optional[int] = typer.Option(None, "--max", "--max-rois", min=1,
+                                           help="--mode roi: keep the N best boxes."),
+    detector: str = typer.Option("hog", "--detector", help="--mode detect: hog (people), face, "
+                                 "or haar:PATH (an OpenCV cascade file)."),
+    gate: float = typer.Option(0.5, "--gate", help="--mode detect: keep a detection when the "
+                               "mean focus in its box is at least this, in [0, 1]."),
+    on_rois: bool = typer.Option(False, "--on-rois", help="--mode detect: run the detector on "
+                                 "the in-focus regions only (--threshold, --min-area), not "
+                                 "the whole frame."),
     device: str = options.Device,
     threads: Optional[int] = options.Threads,
 ) -> None:
@@ -91,31 +98,36 @@ def video_command(
     from ..focus import FocusEstimator
     from ..video import FrameMaps, interrupt_flag, open_sink, open_source, process
 
-    stylizer = None
-    if mode is Mode.stylize:
-        from ..render import Stylizer
+    with ExitStack() as resources:
+        stylizer = finder = None
+        if mode is Mode.stylize:
+            from ..render import Stylizer
 
-        overrides = dict(parse_setting(text) for text in settings or ())
-        stylizer = Stylizer(style.value, backend.value, notify=notice, **overrides)
-    video = open_source(source, start=start, duration=duration, rate=fps)
-    maps = FrameMaps(FocusEstimator(method, device=device, threads=threads, notify=notice),
-                     smooth=smooth, every=every)
-    if mode is Mode.roi:
-        work = _roi_records(maps, _parse_threshold(threshold), min_area=min_area, pad=pad,
-                            max_rois=max_rois)
-    else:
-        work = _consumer(mode, map_view, maps, stylizer)
-    sink = open_sink(target, records=mode in (Mode.roi, Mode.detect), size=video.size,
-                     rate=video.rate, audio=video.audio, inputs=(source,))
-    began = time.perf_counter()
-    try:
+            overrides = dict(parse_setting(text) for text in settings or ())
+            stylizer = resources.enter_context(
+                Stylizer(style.value, backend.value, notify=notice, **overrides))
+        if mode is Mode.detect:
+            from ..detect import make_detector
+
+            finder = make_detector(detector)
+        video = resources.enter_context(open_source(source, start=start, duration=duration,
+                                                    rate=fps))
+        maps = FrameMaps(FocusEstimator(method, device=device, threads=threads, notify=notice),
+                         smooth=smooth, every=every)
+        if mode is Mode.roi:
+            work = _roi_records(maps, threshold, min_area=min_area, pad=pad, max_rois=max_rois)
+        elif mode is Mode.detect:
+            work = _detect_records(maps, finder, gate, threshold if on_rois else None,
+                                   min_area=min_area)
+        else:
+            work = _consumer(mode, map_view, maps, stylizer)
+        sink = open_sink(target, records=mode in (Mode.roi, Mode.detect), size=video.size,
+                         rate=video.rate, audio=video.audio, inputs=(source,))
+        began = time.perf_counter()
         with _progress(video.count) as bar, interrupt_flag() as stopped:
             task = bar.add_task(mode.value, total=video.count)
             outcome = process(video, sink, work, advance=lambda: bar.advance(task),
                               stop=stopped)
-    finally:
-        if stylizer is not None:
-            stylizer.close()
     rate = outcome.frames / max(time.perf_counter() - began, 1e-9)
     where = f" -> {outcome.path}" if outcome.path is not None else ""
     if not outcome.complete:
@@ -137,27 +149,43 @@ def _consumer(mode: Mode, view: MapView, maps, stylizer) -> Callable:
         if view is MapView.overlay:
             return lambda frame: overlay(frame.rgb, maps(frame.rgb))
         return lambda frame: maps(frame.rgb)
-    raise NotImplementedError(f"--mode {mode.value} is not built yet")
+    raise ValueError(f"no image consumer for --mode {mode.value}")
 
 
-def _parse_threshold(text: str) -> float | str:
-    """``otsu`` or a number, for :func:`dofkit.roi.find_rois`."""
-    if text == "otsu":
-        return text
-    try:
-        return float(text)
-    except ValueError:
-        raise ParameterError(f"--threshold must be a number in (0, 1] or otsu; got {text!r}")\
-            from None
-
-
-def _roi_records(maps, threshold: float | str, **settings) -> Callable:
+def _roi_records(maps, threshold: str, **settings) -> Callable:
     """--mode roi: Frame -> ``{"rois": [{"bbox", "xyxy", "score", "area"}, ...]}``, boxes in
-    pixels, largest focus mass first."""
+    pixels, largest focus mass first (:func:`dofkit.roi.find_rois`)."""
     from ..roi import find_rois
+    from .roi_cmd import parse_threshold
 
+    level = parse_threshold(threshold)
     return lambda frame: {"rois": [roi.to_json() for roi in
-                                   find_rois(maps(frame.rgb), threshold, **settings)]}
+                                   find_rois(maps(frame.rgb), level, **settings)]}
+
+
+def _detect_records(maps, detector, gate: float, roi_threshold: str | None,
+                    **roi_settings) -> Callable:
+    """--mode detect: Frame -> ``{"kept": [...], "dropped": [...]}``, each detection
+    ``{"bbox", "score", "label", "focus": {"mean", "above", "score"}}`` in pixels, split by
+    :func:`dofkit.detect.gate_detections`. With ``roi_threshold`` the detector runs on the
+    in-focus regions only (:func:`dofkit.detect.detect_on_rois`)."""
+    from ..detect import detect_on_rois, gate_detections
+    from ..roi import find_rois
+    from .roi_cmd import parse_threshold
+
+    level = None if roi_threshold is None else parse_threshold(roi_threshold)
+
+    def record(frame) -> dict:
+        focus = maps(frame.rgb)
+        if level is None:
+            found = detector(frame.rgb)
+        else:
+            found = detect_on_rois(detector, frame.rgb, find_rois(focus, level, **roi_settings))
+        result = gate_detections(found, focus, gate)
+        return {"kept": [g.to_json() for g in result.kept],
+                "dropped": [g.to_json() for g in result.dropped]}
+
+    return record
 
 
 def _progress(total: int | None) -> Progress:

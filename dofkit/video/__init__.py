@@ -2,11 +2,11 @@
 
 >>> from dofkit.focus import FocusEstimator
 >>> from dofkit.video import FrameMaps, open_sink, open_source, process   # doctest: +SKIP
->>> source = open_source("clip.mp4")
->>> sink = open_sink("map.mp4", records=False, size=source.size, rate=source.rate,
-...                  audio=source.audio, inputs=("clip.mp4",))
 >>> maps = FrameMaps(FocusEstimator("analytic"), smooth=0.7)
->>> process(source, sink, lambda frame: maps(frame.rgb))
+>>> with open_source("clip.mp4") as source:
+...     sink = open_sink("map.mp4", records=False, size=source.size, rate=source.rate,
+...                      audio=source.audio, inputs=("clip.mp4",))
+...     outcome = process(source, sink, lambda frame: maps(frame.rgb))
 
 Modules: :mod:`.io` (sources and sinks, PyAV), :mod:`.smoothing` (motion-following temporal
 smoothing with scene-cut reset), :mod:`.maps` (fresh/carried/smoothed map per frame),

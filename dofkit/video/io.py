@@ -68,7 +68,20 @@ def check_range(start: float, duration: float | None) -> None:
 
 # ---------------------------------------------------------------------------------- sources
 
-class VideoSource:
+class _Source:
+    """Sources are context managers that call their ``close``."""
+
+    def close(self) -> None:
+        """Release the input (nothing to do by default)."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+class VideoSource(_Source):
     """Frames of a video file, decoded one at a time, from ``start`` for ``duration`` seconds.
 
     Attributes: ``name``, ``size`` (width, height), ``rate`` (Fraction, frames per second),
@@ -190,7 +203,7 @@ class VideoSource:
         self._container.close()
 
 
-class SequenceSource:
+class SequenceSource(_Source):
     """Frames of an image sequence (a folder of images, or a printf pattern), in numeric
     order, at ``rate`` frames per second. Same attributes as :class:`VideoSource`."""
 
@@ -221,9 +234,6 @@ class SequenceSource:
                 raise ImageError(f"{file}: image is {picture.size[0]}x{picture.size[1]}, the "
                                  f"sequence is {self.size[0]}x{self.size[1]}")
             yield Frame(index, float((self._first + index) / self.rate), picture.rgb)
-
-    def close(self) -> None:
-        """Nothing to release (one image is open at a time)."""
 
 
 def list_sequence(path: str) -> list[Path]:

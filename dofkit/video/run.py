@@ -41,8 +41,6 @@ def process(source, sink, work: Callable[[Frame], object], *,
     except BaseException:
         sink.discard()
         raise
-    finally:
-        source.close()
     return Outcome(sink.written, sink.finish(), complete=True)
 
 
