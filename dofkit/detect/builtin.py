@@ -83,11 +83,11 @@ def load_cascade(path: str | Path) -> cv2.CascadeClassifier:
     except OSError as exc:
         raise ResourceError(f"{path}: cannot read the cascade ({exc.strerror or exc})") from None
     text = text.replace("featuhreParams", "featureParams")
-    storage = cv2.FileStorage(text, cv2.FILE_STORAGE_READ | cv2.FILE_STORAGE_MEMORY)
     cascade = cv2.CascadeClassifier()
     try:
+        storage = cv2.FileStorage(text, cv2.FILE_STORAGE_READ | cv2.FILE_STORAGE_MEMORY)
         loaded = storage.isOpened() and cascade.read(storage.getFirstTopLevelNode())
-    except cv2.error:
+    except (cv2.error, SystemError):  # OpenCV's parse errors surface as either
         loaded = False
     if not loaded or cascade.empty():
         raise ResourceError(f"{path}: not an OpenCV cascade file")
