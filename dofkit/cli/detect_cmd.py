@@ -64,8 +64,8 @@ def detect_command(
 ) -> None:
     """Score detections by the focus inside their boxes; keep those at or above --gate.
 
-    --json prints {"image", "kept": [...], "dropped": [...]} per image; each detection keeps
-    its input fields and gains "focus": {"mean", "above", ["saliency"], "score"}.
+    --json prints one line per image with "image", "kept" and "dropped"; each detection keeps
+    its input fields and gains a "focus" object: "mean", "above", "score" (and "saliency").
     """
     from ..detect import detect_on_rois, gate_detections, make_detector, saliency_map
     from ..detect.records import check_boxes

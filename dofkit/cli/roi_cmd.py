@@ -99,8 +99,9 @@ def roi_command(
 ) -> None:
     """Find the in-focus regions of each image: boxes sorted by focus mass.
 
-    --json prints {"image", "width", "height", "rois": [{"bbox": [x, y, w, h], "xyxy":
-    [x1, y1, x2, y2], "score", "area"}]} per image; crops and overlays are written atomically.
+    --json prints one line per image with "image", "width", "height" and "rois", each ROI
+    with "bbox" (x, y, w, h), "xyxy" (x1, y1, x2, y2), "score" (mean focus) and "area"
+    (in-focus pixels). Crops and overlays are written atomically.
     """
     from ..io import STDIO, open_image, write_image
     from ..io import _WRITE_SUFFIXES as writable
