@@ -5,8 +5,8 @@ Preservation Models" (CVPR 2016), with the focus map as the content to preserve.
 
 from __future__ import annotations
 
-import numpy as np
 import cv2
+import numpy as np
 
 from ..errors import ParameterError
 from .boxes import BoxMeans
