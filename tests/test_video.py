@@ -416,8 +416,10 @@ def test_roi_json_lines_file_with_start(clip, tmp_path):
 
 
 def test_roi_bad_threshold_leaves_nothing(clip, tmp_path):
-    for value, message in (("x", "--threshold must be"), ("1.5", "threshold must be in")):
-        result = run(clip, tmp_path / "rois.jsonl", "--mode", "roi", "--threshold", value)
+    for target, value, message in (("rois.jsonl", "x", "--threshold must be"),
+                                   ("rois.jsonl", "1.5", "threshold must be in"),
+                                   ("rois.mp4", "otsu", "write JSON lines")):
+        result = run(clip, tmp_path / target, "--mode", "roi", "--threshold", value)
         assert result.exit_code == 1 and message in result.stderr
     assert not any(tmp_path.iterdir())
 

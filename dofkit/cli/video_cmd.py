@@ -70,10 +70,11 @@ def video_command(
                                                   "the end)."),
     fps: Optional[float] = typer.Option(None, "--fps", help="Frame rate of an image-sequence "
                                         "input (default 25)."),
-    threshold: str = typer.Option("otsu", "--threshold", "-t", help="--mode roi: in-focus "
-                                  "level in (0, 1], or otsu."),
-    min_area: float = typer.Option(0.01, "--min-area", help="--mode roi: drop regions smaller "
-                                   "than this fraction of the frame."),
+    threshold: str = typer.Option("otsu", "--threshold", "-t", help="--mode roi (and detect "
+                                  "--on-rois): in-focus level in (0, 1], or otsu."),
+    min_area: float = typer.Option(0.01, "--min-area", help="--mode roi (and detect "
+                                   "--on-rois): drop regions smaller than this fraction of the "
+                                   "frame."),
     pad: float = typer.Option(0.0, "--pad", help="--mode roi: grow each box by this fraction "
                               "of its size on each side."),
     max_rois: Optional[int] = typer.Option(None, "--max", "--max-rois", min=1,

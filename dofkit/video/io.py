@@ -483,6 +483,9 @@ def open_sink(target: str, *, records: bool, size: tuple[int, int], rate: Fracti
     file (by suffix), or an image sequence (printf pattern, folder, or a name with no
     suffix, made as a folder)."""
     if records:
+        if Path(target).suffix.lower() in VIDEO_SUFFIXES + IMAGE_SUFFIXES:
+            raise ParameterError(f"{target}: --mode roi and detect write JSON lines; give a "
+                                 f".jsonl file or '-' (stdout)")
         return JsonLinesSink(target, inputs=inputs)
     if target == STDIO:
         raise ParameterError("OUT '-' (stdout) takes JSON lines only (--mode roi or detect); "
