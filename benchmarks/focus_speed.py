@@ -1,5 +1,6 @@
-"""Speed of the analytic and paper focus maps at 1920x1080, against cv2.GaussianBlur measured in
-the same run (these machines are shared: read the ratio, not the milliseconds).
+"""Speed of the focus maps at 1920x1080 (analytic, paper, and the shipped network in fp32),
+against cv2.GaussianBlur and the analytic map measured in the same run (these machines are
+shared: read the ratios, not the milliseconds).
 
 Run: .venv/bin/python benchmarks/focus_speed.py [--repeats 15]
 """
@@ -14,8 +15,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from dofkit.focus.analytic import analytic_focus
-from dofkit.focus.paper import paper_focus
+from dofkit.focus import FocusEstimator
 from dofkit.io import read_image
 
 SAMPLE = Path(__file__).resolve().parent.parent / "samples" / "astronaut.jpg"
@@ -41,9 +41,13 @@ def main() -> None:
     print(f"1920x1080, {cv2.getNumThreads()} OpenCV threads, median of {args.repeats}")
     print(f"{'cv2.GaussianBlur sigma 2':28s} {reference:7.1f} ms  {reference / megapixels:6.1f} "
           "ms/MP  1.0x")
-    for name, method in (("analytic", analytic_focus), ("paper (eq. 3)", paper_focus)):
-        ms = median_ms(lambda: method(image), args.repeats)
-        print(f"{name:28s} {ms:7.1f} ms  {ms / megapixels:6.1f} ms/MP  {ms / reference:4.1f}x")
+    analytic_ms = None
+    for method in ("analytic", "paper", "srcnn"):
+        estimator = FocusEstimator(method)
+        ms = median_ms(lambda: estimator(image), args.repeats)
+        analytic_ms = analytic_ms or ms
+        print(f"{method:28s} {ms:7.1f} ms  {ms / megapixels:6.1f} ms/MP  {ms / reference:5.1f}x"
+              f"  ({ms / analytic_ms:.2f}x analytic)")
 
 
 if __name__ == "__main__":

@@ -31,7 +31,7 @@ from .errors import ImageError, ParameterError
 DEFAULT_MAX_PIXELS = 100_000_000
 STDIO = "-"
 
-_WRITE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp"}
+WRITE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp"}
 _ALPHA_SUFFIXES = {".png", ".tif", ".tiff", ".webp"}
 _SIXTEEN_BIT_SUFFIXES = {".png", ".tif", ".tiff"}
 
@@ -233,10 +233,10 @@ def encode_image(values: np.ndarray, suffix: str, *, depth: int = 8,
     written where the format holds it (PNG, TIFF, WebP). ``quality`` applies to JPEG and WebP.
     """
     suffix = suffix.lower()
-    if suffix not in _WRITE_SUFFIXES:
+    if suffix not in WRITE_SUFFIXES:
         raise ParameterError(
             f"cannot write '{suffix or '(no suffix)'}' files; use one of "
-            + ", ".join(sorted(_WRITE_SUFFIXES))
+            + ", ".join(sorted(WRITE_SUFFIXES))
         )
     if suffix not in _SIXTEEN_BIT_SUFFIXES:
         depth = 8

@@ -121,8 +121,8 @@ def test_paper_experiment_writes_report(folders, tmp_path):
     (dbd / "img").mkdir(parents=True)
     (dbd / "gt").mkdir()
     for name in ("a", "b"):
-        cv2.imwrite(str(dbd / "img" / f"{name}.png"), cv2.imread(str(folders / "masked/img/p0.png")))
-        cv2.imwrite(str(dbd / "gt" / f"{name}.png"), cv2.imread(str(folders / "masked/mask/p0.png")))
+        for source, kind in (("masked/img", "img"), ("masked/mask", "gt")):
+            cv2.imwrite(str(dbd / kind / f"{name}.png"), cv2.imread(str(folders / source / "p0.png")))
     results = run_paper_experiment([folders / "sharp"], count=3, steps=4, dbd=dbd,
                                    out_dir=tmp_path / "docs", seed=0, command="test",
                                    console=Console(stderr=True, quiet=True))

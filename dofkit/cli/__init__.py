@@ -3,14 +3,18 @@
 
 from __future__ import annotations
 
-import importlib
 from typing import Optional
 
 import typer
 
 from .._version import __version__
+from .detect_cmd import detect_command
 from .eval_cmd import eval_command
 from .map_cmd import map_command
+from .roi_cmd import roi_command
+from .stylize_cmd import stylize_command
+from .train_cmd import train_command
+from .video_cmd import video_command
 
 app = typer.Typer(
     name="dofkit",
@@ -20,18 +24,11 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-app.command("map")(map_command)
-app.command("eval")(eval_command)
-
-# TEMPORARY during parallel development: consumer commands register when their module exists.
-for _name in ("stylize", "roi", "detect", "video", "train"):
-    try:
-        _module = importlib.import_module(f"dofkit.cli.{_name}_cmd")
-    except ModuleNotFoundError as _exc:
-        if _exc.name != f"dofkit.cli.{_name}_cmd":
-            raise
-        continue
-    app.command(_name)(getattr(_module, f"{_name}_command"))
+for _name, _command in (("map", map_command), ("stylize", stylize_command),
+                       ("roi", roi_command), ("detect", detect_command),
+                       ("video", video_command), ("eval", eval_command),
+                       ("train", train_command)):
+    app.command(_name)(_command)
 
 
 def _version(value: bool) -> None:

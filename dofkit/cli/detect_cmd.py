@@ -12,7 +12,7 @@ import typer
 from ..errors import ParameterError
 from . import options
 from .common import guarded, notice, run_batch
-from .roi_cmd import focus_source, overlay_targets, print_json
+from .focus_input import focus_source, overlay_targets, print_json
 
 
 def read_detection_file(path: str):
@@ -59,6 +59,7 @@ def detect_command(
     method: str = options.Method,
     device: str = options.Device,
     threads: Optional[int] = options.Threads,
+    weights: Optional[str] = options.Weights,
     max_pixels: Optional[int] = options.MaxPixels,
     overwrite: bool = options.Overwrite,
 ) -> None:
@@ -84,7 +85,7 @@ def detect_command(
         notice(f"{given.name}: {given.unmatched(inputs)} detections name none of the inputs "
                "(ignored)")
     overlays = overlay_targets(inputs, overlay)
-    focus_for = focus_source(inputs, map_path, method, device, threads)
+    focus_for = focus_source(inputs, map_path, method, device, threads, weights)
 
     def one(source: str) -> None:
         picture = open_image(source, max_pixels=max_pixels)

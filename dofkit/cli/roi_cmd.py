@@ -1,71 +1,16 @@
-"""`dofkit roi`: boxes around the in-focus regions (JSON Lines, crops, overlay).
-
-Also holds the CLI pieces `dofkit detect` shares: where each input's focus map comes from,
-where its overlay goes, and the threshold option."""
+"""`dofkit roi`: boxes around the in-focus regions (JSON Lines, crops, overlay)."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import Callable, List, Optional
+from typing import List, Optional
 
-import numpy as np
 import typer
 
 from ..errors import ParameterError
-from ..io import Picture
 from . import options
 from .common import guarded, notice, output_paths, run_batch
-
-FocusFor = Callable[[str, Picture], np.ndarray]
-
-
-def parse_threshold(text: str) -> float | str:
-    """``--threshold``: a number in (0, 1] or ``otsu`` (range checked by dofkit.roi)."""
-    if text.lower() == "otsu":
-        return "otsu"
-    try:
-        return float(text)
-    except ValueError:
-        raise ParameterError(f"--threshold must be a number in (0, 1] or 'otsu'; "
-                             f"got {text!r}") from None
-
-
-def focus_source(inputs: list[str], map_path: Optional[str], method: str, device: str,
-                 threads: Optional[int]) -> FocusFor:
-    """How each input gets its map: computed by one FocusEstimator made here, or read from
-    ``--map`` (a file for one input; for several, a folder of ``<stem>.png`` as written by
-    ``dofkit map --out-dir``)."""
-    from ..io import read_focus_map
-
-    if map_path is None:
-        from ..focus import FocusEstimator
-
-        estimator = FocusEstimator(method, device=device, threads=threads, notify=notice)
-        return lambda source, picture: estimator(picture.rgb)
-    if len(inputs) == 1 and not Path(map_path).is_dir():
-        return lambda source, picture: read_focus_map(map_path, picture.size)
-    if not Path(map_path).is_dir():
-        raise ParameterError(f"--map {map_path}: with several inputs, give a folder of maps "
-                             "named <stem>.png")
-    return lambda source, picture: read_focus_map(Path(map_path) / f"{Path(source).stem}.png",
-                                                  picture.size)
-
-
-def overlay_targets(inputs: list[str], overlay: Optional[str]) -> dict[str, str]:
-    """Input -> overlay path: ``--overlay FILE`` for one input, or a folder (made if needed)
-    receiving ``<stem>.png`` per input."""
-    if overlay is None:
-        return {}
-    if len(inputs) == 1 and not Path(overlay).is_dir():
-        return dict(output_paths(inputs, overlay, None))
-    return dict(output_paths(inputs, None, Path(overlay)))
-
-
-def print_json(document: dict) -> None:
-    """One JSON document on one line of stdout (JSON Lines)."""
-    print(json.dumps(document), flush=True)
-
+from .focus_input import focus_source, overlay_targets, parse_threshold, print_json
 
 @guarded
 def roi_command(
@@ -94,6 +39,7 @@ def roi_command(
     method: str = options.Method,
     device: str = options.Device,
     threads: Optional[int] = options.Threads,
+    weights: Optional[str] = options.Weights,
     max_pixels: Optional[int] = options.MaxPixels,
     overwrite: bool = options.Overwrite,
 ) -> None:
@@ -104,7 +50,7 @@ def roi_command(
     (in-focus pixels). Crops and overlays are written atomically.
     """
     from ..io import STDIO, open_image, write_image
-    from ..io import _WRITE_SUFFIXES as writable
+    from ..io import WRITE_SUFFIXES
     from ..roi import aspect_crop, find_rois, parse_aspect
     from ..roi.draw import YELLOW, draw_boxes
 
@@ -114,7 +60,7 @@ def roi_command(
         raise ParameterError("--aspect gives one window: it takes no --pad or --max")
     crop_bases = dict(output_paths(inputs, None, crop_dir, "")) if crop_dir else {}
     overlays = overlay_targets(inputs, overlay)
-    focus_for = focus_source(inputs, map_path, method, device, threads)
+    focus_for = focus_source(inputs, map_path, method, device, threads, weights)
 
     def one(source: str) -> None:
         picture = open_image(source, max_pixels=max_pixels)
@@ -127,7 +73,7 @@ def roi_command(
                              merge=merge)
         if source in crop_bases:
             suffix = Path(source).suffix.lower()
-            suffix = suffix if source != STDIO and suffix in writable else ".png"
+            suffix = suffix if source != STDIO and suffix in WRITE_SUFFIXES else ".png"
             for index, roi in enumerate(rois):
                 alpha = roi.crop(picture.alpha) if picture.alpha is not None else None
                 write_image(f"{crop_bases[source]}-roi{index}{suffix}", roi.crop(picture.rgb),

@@ -88,6 +88,7 @@ def video_command(
                                  "the whole frame."),
     device: str = options.Device,
     threads: Optional[int] = options.Threads,
+    weights: Optional[str] = options.Weights,
 ) -> None:
     """Process every frame of IN into OUT, streaming (one frame in memory), keeping the frame
     rate, the frame count and the audio track.
@@ -113,7 +114,8 @@ def video_command(
             finder = make_detector(detector)
         video = resources.enter_context(open_source(source, start=start, duration=duration,
                                                     rate=fps))
-        maps = FrameMaps(FocusEstimator(method, device=device, threads=threads, notify=notice),
+        maps = FrameMaps(FocusEstimator(method, device=device, threads=threads,
+                                         weights=weights, notify=notice),
                          smooth=smooth, every=every)
         if mode is Mode.roi:
             work = _roi_records(maps, threshold, min_area=min_area, pad=pad, max_rois=max_rois)
@@ -157,7 +159,7 @@ def _roi_records(maps, threshold: str, **settings) -> Callable:
     """--mode roi: Frame -> ``{"rois": [{"bbox", "xyxy", "score", "area"}, ...]}``, boxes in
     pixels, largest focus mass first (:func:`dofkit.roi.find_rois`)."""
     from ..roi import find_rois
-    from .roi_cmd import parse_threshold
+    from .focus_input import parse_threshold
 
     level = parse_threshold(threshold)
     return lambda frame: {"rois": [roi.to_json() for roi in
@@ -172,7 +174,7 @@ def _detect_records(maps, detector, gate: float, roi_threshold: str | None,
     in-focus regions only (:func:`dofkit.detect.detect_on_rois`)."""
     from ..detect import detect_on_rois, gate_detections
     from ..roi import find_rois
-    from .roi_cmd import parse_threshold
+    from .focus_input import parse_threshold
 
     level = None if roi_threshold is None else parse_threshold(roi_threshold)
 

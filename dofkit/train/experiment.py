@@ -98,7 +98,8 @@ def run_paper_experiment(folders: list[Path], count: int, steps: int, dbd: Path,
         scores = mean_scores([s for _, s in evaluate(cases, map_function(model, target))])
         results["runs"][target] = {"parameters": parameter_count(model), "loss": history.loss,
                                    "validation": history.validation, "dbd": scores}
-        console.print(f"target {target}: dbd " + " ".join(f"{k} {v:.3f}" for k, v in scores.items()))
+        console.print(f"target {target}: dbd "
+                      + " ".join(f"{k} {v:.3f}" for k, v in scores.items()))
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "paper-replication.json").write_text(json.dumps(results) + "\n")
     plot(results, out_dir / "paper-replication.png")

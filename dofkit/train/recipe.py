@@ -16,7 +16,7 @@ from .data import WORK_SIDE, FocusSamples, list_images, masked_pairs, split
 from .loop import History, Settings, fixed_set, train
 
 ARCHITECTURE = "dilated-srcnn"
-CONFIG = {"width": 32, "dilations": [1, 2, 4, 8, 16, 32, 1]}
+CONFIG = {"width": 32, "dilations": [1, 2, 4, 8, 16, 32, 1], "edge_evidence": True}
 VALIDATION_FRACTION = 0.05
 VALIDATION_SAMPLES = 48
 

@@ -8,8 +8,8 @@ frame's own map::
 
 ``confidence`` in [0, 1] is per pixel: 1 where the warped previous frame matches the new one,
 falling to 0 where their locally averaged difference reaches :data:`TOLERANCE` (occlusions,
-flow failures), so a moving subject does not leave a trail while noise does not lower it. A scene cut (grey-histogram Bhattacharyya distance above
-:data:`CUT_DISTANCE`) drops the history.
+flow failures), so a moving subject does not leave a trail while noise does not lower it. A
+scene cut (grey-histogram Bhattacharyya distance above :data:`CUT_DISTANCE`) drops the history.
 """
 
 from __future__ import annotations
