@@ -10,9 +10,11 @@ import torch
 
 from dofkit import FocusEstimator
 from dofkit.errors import ResourceError
-from dofkit.focus.models import DilatedSrcnn, Srcnn, build, parameter_count
+from dofkit.focus.models import (DilatedSrcnn, EdgeBlurEvidence, Srcnn, build, normalise,
+                                 parameter_count)
 from dofkit.focus.srcnn import (SrcnnPredictor, default_weights, load_weights, manifest_path,
                                 save_weights, select_device, sha256)
+from dofkit.synth import defocus
 from tests.conftest import textured
 
 SMALL = {"width": 8, "dilations": [1, 2, 4]}
@@ -37,8 +39,9 @@ def test_shapes_and_range(weights):
         assert np.isfinite(focus).all() and 0.0 <= focus.min() and focus.max() <= 1.0
 
 
-@pytest.mark.parametrize("architecture, config", [("dilated-srcnn", SMALL),
-                                                  ("srcnn", {"middle": 5})])
+@pytest.mark.parametrize("architecture, config", [
+    ("dilated-srcnn", SMALL), ("dilated-srcnn", {**SMALL, "edge_evidence": True}),
+    ("srcnn", {"middle": 5})])
 def test_tiled_equals_untiled(architecture, config):
     torch.manual_seed(0)
     model = build(architecture, **config)
@@ -138,3 +141,17 @@ def test_dilated_margin_covers_receptive_field():
     with torch.inference_mode():
         a, b = model(batch)[0, 0, centre, centre], model(changed)[0, 0, centre, centre]
     assert torch.allclose(a, b, atol=1e-5)
+
+
+def test_edge_evidence_tells_sharp_edges_from_blurred():
+    """At edges, the evidence's blur term is negative where sharp and not where disc-blurred."""
+    image = textured(64, 96, seed=4)
+    image[:, 48:] = defocus(image, 3.0)[:, 48:]
+    batch = normalise(torch.from_numpy(image.transpose(2, 0, 1).copy())[None])
+    strength, blur = EdgeBlurEvidence()(batch)[0].numpy()
+    assert strength.min() >= 0.0 and strength.max() < 1.0
+    edges = strength > 0.2
+    sharp, blurred = edges[:, 4:44], edges[:, 52:92]
+    assert (blur[:, 4:44][sharp] / strength[:, 4:44][sharp]).mean() < -0.4
+    assert (blur[:, 52:92][blurred] / strength[:, 52:92][blurred]).mean() > 0.0
+    assert strength[:, 4:44].mean() > strength[:, 52:92].mean()
