@@ -134,6 +134,14 @@ def test_association_by_name_and_id():
         bare.for_image("x.png", only_input=False)
 
 
+def test_json_lines_of_images_without_detections():
+    """`dofkit detect --json` on two images where nothing was found, read back."""
+    text = "\n".join(json.dumps({"image": name, "kept": [], "dropped": []})
+                     for name in ("a.png", "b.png"))
+    parsed = parse_detections(text, "d.json")
+    assert parsed.entries == [] and parsed.for_image("a.png", only_input=False) == []
+
+
 @pytest.mark.parametrize("text, message", [
     ('[{"bbox": [0, 0, 10]}]', "d.json: detection 0: needs \"bbox\""),
     ('{"xyxy": [0, 0, 1, 1]}\n{"xyxy": [0, 0, 1, 1]\n', "d.json: line 2: not valid JSON"),
@@ -171,6 +179,10 @@ def test_cli_refuses_conflicting_sources(scene):
     assert result.exit_code == 1 and "takes no --detector" in result.stderr
     result = runner.invoke(app, ["detect", "-", "--detections", "-"])
     assert result.exit_code == 1 and "stdin cannot carry both" in result.stderr
+    result = runner.invoke(app, ["detect", str(photo), "--map", str(focus), "--pad", "0.2"])
+    assert result.exit_code == 1 and "--pad goes with --on-rois" in result.stderr
+    result = runner.invoke(app, ["detect", str(photo), "--on-rois", "--pad", "-1"])
+    assert result.exit_code == 1 and "--pad must be >= 0" in result.stderr
 
 
 # ---- detectors ----------------------------------------------------------------------

@@ -226,3 +226,30 @@ def test_cli_bad_threshold(photo_and_map):
     photo, focus = photo_and_map
     result = runner.invoke(app, ["roi", str(photo), "--map", str(focus), "-t", "high"])
     assert result.exit_code == 1 and "--threshold must be a number" in result.stderr
+
+
+def test_cli_map_folder_finds_the_map_of_stdin(photo_and_map, tmp_path):
+    photo, focus = photo_and_map
+    maps = tmp_path / "maps"
+    maps.mkdir()
+    (maps / "stdin.png").write_bytes(focus.read_bytes())  # `dofkit map - --out-dir` names
+    result = runner.invoke(app, ["roi", "-", str(photo), "--map", str(maps), "--json",
+                                 "-t", "0.5", "--merge", "0"], input=photo.read_bytes())
+    assert "photo.png: no such file" in result.stderr  # maps/photo.png is missing
+    document, = [json.loads(line) for line in result.stdout.splitlines()]
+    assert document["image"] == "-" and document["rois"][0]["bbox"] == [20, 10, 60, 50]
+
+
+def test_cli_crops_never_replace_another_input(photo_and_map, tmp_path):
+    photo, focus = photo_and_map
+    other = tmp_path / "photo-roi0.png"  # the name the first crop of photo.png would take
+    other.write_bytes(photo.read_bytes())
+    before = other.read_bytes()
+    maps = tmp_path / "maps"
+    maps.mkdir()
+    for name in ("photo.png", "photo-roi0.png"):
+        (maps / name).write_bytes(focus.read_bytes())
+    result = runner.invoke(app, ["roi", str(photo), str(other), "--map", str(maps),
+                                 "--crop-dir", str(tmp_path)])
+    assert result.exit_code == 1 and "refusing to overwrite an input file" in result.stderr
+    assert other.read_bytes() == before

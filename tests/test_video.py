@@ -214,6 +214,14 @@ def test_sequence_refuses_to_overwrite_its_input(clip, tmp_path):
     assert run(clip, folder, "--method", "analytic", "--duration", "0.25").exit_code == 0
     result = run(folder, folder, "--method", "analytic")
     assert result.exit_code == 1 and "refusing to write over the input" in result.stderr
+    before = {p.name: p.read_bytes() for p in folder.iterdir()}
+    for target in (folder / "%06d.png", folder / "%d.png"):  # same names / other names
+        result = run(folder, target, "--method", "analytic")
+        if target.name == "%06d.png":
+            assert result.exit_code == 1 and "refusing to write over the input" in result.stderr
+        else:
+            assert result.exit_code == 0, result.output
+    assert {p.name: p.read_bytes() for p in folder.iterdir() if p.name in before} == before
 
 
 # --------------------------------------------------------------------------- stable maps

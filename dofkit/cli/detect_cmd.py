@@ -12,7 +12,7 @@ import typer
 from ..errors import ParameterError
 from . import options
 from .common import guarded, notice, run_batch
-from .focus_input import focus_source, overlay_targets, print_json
+from .focus_input import MapInput, focus_source, overlay_targets, print_json
 
 
 def read_detection_file(path: str):
@@ -46,16 +46,15 @@ def detect_command(
                                     "in focus for the 'above' fraction, in (0, 1]."),
     on_rois: bool = typer.Option(False, "--on-rois", help="Run the detector only on the "
                                  "in-focus regions (dofkit roi defaults), not the whole frame."),
-    pad: float = typer.Option(0.15, "--pad", help="With --on-rois: grow each region by this "
-                              "fraction of its size before detecting."),
+    pad: Optional[float] = typer.Option(None, "--pad", help="With --on-rois: grow each region "
+                                        "by this fraction of its size before detecting "
+                                        "(default 0.15)."),
     use_saliency: bool = typer.Option(False, "--saliency", help="Weight the focus inside each "
                                       "box by spectral-residual saliency."),
     as_json: bool = typer.Option(False, "--json", help="One JSON line per image on stdout."),
     overlay: Optional[str] = typer.Option(None, "--overlay", help="Draw kept (green) and "
                                           "dropped (red) boxes: a file (one input) or a folder."),
-    map_path: Optional[str] = typer.Option(None, "--map", help="Use this focus map (white = in "
-                                           "focus) instead of computing one; for several "
-                                           "inputs a folder of <stem>.png."),
+    map_path: Optional[str] = MapInput,
     method: str = options.Method,
     device: str = options.Device,
     threads: Optional[int] = options.Threads,
@@ -77,6 +76,11 @@ def detect_command(
     if detections_path is not None and (detector_name is not None or on_rois):
         raise ParameterError("--detections gates given boxes: it takes no --detector or "
                              "--on-rois")
+    if pad is not None and not on_rois:
+        raise ParameterError("--pad goes with --on-rois (it grows the regions the detector "
+                             "runs on)")
+    if pad is not None and pad < 0:
+        raise ParameterError(f"--pad must be >= 0 (a fraction of the region's size); got {pad}")
     if detections_path == "-" and "-" in inputs:
         raise ParameterError("stdin cannot carry both an image and --detections")
     given = read_detection_file(detections_path) if detections_path is not None else None
@@ -97,7 +101,8 @@ def detect_command(
             start = time.perf_counter()
             if on_rois:
                 rois = find_rois(focus)
-                found = detect_on_rois(detector, picture.rgb, rois, pad=pad)
+                found = detect_on_rois(detector, picture.rgb, rois,
+                                       pad=0.15 if pad is None else pad)
             else:
                 found = list(detector(picture.rgb))
             took = 1000 * (time.perf_counter() - start)
@@ -111,7 +116,7 @@ def detect_command(
                 picture.rgb, [tuple(round(v) for v in g.detection.xyxy) for g, _ in marked],
                 [f"{g.detection.label or ''} {g.focus.score:.2f}".strip() for g, _ in marked],
                 [colour for _, colour in marked])
-            write_image(overlays[source], drawn, inputs=(source,), overwrite=overwrite)
+            write_image(overlays[source], drawn, inputs=tuple(inputs), overwrite=overwrite)
         if as_json:
             print_json({"image": source, "kept": [g.to_json() for g in result.kept],
                         "dropped": [g.to_json() for g in result.dropped]})

@@ -8,12 +8,17 @@ from pathlib import Path
 from typing import Callable, Optional
 
 import numpy as np
+import typer
 
 from ..errors import ParameterError
-from ..io import Picture
+from ..io import STDIO, Picture
 from .common import notice, output_paths
 
 FocusFor = Callable[[str, Picture], np.ndarray]
+
+#: ``--map`` of the commands that take one or many inputs (see :func:`focus_source`).
+MapInput = typer.Option(None, "--map", help="Use this focus map (white = in focus) instead of "
+                        "computing one; for several inputs a folder of <stem>.png.")
 
 
 def parse_threshold(text: str) -> float | str:
@@ -45,8 +50,12 @@ def focus_source(inputs: list[str], map_path: Optional[str], method: str, device
     if not Path(map_path).is_dir():
         raise ParameterError(f"--map {map_path}: with several inputs, give a folder of maps "
                              "named <stem>.png")
-    return lambda source, picture: read_focus_map(Path(map_path) / f"{Path(source).stem}.png",
-                                                  picture.size)
+
+    def from_folder(source: str, picture: Picture) -> np.ndarray:
+        stem = "stdin" if source == STDIO else Path(source).stem  # as output_paths names it
+        return read_focus_map(Path(map_path) / f"{stem}.png", picture.size)
+
+    return from_folder
 
 
 def overlay_targets(inputs: list[str], overlay: Optional[str]) -> dict[str, str]:

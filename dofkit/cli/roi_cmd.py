@@ -10,7 +10,9 @@ import typer
 from ..errors import ParameterError
 from . import options
 from .common import guarded, notice, output_paths, run_batch
-from .focus_input import focus_source, overlay_targets, parse_threshold, print_json
+from .focus_input import (MapInput, focus_source, overlay_targets, parse_threshold,
+                          print_json)
+
 
 @guarded
 def roi_command(
@@ -33,9 +35,7 @@ def roi_command(
     overlay: Optional[str] = typer.Option(None, "--overlay", help="Draw the boxes on the photo: "
                                           "a file (one input) or a folder."),
     as_json: bool = typer.Option(False, "--json", help="One JSON line per image on stdout."),
-    map_path: Optional[str] = typer.Option(None, "--map", help="Use this focus map (white = in "
-                                           "focus) instead of computing one; for several "
-                                           "inputs a folder of <stem>.png."),
+    map_path: Optional[str] = MapInput,
     method: str = options.Method,
     device: str = options.Device,
     threads: Optional[int] = options.Threads,
@@ -77,13 +77,13 @@ def roi_command(
             for index, roi in enumerate(rois):
                 alpha = roi.crop(picture.alpha) if picture.alpha is not None else None
                 write_image(f"{crop_bases[source]}-roi{index}{suffix}", roi.crop(picture.rgb),
-                            depth=picture.bit_depth, alpha=alpha, inputs=(source,),
+                            depth=picture.bit_depth, alpha=alpha, inputs=tuple(inputs),
                             overwrite=overwrite)
         if source in overlays:
             drawn = draw_boxes(picture.rgb, [roi.xyxy for roi in rois],
                                [f"{i} {roi.score:.2f}" for i, roi in enumerate(rois)],
                                [YELLOW] * len(rois))
-            write_image(overlays[source], drawn, inputs=(source,), overwrite=overwrite)
+            write_image(overlays[source], drawn, inputs=tuple(inputs), overwrite=overwrite)
         if as_json:
             width, height = picture.size
             print_json({"image": source, "width": width, "height": height,

@@ -89,8 +89,6 @@ def parse_detections(text: str, name: str) -> DetectionFile:
                 raise ParameterError(f"{name}: line {number}: not valid JSON ({exc.msg} at "
                                      f"column {exc.colno})") from None
             items += _from_document(document, f"line {number}")
-        if not items and text.strip() and whole is None:
-            raise ParameterError(f"{name}: not valid JSON")
     entries = []
     for image, item, where in items:
         if not isinstance(item, dict):

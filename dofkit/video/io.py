@@ -383,7 +383,7 @@ class VideoSink:
             self.discard()
             return None
         self._close()
-        kept = self.target.with_name(f"{self.target.stem}.partial{self.target.suffix}")
+        kept = _partial_name(self.target)
         os.replace(self._temporary, kept)
         return kept
 
@@ -414,7 +414,8 @@ class SequenceSink:
             raise ParameterError(f"{target}: image sequence needs one of "
                                  f"{', '.join(IMAGE_SUFFIXES)}; got '{path.suffix}'")
         check_writable(path, inputs)
-        if any(Path(target).resolve() == Path(source).resolve() for source in inputs):
+        if any(Path(target).resolve() == Path(source).resolve()
+               or _overwrites_frames(str(path), source) for source in inputs):
             raise ImageError(f"{target}: refusing to write over the input sequence")
         self.pattern = str(path)
         self.target = Path(target)
@@ -432,6 +433,23 @@ class SequenceSink:
 
     def discard(self) -> None:
         """Frames written so far are complete files and stay."""
+
+
+def _overwrites_frames(pattern: str, source: str) -> bool:
+    """Whether writing frames 0, 1, ... to ``pattern`` would replace an image of the input
+    sequence ``source`` (at most as many frames are written as it has images)."""
+    if not is_sequence(source):
+        return False
+    try:
+        files = {p.resolve() for p in list_sequence(source)}
+    except ImageError:
+        return False
+    return any(Path(pattern % index).resolve() in files for index in range(len(files)))
+
+
+def _partial_name(target: Path) -> Path:
+    """Where an interrupted run keeps its output: ``<stem>.partial<suffix>`` beside it."""
+    return target.with_name(f"{target.stem}.partial{target.suffix}")
 
 
 class JsonLinesSink:
@@ -467,7 +485,7 @@ class JsonLinesSink:
         if self._temporary is None:
             return None
         self._stream.close()
-        kept = self.target.with_name(f"{self.target.stem}.partial{self.target.suffix}")
+        kept = _partial_name(self.target)
         os.replace(self._temporary, kept)
         return kept
 
