@@ -75,6 +75,8 @@ def video_command(
     min_area: float = typer.Option(0.01, "--min-area", help="--mode roi (and detect "
                                    "--on-rois): drop regions smaller than this fraction of the "
                                    "frame."),
+    merge: float = typer.Option(0.1, "--merge", help="--mode roi (and detect --on-rois): join "
+                                "in-focus pieces closer than this fraction of the short side."),
     pad: float = typer.Option(0.0, "--pad", help="--mode roi: grow each box by this fraction "
                               "of its size on each side."),
     max_rois: Optional[int] = typer.Option(None, "--max", "--max-rois", min=1,
@@ -118,10 +120,11 @@ def video_command(
                                          weights=weights, notify=notice),
                          smooth=smooth, every=every)
         if mode is Mode.roi:
-            work = _roi_records(maps, threshold, min_area=min_area, pad=pad, max_rois=max_rois)
+            work = _roi_records(maps, threshold, min_area=min_area, merge=merge, pad=pad,
+                                max_rois=max_rois)
         elif mode is Mode.detect:
             work = _detect_records(maps, finder, gate, threshold if on_rois else None,
-                                   min_area=min_area)
+                                   min_area=min_area, merge=merge)
         else:
             work = _consumer(mode, map_view, maps, stylizer)
         sink = open_sink(target, records=mode in (Mode.roi, Mode.detect), size=video.size,
