@@ -40,10 +40,11 @@ def detect_command(
     detections_path: Optional[str] = typer.Option(
         None, "--detections", help="Gate these detections instead (JSON: COCO results or "
         "xyxy boxes; '-' = stdin). See docs/roi-detect.md."),
-    gate: float = typer.Option(0.5, "--gate", "-g", help="Keep detections whose focus score "
-                               "is at least this, in [0, 1]."),
-    threshold: float = typer.Option(0.5, "--threshold", "-t", help="Focus level counted as "
-                                    "in focus for the 'above' fraction, in (0, 1]."),
+    gate: float = typer.Option(0.5, "--gate", "-g", min=0.0, max=1.0,
+                               help="Keep detections whose focus score is at least this."),
+    threshold: float = typer.Option(0.5, "--threshold", "-t", min=0.001, max=1.0,
+                                    help="Focus level counted as in focus for the 'above' "
+                                         "fraction."),
     on_rois: bool = typer.Option(False, "--on-rois", help="Run the detector only on the "
                                  "in-focus regions (dofkit roi defaults), not the whole frame."),
     pad: Optional[float] = typer.Option(None, "--pad", help="With --on-rois: grow each region "

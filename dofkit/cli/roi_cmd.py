@@ -19,17 +19,20 @@ def roi_command(
     inputs: List[str] = typer.Argument(..., metavar="IN...", help="Images ('-' = stdin)."),
     threshold: str = typer.Option("otsu", "--threshold", "-t",
                                   help="In-focus level in (0, 1], or 'otsu'."),
-    min_area: float = typer.Option(0.01, "--min-area",
+    min_area: float = typer.Option(0.01, "--min-area", min=0.0, max=0.999,
                                    help="Drop regions smaller than this fraction of the image."),
-    pad: float = typer.Option(0.0, "--pad", help="Grow each box by this fraction of its size "
-                              "on every side (clipped to the image)."),
+    pad: float = typer.Option(0.0, "--pad", min=0.0,
+                              help="Grow each box by this fraction of its size on every side "
+                                   "(clipped to the image)."),
     max_rois: Optional[int] = typer.Option(None, "--max", min=1, help="Keep the N best."),
-    merge: float = typer.Option(0.1, "--merge", help="Join pieces closer than this fraction of "
-                                "the short side (0 = every piece is its own region)."),
+    merge: float = typer.Option(0.1, "--merge", min=0.0, max=0.999,
+                                help="Join pieces closer than this fraction of the short side "
+                                     "(0 = every piece is its own region)."),
     aspect: Optional[str] = typer.Option(None, "--aspect", metavar="W:H",
                                          help="Instead: the smallest W:H window holding "
                                               "--fraction of the focus mass (thumbnails)."),
-    fraction: float = typer.Option(0.9, "--fraction", help="Focus mass kept by --aspect."),
+    fraction: float = typer.Option(0.9, "--fraction", min=0.01, max=1.0,
+                                   help="Focus mass kept by --aspect."),
     crop_dir: Optional[Path] = typer.Option(None, "--crop-dir", file_okay=False,
                                             help="Write each region as <stem>-roi<i>.<ext>."),
     overlay: Optional[str] = typer.Option(None, "--overlay", help="Draw the boxes on the photo: "

@@ -72,19 +72,22 @@ def video_command(
                                         "input (default 25)."),
     threshold: str = typer.Option("otsu", "--threshold", "-t", help="--mode roi (and detect "
                                   "--on-rois): in-focus level in (0, 1], or otsu."),
-    min_area: float = typer.Option(0.01, "--min-area", help="--mode roi (and detect "
-                                   "--on-rois): drop regions smaller than this fraction of the "
-                                   "frame."),
-    merge: float = typer.Option(0.1, "--merge", help="--mode roi (and detect --on-rois): join "
-                                "in-focus pieces closer than this fraction of the short side."),
-    pad: float = typer.Option(0.0, "--pad", help="--mode roi: grow each box by this fraction "
-                              "of its size on each side."),
+    min_area: float = typer.Option(0.01, "--min-area", min=0.0, max=0.999,
+                                   help="--mode roi (and detect --on-rois): drop regions "
+                                        "smaller than this fraction of the frame."),
+    merge: float = typer.Option(0.1, "--merge", min=0.0, max=0.999,
+                                help="--mode roi (and detect --on-rois): join in-focus pieces "
+                                     "closer than this fraction of the short side."),
+    pad: float = typer.Option(0.0, "--pad", min=0.0,
+                              help="--mode roi: grow each box by this fraction of its size on "
+                                   "each side."),
     max_rois: Optional[int] = typer.Option(None, "--max", "--max-rois", min=1,
                                            help="--mode roi: keep the N best boxes."),
     detector: str = typer.Option("hog", "--detector", help="--mode detect: hog (people), face, "
                                  "or haar:PATH (an OpenCV cascade file)."),
-    gate: float = typer.Option(0.5, "--gate", help="--mode detect: keep a detection when the "
-                               "mean focus in its box is at least this, in [0, 1]."),
+    gate: float = typer.Option(0.5, "--gate", min=0.0, max=1.0,
+                               help="--mode detect: keep a detection when the mean focus in its "
+                                    "box is at least this."),
     on_rois: bool = typer.Option(False, "--on-rois", help="--mode detect: run the detector on "
                                  "the in-focus regions only (--threshold, --min-area), not "
                                  "the whole frame."),
