@@ -19,7 +19,8 @@ from rich.console import Console
 from ..evaluate import evaluate, find_cases, mean_scores
 from ..focus.models import Srcnn, normalise, parameter_count
 from ..focus.paper import SCALE_PERCENTILE, paper_focus
-from .data import WORK_SIDE, SelfSupervisedSamples, list_images, resize
+from .data import (TARGET_SMOOTH_SIGMA, WORK_SIDE, SelfSupervisedSamples, list_images,
+                   resize)
 from .loop import Settings, fixed_set, train
 
 PATCH = 33           # px, SRCNN's training patch
@@ -117,7 +118,8 @@ def convergence(run: dict, fraction: float = 0.95) -> int | None:
 
 def report(results: dict) -> str:
     """The measured figures of :func:`run_paper_experiment` as a Markdown section."""
-    lines = [f"Measured by `{results['command']}`: plain SRCNN 9-1-5, {results['photos']} "
+    lines = ["# The paper's claim: target W versus target W x I", "",
+             f"Measured by `{results['command']}`: plain SRCNN 9-1-5, {results['photos']} "
              f"photos, {results['steps']} iterations of {results['batch']} patches of "
              f"{results['patch']} px, Adam at a constant {results['learning_rate']:g}, "
              f"seed {results['seed']}.", "",
@@ -136,7 +138,14 @@ def report(results: dict) -> str:
                      f"| {dbd['mae']:.3f} | {dbd['f05']:.3f} | {dbd['fmax']:.3f} |")
     eq3 = results["eq3"]
     lines += ["", f"For reference, eq. 3 itself on dbd-real: MAE {eq3['mae']:.3f}, "
-              f"F05 {eq3['f05']:.3f}, Fmax {eq3['fmax']:.3f}.", ""]
+              f"F05 {eq3['f05']:.3f}, Fmax {eq3['fmax']:.3f}.", "",
+              "![training MSE and validation R² of both runs](paper-replication.png)", "",
+              "W is eq. 3 at long side 320 px, smoothed by a Gaussian of sigma "
+              f"{TARGET_SMOOTH_SIGMA:g} px. The map of a W x I network is recovered per pixel "
+              "by least squares over the colour channels, W = sum_c F_c I_c / (sum_c I_c^2 + "
+              f"{RECOVERY_EPS:g}), then scaled by its own {SCALE_PERCENTILE:g}th percentile like "
+              "eq. 3; the W network's output is clipped to [0, 1]. Both maps are made at long "
+              "side 320 px and resized to the photo.", ""]
     return "\n".join(lines)
 
 
