@@ -144,8 +144,11 @@ class SrcnnPredictor:
         return self.refine(image, probability)
 
     def probability(self, work: np.ndarray) -> np.ndarray:
-        """Raw network map of a working-scale photo (h, w, 3) -> float32 (h, w) in [0, 1]."""
-        return (1.0 / (1.0 + np.exp(-self.logits(work)))).astype(np.float32)
+        """Raw network map of a working-scale photo (h, w, 3) -> float32 (h, w) in [0, 1]:
+        sigmoid of the logits times the manifest's ``logit_scale`` (1 if absent)."""
+        scale = float(self.manifest.get("logit_scale", 1.0))
+        logits = np.clip(scale * self.logits(work), -50.0, 50.0)
+        return (1.0 / (1.0 + np.exp(-logits))).astype(np.float32)
 
     def logits(self, work: np.ndarray) -> np.ndarray:
         """Network logits of (h, w, 3), computed tile by tile -> float32 (h, w)."""
