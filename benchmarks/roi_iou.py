@@ -3,8 +3,9 @@ box of the ground-truth in-focus region.
 
 Data (research use only, read in place from ../shared/data, never copied):
 - dbd-real: 9 real shallow-depth-of-field photos, gt/ masks 255 = in focus;
-- masked: people and horses photos whose masked subject is kept sharp and the rest defocused
-  with dofkit.synth.composite (disc radius 4-8 px, fixed seed), so the mask is the truth.
+- masked: the people and horses photos held out by the network's training recipe, their masked
+  subject kept sharp and the rest defocused with dofkit.synth.composite (disc radius 4-8 px,
+  fixed seed), so the mask is the truth.
 
 Run: .venv/bin/python benchmarks/roi_iou.py --method analytic [--data dbd-real masked]
      [--count 20] [--seed 0] [--threshold otsu] [--min-area 0.01] [--merge 0.1]
@@ -23,6 +24,7 @@ from dofkit.focus import METHODS, FocusEstimator
 from dofkit.io import read_focus_map, read_image
 from dofkit.roi import box_iou, find_rois
 from dofkit.synth import composite
+from dofkit.train.recipe import Sources
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
@@ -41,18 +43,18 @@ def dbd_real() -> Iterator[tuple[str, np.ndarray, np.ndarray]]:
 
 
 def masked(count: int, seed: int = 0) -> Iterator[tuple[str, np.ndarray, np.ndarray]]:
-    """(name, composite, truth) for ``count`` photos of each of masked/people and masked/horses,
-    chosen and blurred with a fixed seed."""
+    """(name, composite, truth) for up to ``count`` photos of masked/people and masked/horses
+    that the shipped network's recipe held out (never trained on), blurred with a fixed seed."""
+    _, held_out = Sources([DATA / "masked" / "people", DATA / "masked" / "horses"],
+                          []).masked_split(0)
     rng = np.random.default_rng(seed)
-    for subset in ("people", "horses"):
-        images = sorted((DATA / "masked" / subset / "img").glob("*.*"))
-        for index in sorted(rng.choice(len(images), count, replace=False)):
-            image_path = images[index]
-            mask_path = next((DATA / "masked" / subset / "mask").glob(f"{image_path.stem}.*"))
-            truth = read_focus_map(mask_path) > 0.5
-            image = composite(read_image(image_path), truth.astype(np.float32),
-                              float(rng.uniform(4.0, 8.0)))
-            yield f"{subset}/{image_path.stem}", image, truth
+    for image_path, mask_path in held_out[:count]:
+        truth = read_focus_map(mask_path) > 0.5
+        image = read_image(image_path)
+        if truth.shape != image.shape[:2]:
+            continue
+        image = composite(image, truth.astype(np.float32), float(rng.uniform(4.0, 8.0)))
+        yield f"{image_path.parent.parent.name}/{image_path.stem}", image, truth
 
 
 def main() -> None:
@@ -61,7 +63,7 @@ def main() -> None:
     parser.add_argument("--method", default="analytic", choices=METHODS)
     parser.add_argument("--data", nargs="+", default=["dbd-real", "masked"],
                         choices=["dbd-real", "masked"])
-    parser.add_argument("--count", type=int, default=20, help="masked photos per subset")
+    parser.add_argument("--count", type=int, default=20, help="held-out masked photos")
     parser.add_argument("--seed", type=int, default=0, help="choice and blur of masked photos")
     parser.add_argument("--threshold", default="otsu", help="number in (0, 1] or otsu")
     parser.add_argument("--min-area", type=float, default=0.01)

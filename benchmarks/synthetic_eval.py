@@ -24,16 +24,15 @@ from dofkit.focus.analytic import analytic_focus
 from dofkit.focus.srcnn import SrcnnPredictor
 from dofkit.metrics import score
 from dofkit.synth import composite
-from dofkit.train.data import WORK_SIDE, masked_pairs, read_mask, read_rgb, resize, split
-from dofkit.train.recipe import VALIDATION_FRACTION
+from dofkit.train.data import WORK_SIDE, read_mask, read_rgb, resize
+from dofkit.train.recipe import Sources
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "masked"
 
 
 def cases(count: int, seed: int = 0):
     """(image, truth) composites of up to ``count`` held-out photos."""
-    pairs = [p for folder in ("people", "horses") for p in masked_pairs(DATA / folder)]
-    _, held_out = split(pairs, VALIDATION_FRACTION, seed)
+    _, held_out = Sources([DATA / "people", DATA / "horses"], []).masked_split(seed)
     rng = np.random.default_rng(1234)
     for photo, mask_path in held_out[:count]:
         image = read_rgb(photo)

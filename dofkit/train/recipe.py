@@ -32,11 +32,15 @@ class Sources:
     masked: list[Path]
     sharp: list[Path]
 
+    def masked_split(self, seed: int) -> tuple[list, list]:
+        """(train, held-out) (photo, mask) pairs: the seeded split every run uses."""
+        pairs = [pair for folder in self.masked for pair in masked_pairs(folder)]
+        return split(pairs, VALIDATION_FRACTION, seed)
+
     def samplers(self, patch: int, seed: int) -> tuple[FocusSamples, FocusSamples]:
         """(train, validation) samplers over a seeded split of the photos."""
-        pairs = [pair for folder in self.masked for pair in masked_pairs(folder)]
         photos = [photo for folder in self.sharp for photo in list_images(folder)]
-        pairs_train, pairs_val = split(pairs, VALIDATION_FRACTION, seed)
+        pairs_train, pairs_val = self.masked_split(seed)
         sharp_train, sharp_val = split(photos, VALIDATION_FRACTION, seed)
         return (FocusSamples(pairs_train, sharp_train, patch),
                 FocusSamples(pairs_val or pairs_train, sharp_val or sharp_train, patch))
