@@ -8,8 +8,6 @@ Run: .venv/bin/python benchmarks/focus_speed.py [--repeats 15]
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
 from pathlib import Path
 
 import cv2
@@ -17,18 +15,9 @@ import numpy as np
 
 from dofkit.focus import FocusEstimator
 from dofkit.io import read_image
+from timing import median_ms
 
 SAMPLE = Path(__file__).resolve().parent.parent / "samples" / "astronaut.jpg"
-
-
-def median_ms(work, repeats: int) -> float:
-    work()  # warm-up
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        work()
-        times.append(time.perf_counter() - start)
-    return 1000 * statistics.median(times)
 
 
 def main() -> None:

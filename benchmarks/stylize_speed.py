@@ -8,8 +8,6 @@ Run: .venv/bin/python benchmarks/stylize_speed.py [--repeats 5] [--cpu]
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
 from pathlib import Path
 
 import cv2
@@ -17,19 +15,10 @@ import numpy as np
 
 from dofkit.io import read_focus_map, read_image, to_uint
 from dofkit.render import DEFAULT_STYLE, STYLES, Stylizer
+from timing import median_ms
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 SIZE = (1920, 1080)
-
-
-def median_ms(work, repeats: int) -> float:
-    work()  # warm-up (the first GL draw of each program compiles it)
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        work()
-        times.append(time.perf_counter() - start)
-    return 1000 * statistics.median(times)
 
 
 def main() -> None:

@@ -11,7 +11,6 @@ Run: .venv/bin/python benchmarks/video_speed.py [--frames 48] [--backend gl]
 from __future__ import annotations
 
 import argparse
-import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -23,6 +22,7 @@ import numpy as np
 from dofkit.focus import FocusEstimator
 from dofkit.render import Stylizer
 from dofkit.video import FrameMaps, open_sink, open_source, process
+from timing import median_ms
 
 SIZE = (1280, 720)
 RATE = 24
@@ -48,16 +48,6 @@ def make_clip(path: Path, frames: int) -> None:
             picture = av.VideoFrame.from_ndarray((frame * 255).astype(np.uint8), "rgb24")
             container.mux(stream.encode(picture))
         container.mux(stream.encode(None))
-
-
-def per_image_ms(work, repeats: int = 5) -> float:
-    work()  # warm-up
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        work()
-        times.append(time.perf_counter() - start)
-    return 1000 * statistics.median(times)
 
 
 def stream_fps(clip: Path, target: Path, consumer, smooth: float, every: int) -> float:
@@ -91,7 +81,7 @@ def main() -> None:
         print(f"{'mode':16s} {'per-image':>17s}   video: {'--smooth 0':>10s} "
               f"{'--smooth 0.7':>12s} {'--every 4':>10s}")
         for name, (consumer, single) in modes.items():
-            ms = per_image_ms(single)
+            ms = median_ms(single, 5)
             rates = [stream_fps(clip, Path(folder) / "out.mp4", consumer, smooth, every)
                      for smooth, every in ((0.0, 1), (0.7, 1), (0.7, 4))]
             print(f"{name:16s} {ms:7.1f} ms ({1000 / ms:4.1f}/s)         "
