@@ -194,9 +194,13 @@ def test_cli_aspect(photo_and_map):
                                  "--fraction", "1", "-t", "0.5", "--json"])
     roi, = json.loads(result.stdout)["rois"]
     assert roi["bbox"][2:] == [192, 96]  # rectangle and disc span x 20-165, y 10-105
-    result = runner.invoke(app, ["roi", str(photo), "--map", str(focus), "--aspect", "1:1",
-                                 "--pad", "0.1"])
-    assert result.exit_code == 1 and "--aspect gives one window" in result.stderr
+    for extra in (["--pad", "0.1"], ["--merge", "0.2"], ["--min-area", "0.1"], ["--max", "2"]):
+        result = runner.invoke(app, ["roi", str(photo), "--map", str(focus), "--aspect", "1:1",
+                                     *extra])
+        assert result.exit_code == 2
+        assert f"{extra[0]} does nothing with --aspect" in result.stderr
+    result = runner.invoke(app, ["roi", str(photo), "--map", str(focus), "--fraction", "0.5"])
+    assert result.exit_code == 2 and "--fraction does nothing without --aspect" in result.stderr
 
 
 def test_cli_batch_goes_on_after_a_bad_input(photo_and_map, tmp_path):

@@ -388,6 +388,18 @@ def test_bad_outputs_and_options(clip, tmp_path, target, args, message):
     assert not any(tmp_path.iterdir())
 
 
+@pytest.mark.parametrize("args, message", [
+    (("--style", "sketch"), "--style does nothing with --mode map"),
+    (("--mode", "stylize", "--gate", "0.3"), "--gate does nothing with --mode stylize"),
+    (("--mode", "roi", "--map-view", "rainbow"), "--map-view does nothing with --mode roi"),
+    (("--mode", "detect", "--merge", "0.2"), "--merge does nothing with --mode detect"),
+])
+def test_options_of_another_mode_are_refused(clip, tmp_path, args, message):
+    result = run(clip, tmp_path / "out.mp4", *args)
+    assert result.exit_code == 2 and message in result.stderr
+    assert not any(tmp_path.iterdir())
+
+
 def test_library_errors():
     with pytest.raises(ParameterError, match="--every"):
         FrameMaps(lambda rgb: rgb[..., 0], every=0)

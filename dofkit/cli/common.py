@@ -92,3 +92,14 @@ def output_paths(inputs: list[str], output: str | None, out_dir: Path | None,
             fail(f"two inputs share the name '{stem}': their outputs would collide in {out_dir}")
         stems.add(stem)
         yield source, str(out_dir / f"{stem}{suffix}")
+
+
+def refuse_unused(context: typer.Context, names: tuple[str, ...], reason: str) -> None:
+    """Fail with a usage error when any parameter in ``names`` was given on the command line,
+    since it would be ignored ``reason`` (e.g. "with --aspect"): options are never silently
+    dropped."""
+    for name in names:
+        source = context.get_parameter_source(name)  # click's ParameterSource enum
+        if getattr(source, "name", None) == "COMMANDLINE":
+            option = next(p.opts[0] for p in context.command.params if p.name == name)
+            fail(f"{option} does nothing {reason}")

@@ -9,13 +9,14 @@ import typer
 
 from ..errors import ParameterError
 from . import options
-from .common import guarded, notice, output_paths, run_batch
+from .common import guarded, notice, output_paths, refuse_unused, run_batch
 from .focus_input import (MapInput, focus_source, overlay_targets, parse_threshold,
                           print_json)
 
 
 @guarded
 def roi_command(
+    context: typer.Context,
     inputs: List[str] = typer.Argument(..., metavar="IN...", help="Images ('-' = stdin)."),
     threshold: str = typer.Option("otsu", "--threshold", "-t",
                                   help="In-focus level in (0, 1], or 'otsu'."),
@@ -59,8 +60,11 @@ def roi_command(
 
     level = parse_threshold(threshold)
     window = parse_aspect(aspect) if aspect is not None else None
-    if window is not None and (pad or max_rois):
-        raise ParameterError("--aspect gives one window: it takes no --pad or --max")
+    if window is not None:
+        refuse_unused(context, ("pad", "max_rois", "min_area", "merge"),
+                      "with --aspect (it gives one window)")
+    else:
+        refuse_unused(context, ("fraction",), "without --aspect")
     crop_bases = dict(output_paths(inputs, None, crop_dir, "")) if crop_dir else {}
     overlays = overlay_targets(inputs, overlay)
     focus_for = focus_source(inputs, map_path, method, device, threads, weights)

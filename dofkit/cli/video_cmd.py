@@ -14,7 +14,7 @@ from rich.text import Text
 
 from ..render.styles import DEFAULT_STYLE, parse_setting
 from . import options
-from .common import console, guarded, notice
+from .common import console, guarded, notice, refuse_unused
 from .stylize_cmd import Backend, Style
 
 
@@ -31,6 +31,16 @@ class MapView(str, Enum):
     overlay = "overlay"
 
 
+#: Options that only a mode reads (parameter names); given with another mode they are refused.
+ROI_OPTIONS = ("threshold", "min_area", "merge")
+MODE_OPTIONS = {
+    Mode.map: ("map_view",),
+    Mode.stylize: ("style", "settings", "backend"),
+    Mode.roi: ROI_OPTIONS + ("pad", "max_rois"),
+    Mode.detect: ("detector", "gate", "on_rois"),
+}
+
+
 class FpsColumn(ProgressColumn):
     """Frames per second of a task, from rich's speed estimate."""
 
@@ -40,6 +50,7 @@ class FpsColumn(ProgressColumn):
 
 @guarded
 def video_command(
+    context: typer.Context,
     source: str = typer.Argument(..., metavar="IN", help="Video file, image folder, or printf "
                                  "pattern such as frames/%05d.png."),
     target: str = typer.Argument(..., metavar="OUT", help="Video file (.mp4, .mov, .mkv), image "
@@ -104,6 +115,10 @@ def video_command(
     """
     from ..focus import FocusEstimator
     from ..video import FrameMaps, interrupt_flag, open_sink, open_source, process
+
+    used = MODE_OPTIONS[mode] + (ROI_OPTIONS if mode is Mode.detect and on_rois else ())
+    refuse_unused(context, tuple(n for names in MODE_OPTIONS.values() for n in names
+                                 if n not in used), f"with --mode {mode.value}")
 
     with ExitStack() as resources:
         stylizer = finder = None
