@@ -129,8 +129,8 @@ def _decode(data: bytes, name: str, max_pixels: int | None) -> Picture:
         raise ImageError(f"{name}: image has no pixels ({width}x{height})")
     if width * height > limit:
         raise ImageError(
-            f"{name}: image too large ({width}x{height} = {width * height / 1e6:.0f} MP, "
-            f"limit {limit / 1e6:.0f} MP; raise it with --max-pixels or DOFKIT_MAX_PIXELS)"
+            f"{name}: image too large ({width}x{height} = {width * height:,} pixels, "
+            f"limit {limit:,}; raise it with --max-pixels or DOFKIT_MAX_PIXELS)"
         )
     try:
         orientation = probe.getexif().get(0x0112, 1)
@@ -272,7 +272,11 @@ def write_image(path: str | os.PathLike, values: np.ndarray, *, depth: int = 8,
         return
     target = Path(path)
     check_output_path(target, inputs=inputs, overwrite=overwrite)
-    write_bytes_atomic(target, encode_image(values, target.suffix, depth=depth, alpha=alpha))
+    try:
+        data = encode_image(values, target.suffix, depth=depth, alpha=alpha)
+    except ParameterError as exc:
+        raise ParameterError(f"{target}: {exc}") from None
+    write_bytes_atomic(target, data)
 
 
 def check_output_path(target: Path, *, inputs: tuple[str | os.PathLike, ...] = (),

@@ -111,6 +111,26 @@ def test_json_round_trip_keeps_every_input_field(scene, tmp_path, records, as_li
         assert "1 detections name none of the inputs" in result.stderr
 
 
+def test_single_input_adopts_detections_that_all_name_one_other_image(scene):
+    """A tool that numbers its one image ``image_id: 1`` still gates the only input."""
+    photo, focus = scene
+    piped = [{"image_id": 1, "bbox": [2, 5, 30, 40], "score": 0.9, "category_id": 1}]
+    result = runner.invoke(app, ["detect", str(photo), "--map", str(focus), "--detections", "-",
+                                 "--json"], input=json.dumps(piped))
+    assert result.exit_code == 0, result.output
+    kept = json.loads(result.stdout)["kept"]
+    assert [k["bbox"] for k in kept] == [[2, 5, 30, 40]] and kept[0]["image_id"] == 1
+    assert f"taken as {photo}, the only input" in result.stderr
+
+
+def test_error_text_with_brackets_is_printed_whole(scene):
+    photo, focus = scene
+    result = runner.invoke(app, ["detect", str(photo), "--map", str(focus), "--detections", "-"],
+                           input=json.dumps([{"score": 1}]))
+    assert result.exit_code == 1
+    assert '"bbox": [x, y, w, h] or "xyxy": [x1, y1, x2, y2]' in result.stderr
+
+
 def test_output_can_be_gated_again_from_stdin(scene):
     photo, focus = scene
     first = runner.invoke(app, ["detect", str(photo), "--map", str(focus), "--detections", "-",

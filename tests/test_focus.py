@@ -65,9 +65,11 @@ def test_estimator_rejects_bad_input():
         focus_map(np.zeros((4, 4), np.float32), method="analytic")
 
 
-def test_auto_falls_back_to_analytic_with_notice(tmp_path):
+def test_auto_falls_back_to_analytic_with_notice(tmp_path, monkeypatch):
+    """Without usable shipped weights, auto maps with the analytic method and says so once."""
+    monkeypatch.setattr("dofkit.focus.srcnn.default_weights",
+                        lambda: tmp_path / "missing.safetensors")
     notices = []
-    estimator = FocusEstimator("auto", weights=str(tmp_path / "missing.safetensors"),
-                               notify=notices.append)
+    estimator = FocusEstimator("auto", notify=notices.append)
     assert estimator.method == "analytic"
     assert len(notices) == 1 and "analytic" in notices[0]

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from dofkit import FocusEstimator
-from dofkit.errors import ResourceError
+from dofkit.errors import ParameterError, ResourceError
 from dofkit.focus.models import (DilatedSrcnn, EdgeBlurEvidence, Srcnn, build, normalise,
                                  parameter_count)
 from dofkit.focus.srcnn import (SrcnnPredictor, default_weights, load_weights, manifest_path,
@@ -100,13 +100,15 @@ def test_missing_manifest_is_rejected(weights):
         load_weights(weights)
 
 
-def test_srcnn_method_fails_clearly_and_auto_falls_back(tmp_path):
+def test_weights_asked_for_must_load(tmp_path):
+    """srcnn, and auto too, fail clearly on weights the user named that do not load; a device
+    outside cpu/cuda is a parameter error."""
     missing = str(tmp_path / "absent.safetensors")
-    with pytest.raises(ResourceError, match="srcnn unavailable"):
-        FocusEstimator("srcnn", weights=missing)
-    notices = []
-    assert FocusEstimator("auto", weights=missing, notify=notices.append).method == "analytic"
-    assert len(notices) == 1
+    for method in ("srcnn", "auto"):
+        with pytest.raises(ResourceError, match="srcnn unavailable.*not found"):
+            FocusEstimator(method, weights=missing)
+    with pytest.raises(ParameterError, match="device must be one of cpu, cuda"):
+        FocusEstimator("auto", device="tpu")
 
 
 def test_cuda_request_without_cuda_is_clear():
@@ -114,6 +116,8 @@ def test_cuda_request_without_cuda_is_clear():
         pytest.skip("this machine has CUDA")
     with pytest.raises(ResourceError, match="no CUDA device"):
         select_device("cuda")
+    with pytest.raises(ResourceError, match="no CUDA device"):
+        FocusEstimator("auto", device="cuda")
 
 
 def test_shipped_weights_load_and_are_small():

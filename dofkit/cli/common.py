@@ -9,6 +9,7 @@ from typing import Callable, Iterator
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
                            TimeRemainingColumn)
 
@@ -20,7 +21,7 @@ console = Console(stderr=True, soft_wrap=True)
 
 def fail(message: str, code: int = 2) -> None:
     """Print one ``dofkit: error: ...`` line on stderr and exit with ``code``."""
-    console.print(f"[red]dofkit: error:[/red] {message}", highlight=False, markup=True)
+    console.print(f"[red]dofkit: error:[/red] {escape(message)}", highlight=False, markup=True)
     raise typer.Exit(code)
 
 
@@ -64,7 +65,8 @@ def run_batch(items: list, work: Callable[[object], None], label: str = "") -> N
                 work(item)
             except DofkitError as exc:
                 failures += 1
-                bar.console.print(f"[red]dofkit: error:[/red] {exc}", highlight=False)
+                bar.console.print(f"[red]dofkit: error:[/red] {escape(str(exc))}",
+                                  highlight=False)
             bar.advance(task)
     if failures:
         if len(items) > 1:

@@ -86,6 +86,10 @@ def detect_command(
         raise ParameterError("stdin cannot carry both an image and --detections")
     given = read_detection_file(detections_path) if detections_path is not None else None
     detector = None if given is not None else make_detector(detector_name or "hog")
+    if given is not None and given.adopted_by(inputs):
+        key = given.entries[0][0]
+        notice(f"{given.name}: the detections name image {key!r}; taken as {inputs[0]}, the "
+               "only input")
     if given is not None and given.unmatched(inputs):
         notice(f"{given.name}: {given.unmatched(inputs)} detections name none of the inputs "
                "(ignored)")

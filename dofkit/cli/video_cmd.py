@@ -94,8 +94,9 @@ def video_command(
                                    "each side."),
     max_rois: Optional[int] = typer.Option(None, "--max", "--max-rois", min=1,
                                            help="--mode roi: keep the N best boxes."),
-    detector: str = typer.Option("hog", "--detector", help="--mode detect: hog (people), face, "
-                                 "or haar:PATH (an OpenCV cascade file)."),
+    detector: str = typer.Option("hog", "--detector", "-d",
+                                 help="--mode detect: hog (people), face, or haar:PATH (an "
+                                      "OpenCV cascade file)."),
     gate: float = typer.Option(0.5, "--gate", min=0.0, max=1.0,
                                help="--mode detect: keep a detection when the mean focus in its "
                                     "box is at least this."),

@@ -13,7 +13,9 @@ fields are kept as they are. It belongs to the input image named by its document
 ``"image"``, or its own ``"image"``, ``"file_name"`` or ``"image_id"``: a name matches an input
 with the same path, file name or stem, and a whole-number ``image_id`` matches an input whose
 stem is that number (``image_id: 42`` <-> ``000042.jpg``). Objects naming no image belong to
-the only input; with several inputs they are an error.
+the only input; with several inputs they are an error. With a single input, detections that
+all name the same other image (a tool that numbers its one image ``image_id: 1``) are taken
+as that input's (:meth:`DetectionFile.adopted_by`).
 """
 
 from __future__ import annotations
@@ -39,9 +41,18 @@ class DetectionFile:
     name: str
     entries: list[tuple[object, Detection]]
 
+    def adopted_by(self, sources: list[str]) -> bool:
+        """True when ``sources`` is one input that no detection names, while every detection
+        names one same other image: they are then taken as that input's."""
+        keys = {key for key, _ in self.entries}
+        return (len(sources) == 1 and len(keys) == 1 and None not in keys
+                and not names_image(next(iter(keys)), sources[0]))
+
     def for_image(self, source: str, only_input: bool) -> list[Detection]:
         """The detections belonging to input ``source``; ``only_input`` when it is the sole
         input (objects naming no image are then its own)."""
+        if only_input and self.adopted_by([source]):
+            return [detection for _, detection in self.entries]
         found = []
         for key, detection in self.entries:
             if key is None and not only_input:
@@ -53,7 +64,9 @@ class DetectionFile:
         return found
 
     def unmatched(self, sources: list[str]) -> int:
-        """How many detections name none of ``sources``."""
+        """How many detections name none of ``sources`` (and are not adopted)."""
+        if self.adopted_by(sources):
+            return 0
         return sum(key is not None and not any(names_image(key, s) for s in sources)
                    for key, _ in self.entries)
 

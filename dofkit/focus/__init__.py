@@ -24,6 +24,7 @@ from .analytic import analytic_focus
 from .paper import paper_focus
 
 METHODS = ("auto", "analytic", "paper", "srcnn")
+DEVICES = ("cpu", "cuda")
 
 FocusFunction = Callable[[np.ndarray], np.ndarray]
 
@@ -39,9 +40,10 @@ class FocusEstimator:
     ----------
     method : one of :data:`METHODS`.
     device : ``"cpu"`` or ``"cuda"`` for the network; asking for CUDA where there is none
-        raises :class:`ResourceError`.
+        raises :class:`ResourceError`, even with ``auto``.
     threads : torch intra-op threads for the network, or None for torch's default.
-    weights : path to other safetensors weights for the network, or None for the shipped ones.
+    weights : path to other safetensors weights for the network, or None for the shipped ones;
+        weights given that do not load raise :class:`ResourceError`, even with ``auto``.
     notify : called with a one-line notice when ``auto`` falls back to ``analytic``.
     """
 
@@ -49,6 +51,8 @@ class FocusEstimator:
                  weights: str | None = None, notify: Callable[[str], None] = _warn):
         if method not in METHODS:
             raise ParameterError(f"method must be one of {', '.join(METHODS)}; got {method!r}")
+        if device not in DEVICES:
+            raise ParameterError(f"device must be one of {', '.join(DEVICES)}; got {device!r}")
         self.requested = method
         self.method, self._function = self._resolve(method, device, threads, weights, notify)
 
@@ -63,7 +67,9 @@ class FocusEstimator:
 
             return "srcnn", SrcnnPredictor(weights=weights, device=device, threads=threads)
         except (ResourceError, ImportError) as exc:
-            if method == "srcnn":
+            # auto falls back only from the shipped weights on the CPU: weights or a device
+            # the user asked for must work.
+            if method == "srcnn" or weights is not None or device != "cpu":
                 raise ResourceError(f"srcnn unavailable: {exc}") from None
             notify(f"network unavailable ({exc}); using the analytic map")
             return "analytic", analytic_focus

@@ -524,6 +524,9 @@ def check_writable(target: Path, inputs: tuple[str, ...]) -> None:
         raise ImageError(f"{target}: folder {folder} does not exist")
     if not os.access(folder, os.W_OK | os.X_OK):
         raise ImageError(f"{target}: cannot write in folder {folder} (permission denied)")
+    if target.exists() and any(source != STDIO and Path(source).exists()
+                               and os.path.samefile(source, target) for source in inputs):
+        raise ImageError(f"{target}: is the input; write the output under another name")
     check_output_path(target, inputs=inputs)
 
 
