@@ -24,7 +24,9 @@ def eval_command(
     threads: Optional[int] = options.Threads,
     weights: Optional[str] = options.Weights,
 ) -> None:
-    """Score maps with the protocol of docs/evaluation.md (per image and averaged)."""
+    """Score maps per image and averaged: MAE; F05 (F-beta, beta^2 = 0.3, map thresholded at
+    0.5, the blurred region positive); Fmax (in-focus region positive, best of 101
+    thresholds). The table goes to stderr; --json prints the scores on stdout."""
     from rich.table import Table
 
     from ..evaluate import evaluate, find_cases, mean_scores

@@ -42,6 +42,9 @@ def map_command(
     """Write the focus map of each input, same size as the input (PNG unless the suffix says)."""
     if depth not in (8, 16):
         raise ParameterError(f"--depth must be 8 or 16, got {depth}")
+    if depth == 16 and (overlay or colormap is not Colormap.none):
+        raise ParameterError("--depth 16 applies to grey maps; the rainbow view and the "
+                             "overlay are 8-bit pictures")
     estimator = FocusEstimator(method, device=device, threads=threads, weights=weights)
     pairs = list(output_paths(inputs, output, out_dir))
 
