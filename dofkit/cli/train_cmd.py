@@ -28,7 +28,8 @@ def train_command(
     workers: int = typer.Option(1, "--workers", min=0, help="Sample-making processes."),
     validation: Optional[Path] = typer.Option(None, "--val", help="dbd-style folder (img/ + "
                                               "gt/) scored at each validation; never trained on."),
-    validate_every: int = typer.Option(250, "--validate-every", min=1),
+    validate_every: int = typer.Option(250, "--validate-every", min=1,
+                                       help="Validate and save the checkpoint every N steps."),
     checkpoint: Optional[Path] = typer.Option(None, "--checkpoint", help="Checkpoint file "
                                               "(saved periodically)."),
     resume: bool = typer.Option(False, "--resume", help="Continue from --checkpoint."),
