@@ -33,7 +33,7 @@ STDIO = "-"
 
 WRITE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp"}
 _ALPHA_SUFFIXES = {".png", ".tif", ".tiff", ".webp"}
-_SIXTEEN_BIT_SUFFIXES = {".png", ".tif", ".tiff"}
+SIXTEEN_BIT_SUFFIXES = {".png", ".tif", ".tiff"}
 
 Image.MAX_IMAGE_PIXELS = None  # dofkit applies its own limit, with a clearer message
 
@@ -238,7 +238,7 @@ def encode_image(values: np.ndarray, suffix: str, *, depth: int = 8,
             f"cannot write '{suffix or '(no suffix)'}' files; use one of "
             + ", ".join(sorted(WRITE_SUFFIXES))
         )
-    if suffix not in _SIXTEEN_BIT_SUFFIXES:
+    if suffix not in SIXTEEN_BIT_SUFFIXES:
         depth = 8
     samples = values
     if samples.ndim == 3:

@@ -134,3 +134,12 @@ def test_eval_analytic_beats_baselines_on_dbd_real():
                                  "--method", "analytic", "--json"])
     means = json.loads(result.stdout)["mean"]
     assert means["mae"] <= 0.18 and means["f05"] >= 0.87
+
+
+def test_map_depth_16_needs_a_format_that_holds_it(tmp_path):
+    source = tmp_path / "in.png"
+    write_image(source, np.random.default_rng(0).random((20, 30, 3)).astype(np.float32))
+    result = runner.invoke(app, ["map", str(source), "-o", str(tmp_path / "m.jpg"),
+                                 "--depth", "16", "-m", "analytic"])
+    assert result.exit_code == 1 and "--depth 16 needs a PNG or TIFF output" in result.stderr
+    assert not (tmp_path / "m.jpg").exists()

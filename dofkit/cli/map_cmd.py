@@ -10,7 +10,7 @@ import typer
 
 from ..errors import ParameterError
 from ..focus import FocusEstimator
-from ..io import open_image, write_image
+from ..io import SIXTEEN_BIT_SUFFIXES, STDIO, open_image, write_image
 from ..view import overlay as blend_overlay
 from ..view import rainbow
 from . import options
@@ -45,8 +45,12 @@ def map_command(
     if depth == 16 and (overlay or colormap is not Colormap.none):
         raise ParameterError("--depth 16 applies to grey maps; the rainbow view and the "
                              "overlay are 8-bit pictures")
-    estimator = FocusEstimator(method, device=device, threads=threads, weights=weights)
     pairs = list(output_paths(inputs, output, out_dir))
+    if depth == 16:
+        for _, target in pairs:
+            if target != STDIO and Path(target).suffix.lower() not in SIXTEEN_BIT_SUFFIXES:
+                raise ParameterError(f"{target}: --depth 16 needs a PNG or TIFF output")
+    estimator = FocusEstimator(method, device=device, threads=threads, weights=weights)
 
     def one(pair: tuple[str, str]) -> None:
         source, target = pair
