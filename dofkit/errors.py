@@ -12,6 +12,10 @@ class ImageError(DofkitError, ValueError):
     """
 
 
+class ImageTooLargeError(ImageError):
+    """An input image has more pixels than the limit in force (HTTP answers it with 413)."""
+
+
 class ParameterError(DofkitError, ValueError):
     """An option is outside its accepted range; the message names it and the range."""
 

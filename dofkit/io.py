@@ -24,7 +24,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from .errors import ImageError, ParameterError
+from .errors import ImageError, ImageTooLargeError, ParameterError
 
 #: Default largest image accepted, in pixels (about 100 MP). Override per call or with
 #: the environment variable ``DOFKIT_MAX_PIXELS``.
@@ -128,7 +128,7 @@ def _decode(data: bytes, name: str, max_pixels: int | None) -> Picture:
     if width <= 0 or height <= 0:
         raise ImageError(f"{name}: image has no pixels ({width}x{height})")
     if width * height > limit:
-        raise ImageError(
+        raise ImageTooLargeError(
             f"{name}: image too large ({width}x{height} = {width * height:,} pixels, "
             f"limit {limit:,}; raise it with --max-pixels or DOFKIT_MAX_PIXELS)"
         )
