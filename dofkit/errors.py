@@ -12,12 +12,21 @@ class ImageError(DofkitError, ValueError):
     """
 
 
-class ImageTooLargeError(ImageError):
-    """An input image has more pixels than the limit in force (HTTP answers it with 413)."""
+class OutputError(DofkitError, OSError):
+    """An output cannot be written: folder missing or read-only, disk full, name too long, or
+    it would replace an input. The message names the file, e.g. ``out.png: No space left``."""
 
 
 class ParameterError(DofkitError, ValueError):
-    """An option is outside its accepted range; the message names it and the range."""
+    """An argument is outside its accepted range; the message names it and the range.
+
+    ``parameter`` holds the name of the library argument (e.g. ``"strength"``) when one is
+    at fault, so that a front end can name its own option instead.
+    """
+
+    def __init__(self, message: str, parameter: str | None = None):
+        super().__init__(message)
+        self.parameter = parameter
 
 
 class ResourceError(DofkitError, RuntimeError):

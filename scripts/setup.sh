@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Set up dofkit in ./.venv: Debian GL libraries if missing, a venv, torch pinned to the CPU
-# build (constraints.txt), and dofkit itself in editable mode with its dev extras.
+# build (constraints.txt), and dofkit itself in editable mode with every extra.
 # Safe to run again: it only installs what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,5 +19,13 @@ fi
 PYTHON="${PYTHON:-python3}"
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
 .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip >&2
-.venv/bin/python -m pip install -q --disable-pip-version-check -c constraints.txt -e ".[dev]" >&2
+# Every extra declared in pyproject.toml (dev, train, ray, ...), so tests of each can run.
+EXTRAS=$(.venv/bin/python - <<'PY'
+import re
+text = open("pyproject.toml", encoding="utf-8").read()
+section = text.split("[project.optional-dependencies]", 1)[1].split("\n[", 1)[0]
+print(",".join(re.findall(r"^([A-Za-z0-9_-]+)\s*=", section, re.M)))
+PY
+)
+.venv/bin/python -m pip install -q --disable-pip-version-check -c constraints.txt -e ".[$EXTRAS]" >&2
 echo "setup: ready ($(.venv/bin/dofkit --version))" >&2

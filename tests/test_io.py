@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageOps
 
-from dofkit.errors import ImageError, ParameterError
+from dofkit.errors import ImageError, OutputError, ParameterError
 from dofkit.io import decode_image, encode_image, open_image, read_focus_map, write_image
 
 
@@ -149,7 +149,7 @@ def test_truncated_image(tmp_path, suffix):
     data = encode_image(np.random.default_rng(2).random((64, 64, 3)).astype(np.float32), suffix)
     path = tmp_path / f"cut{suffix}"
     path.write_bytes(data[: len(data) // 2])
-    with pytest.raises(ImageError, match="truncated or corrupt") as info:
+    with pytest.raises(ImageError, match="truncated") as info:
         open_image(path)
     assert str(path) in str(info.value)
 
@@ -175,7 +175,7 @@ def test_write_refuses_input_and_is_atomic(tmp_path):
     source = tmp_path / "in.png"
     write_image(source, np.zeros((4, 4, 3), np.float32))
     before = source.read_bytes()
-    with pytest.raises(ImageError, match="refusing to overwrite an input"):
+    with pytest.raises(OutputError, match="refusing to overwrite an input"):
         write_image(source, np.ones((4, 4, 3), np.float32), inputs=(source,))
     assert source.read_bytes() == before
     write_image(source, np.ones((4, 4, 3), np.float32), inputs=(source,), overwrite=True)
@@ -186,9 +186,9 @@ def test_write_refuses_input_and_is_atomic(tmp_path):
 def test_write_errors(tmp_path):
     with pytest.raises(ParameterError, match="cannot write '.xyz'"):
         write_image(tmp_path / "o.xyz", np.zeros((2, 2, 3), np.float32))
-    with pytest.raises(ImageError, match="does not exist"):
-        write_image(tmp_path / "missing" / "o.png", np.zeros((2, 2, 3), np.float32))
     assert not any(tmp_path.iterdir())
+    write_image(tmp_path / "missing" / "o.png", np.zeros((2, 2, 3), np.float32))
+    assert [p.name for p in (tmp_path / "missing").iterdir()] == ["o.png"]  # folder made
 
 
 def test_alpha_written_back(tmp_path):

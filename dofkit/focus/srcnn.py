@@ -20,9 +20,10 @@ import cv2
 import numpy as np
 import torch
 from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file, save
 
 from ..errors import ResourceError
+from ..io.atomic import write_bytes_atomic, write_text_atomic
 from ..resources import resource_dir
 from .models import build, normalise
 
@@ -50,13 +51,13 @@ def sha256(path: Path) -> str:
 def save_weights(model: torch.nn.Module, path: Path, architecture: str, config: dict,
                  work_side: int, **extra) -> str:
     """Write ``model``'s weights as safetensors and its manifest; return the SHA-256."""
-    path.parent.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    save_file(state, str(path), metadata={"architecture": architecture})
-    digest = sha256(path)
+    data = save(state, metadata={"architecture": architecture})
+    digest = hashlib.sha256(data).hexdigest()
+    write_bytes_atomic(path, data)
     manifest = {"architecture": architecture, "config": config, "work_side": work_side,
                 "sha256": digest, **extra}
-    manifest_path(path).write_text(json.dumps(manifest, indent=2) + "\n")
+    write_text_atomic(manifest_path(path), json.dumps(manifest, indent=2) + "\n")
     return digest
 
 

@@ -17,6 +17,7 @@ import torch
 from rich.console import Console
 
 from ..evaluate import evaluate, find_cases, mean_scores
+from ..io.atomic import AtomicFile, write_text_atomic
 from ..focus.models import Srcnn, normalise, parameter_count
 from ..focus.paper import SCALE_PERCENTILE, paper_focus
 from .data import (TARGET_SMOOTH_SIGMA, WORK_SIDE, SelfSupervisedSamples, list_images,
@@ -101,10 +102,9 @@ def run_paper_experiment(folders: list[Path], count: int, steps: int, dbd: Path,
                                    "validation": history.validation, "dbd": scores}
         console.print(f"target {target}: dbd "
                       + " ".join(f"{k} {v:.3f}" for k, v in scores.items()))
-    out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / "paper-replication.json").write_text(json.dumps(results) + "\n")
+    write_text_atomic(out_dir / "paper-replication.json", json.dumps(results) + "\n")
     plot(results, out_dir / "paper-replication.png")
-    (out_dir / "paper-replication.md").write_text(report(results))
+    write_text_atomic(out_dir / "paper-replication.md", report(results))
     return results
 
 
@@ -175,5 +175,6 @@ def plot(results: dict, path: Path) -> None:
         axes.legend()
         axes.grid(alpha=0.3)
     figure.tight_layout()
-    figure.savefig(path)
+    with AtomicFile(path) as output:
+        figure.savefig(output.file, format="png")
     pyplot.close(figure)

@@ -16,7 +16,10 @@ from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
                            TimeRemainingColumn)
 from torch.nn import functional as F
 
+from ..errors import ResourceError
 from ..focus.models import normalise
+from ..io.atomic import AtomicFile
+from ..io.formats import reason
 
 Sampler = Callable[[np.random.Generator], tuple[np.ndarray, np.ndarray]]
 
@@ -100,12 +103,16 @@ def train(model: torch.nn.Module, sampler: Sampler, settings: Settings, *,
     history, step = History(), 0
     if resume:
         if checkpoint is None or not checkpoint.is_file():
-            raise FileNotFoundError(f"{checkpoint}: no checkpoint to resume from")
-        state = torch.load(checkpoint, weights_only=True)
-        model.load_state_dict(state["model"])
-        optimiser.load_state_dict(state["optimiser"])
-        schedule.load_state_dict(state["schedule"])
-        history, step = History(**state["history"]), state["step"]
+            raise ResourceError(f"{checkpoint}: no checkpoint to resume from")
+        try:
+            state = torch.load(checkpoint, weights_only=True)
+            model.load_state_dict(state["model"])
+            optimiser.load_state_dict(state["optimiser"])
+            schedule.load_state_dict(state["schedule"])
+            history, step = History(**state["history"]), state["step"]
+        except Exception as exc:  # pickled objects, a foreign, damaged or other model's file
+            raise ResourceError(f"{checkpoint}: not a checkpoint of this model "
+                                f"({reason(exc)})") from None
         console.print(f"resumed from {checkpoint} at step {step}")
     loss_function = LOSSES[settings.loss]
     stream = batches(sampler, settings.batch, settings.seed, settings.workers, start=step)
@@ -144,9 +151,7 @@ def train(model: torch.nn.Module, sampler: Sampler, settings: Settings, *,
 
 
 def _save_checkpoint(path: Path, model, optimiser, schedule, history: History, step: int) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_suffix(path.suffix + ".partial")
-    torch.save({"model": model.state_dict(), "optimiser": optimiser.state_dict(),
-                "schedule": schedule.state_dict(), "history": asdict(history), "step": step},
-               partial)
-    partial.replace(path)
+    with AtomicFile(path) as output:
+        torch.save({"model": model.state_dict(), "optimiser": optimiser.state_dict(),
+                    "schedule": schedule.state_dict(), "history": asdict(history),
+                    "step": step}, output.file)

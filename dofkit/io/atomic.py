@@ -1,0 +1,166 @@
+"""The one way dofkit writes a file: all or nothing, and no litter.
+
+Bytes go to an unnamed temporary file in the target's folder (Linux ``O_TMPFILE``), which is
+given a short hidden name and renamed over the target only when complete. A process killed
+with ``kill -9`` therefore leaves nothing behind; where the file system has no ``O_TMPFILE``
+a named ``.dofkit-HOST-PID-XXXX.part`` file is used, and such files of dead processes on this
+host are removed the next time dofkit writes into that folder.
+
+>>> with AtomicFile("out.bin") as output:        # doctest: +SKIP
+...     output.file.write(b"data")               # committed (renamed) on leaving the block
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import secrets
+import socket
+from pathlib import Path
+
+from ..errors import OutputError
+
+_PREFIX = ".dofkit-"
+_SUFFIX = ".part"
+_swept: set[str] = set()
+
+
+def os_reason(exc: OSError) -> str:
+    """The short reason of an OS error (its strerror), without the file name repeated."""
+    return exc.strerror or type(exc).__name__
+
+
+def make_folder(folder: Path, what: Path) -> None:
+    """Create ``folder`` (and parents) for output ``what``; OSError -> OutputError."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise OutputError(f"{what}: cannot make folder {folder} (a file is in the way)") from None
+    except OSError as exc:
+        raise OutputError(f"{what}: cannot make folder {folder} ({os_reason(exc)})") from None
+
+
+class AtomicFile:
+    """A file being written for ``target``; ``file`` is its binary stream (readable and
+    seekable, as video muxers need).
+
+    :meth:`commit` gives it its name (``target`` or another one, e.g. a ``.partial`` name);
+    :meth:`discard` drops it. As a context manager it commits on success and discards on an
+    exception. OS errors (missing or read-only folder, full disk, name too long) become
+    :class:`OutputError` naming ``target``. The folder is created when missing.
+    """
+
+    def __init__(self, target: str | os.PathLike):
+        self.target = Path(target)
+        self._folder = self.target.parent
+        self._named: Path | None = None
+        make_folder(self._folder, self.target)
+        _sweep(self._folder)
+        try:
+            descriptor = self._open()
+        except OSError as exc:
+            raise OutputError(f"{self.target}: cannot write ({os_reason(exc)})") from None
+        self.file = os.fdopen(descriptor, "w+b")
+
+    def _open(self) -> int:
+        try:
+            return os.open(self._folder, os.O_TMPFILE | os.O_RDWR | os.O_CLOEXEC, 0o666)
+        except OSError as exc:
+            if exc.errno not in (errno.EOPNOTSUPP, errno.EISDIR, errno.EINVAL, errno.ENOENT):
+                raise
+        self._named = self._folder / _temporary_name()
+        return os.open(self._named, os.O_CREAT | os.O_EXCL | os.O_RDWR | os.O_CLOEXEC, 0o666)
+
+    def commit(self, name: str | os.PathLike | None = None) -> Path:
+        """Flush, sync and rename the file to ``name`` (default: the target); returns it."""
+        final = self.target if name is None else Path(name)
+        try:
+            self.file.flush()
+            os.fsync(self.file.fileno())
+            if self._named is None:
+                self._named = self._folder / _temporary_name()
+                _link_unnamed(self.file.fileno(), self._named)
+            self.file.close()
+            os.replace(self._named, final)
+        except OSError as exc:
+            self.discard()
+            raise OutputError(f"{final}: cannot write ({os_reason(exc)})") from None
+        self._named = None
+        return final
+
+    def discard(self) -> None:
+        """Close and forget the file (nothing is left on disk)."""
+        try:
+            self.file.close()
+        except OSError:
+            pass
+        if self._named is not None:
+            self._named.unlink(missing_ok=True)
+            self._named = None
+
+    def __enter__(self) -> "AtomicFile":
+        return self
+
+    def __exit__(self, kind, value, traceback) -> None:
+        if kind is None:
+            self.commit()
+        else:
+            self.discard()
+
+
+def write_bytes_atomic(target: str | os.PathLike, data: bytes) -> Path:
+    """Write ``data`` to ``target`` all or nothing (see :class:`AtomicFile`)."""
+    with AtomicFile(target) as output:
+        try:
+            output.file.write(data)
+        except OSError as exc:
+            raise OutputError(f"{target}: cannot write ({os_reason(exc)})") from None
+    return Path(target)
+
+
+def write_text_atomic(target: str | os.PathLike, text: str) -> Path:
+    """Write UTF-8 ``text`` to ``target`` all or nothing."""
+    return write_bytes_atomic(target, text.encode("utf-8"))
+
+
+def _link_unnamed(descriptor: int, name: Path) -> None:
+    """Give the O_TMPFILE file ``descriptor`` the name ``name`` (linkat, following the
+    /proc/self/fd link; a directory fd makes os.link use linkat)."""
+    folder = os.open(name.parent, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        os.link(f"/proc/self/fd/{descriptor}", name.name, dst_dir_fd=folder)
+    finally:
+        os.close(folder)
+
+
+def _temporary_name() -> str:
+    return f"{_PREFIX}{socket.gethostname()[:32]}-{os.getpid()}-{secrets.token_hex(4)}{_SUFFIX}"
+
+
+def _sweep(folder: Path) -> None:
+    """Once per folder and process: remove temporaries left by dead dofkit processes of
+    this host (only where O_TMPFILE was unavailable, or killed between link and rename)."""
+    key = str(folder.resolve())
+    if key in _swept:
+        return
+    _swept.add(key)
+    host = socket.gethostname()[:32]
+    try:
+        names = [entry.name for entry in os.scandir(folder)
+                 if entry.name.startswith(_PREFIX) and entry.name.endswith(_SUFFIX)]
+    except OSError:
+        return
+    for name in names:
+        owner, _, rest = name[len(_PREFIX):].rpartition("-")[0].rpartition("-")
+        if owner == host and rest.isdigit() and not _alive(int(rest)):
+            (folder / name).unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

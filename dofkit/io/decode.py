@@ -1,0 +1,269 @@
+"""The decode front door: bytes -> :class:`Picture`, or one ImageError naming the file.
+
+Order of checks, each before any large allocation: size of the file against the pixel limit,
+the format (JPEG, PNG, TIFF, BMP, WebP only; see :mod:`.formats`), the header's pixel count,
+the presence of all the pixel data (:mod:`.integrity`), then the decode. Any exception a
+decoder raises on a hostile file becomes an ImageError; nothing else escapes.
+
+Decoders: 16-bit PNG and 16-bit or float TIFF by OpenCV (Pillow drops 16-bit colour), the rest
+by Pillow. EXIF orientation is applied here for JPEG, PNG and WebP; TIFF decoders already
+apply their orientation tag.
+"""
+
+from __future__ import annotations
+
+import io as _io
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+from PIL import Image
+
+from ..errors import ImageError, ParameterError
+from .formats import open_header, reason
+from .integrity import check_complete
+
+#: Default largest image accepted, in pixels (about 100 MP). Override per call or with
+#: the environment variable ``DOFKIT_MAX_PIXELS``.
+DEFAULT_MAX_PIXELS = 100_000_000
+STDIO = "-"
+#: Largest plausible file per pixel allowed (uncompressed 16-bit RGBA is 8 bytes) plus slack.
+_BYTES_PER_PIXEL = 8
+_SLACK_BYTES = 16 << 20
+_PILLOW_MODES = {"1", "L", "LA", "La", "P", "PA", "RGB", "RGBA", "RGBa", "RGBX", "CMYK",
+                 "YCbCr"}
+
+
+@dataclass(frozen=True)
+class Picture:
+    """A decoded image.
+
+    Attributes
+    ----------
+    rgb : float32 array (H, W, 3) in [0, 1], orientation already applied.
+    alpha : float32 array (H, W) in [0, 1], or None when the source had none.
+    bit_depth : 8 or 16, the depth to write results in (float sources count as 16).
+    name : the path as given, for messages.
+    """
+
+    rgb: np.ndarray
+    alpha: np.ndarray | None
+    bit_depth: int
+    name: str
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """(width, height) in pixels."""
+        return self.rgb.shape[1], self.rgb.shape[0]
+
+
+def max_pixels_default() -> int:
+    """The pixel limit in force: ``DOFKIT_MAX_PIXELS`` if set, else :data:`DEFAULT_MAX_PIXELS`."""
+    value = os.environ.get("DOFKIT_MAX_PIXELS")
+    if value is None:
+        return DEFAULT_MAX_PIXELS
+    try:
+        return int(value)
+    except ValueError:
+        raise ParameterError(f"DOFKIT_MAX_PIXELS must be a whole number, got {value!r}",
+                             "max_pixels") from None
+
+
+def read_bytes(path: str | os.PathLike, *, max_bytes: int | None = None) -> bytes:
+    """The whole content of ``path`` (``-`` = stdin); missing, folder, empty, unreadable or
+    larger than ``max_bytes`` -> ImageError naming it."""
+    name = str(path)
+    if name == STDIO:
+        data = sys.stdin.buffer.read()
+    else:
+        try:
+            with open(path, "rb") as stream:
+                size = os.fstat(stream.fileno()).st_size
+                if max_bytes is not None and size > max_bytes:
+                    raise ImageError(f"{name}: file too large ({size:,} bytes) for the pixel "
+                                     "limit; raise it with --max-pixels or DOFKIT_MAX_PIXELS")
+                data = stream.read()
+        except FileNotFoundError:
+            raise ImageError(f"{name}: no such file") from None
+        except IsADirectoryError:
+            raise ImageError(f"{name}: is a directory, not an image") from None
+        except OSError as exc:
+            raise ImageError(f"{name}: cannot read ({exc.strerror or reason(exc)})") from None
+    if not data:
+        raise ImageError(f"{name}: empty file (0 bytes)")
+    return data
+
+
+def open_image(path: str | os.PathLike, *, max_pixels: int | None = None) -> Picture:
+    """Read an image file (or ``-`` for stdin) into a :class:`Picture`.
+
+    Accepts JPEG, PNG (1-16 bit, grey, grey+alpha, RGB, RGBA, palette), TIFF (8/16-bit, float
+    in [0, 1]), BMP and WebP, and honours the EXIF orientation. Raises :class:`ImageError`
+    naming the file for a missing path, a folder, an empty, truncated, corrupt or foreign
+    file, and for an image with more than ``max_pixels`` pixels (default
+    :func:`max_pixels_default`; checked from the header, before decoding).
+    """
+    limit = max_pixels_default() if max_pixels is None else max_pixels
+    data = read_bytes(path, max_bytes=limit * _BYTES_PER_PIXEL + _SLACK_BYTES)
+    return decode_image(data, str(path), max_pixels=limit)
+
+
+def read_image(path: str | os.PathLike, *, max_pixels: int | None = None) -> np.ndarray:
+    """Read an image as float32 RGB (H, W, 3) in [0, 1]; see :func:`open_image`."""
+    return open_image(path, max_pixels=max_pixels).rgb
+
+
+def decode_image(data: bytes, name: str = "image", *, max_pixels: int | None = None) -> Picture:
+    """Decode encoded image bytes into a :class:`Picture`; ``name`` is used in messages.
+    Every failure is an :class:`ImageError` (see :func:`open_image`)."""
+    if not data:
+        raise ImageError(f"{name}: empty file (0 bytes)")
+    limit = max_pixels_default() if max_pixels is None else max_pixels
+    try:
+        return _decode(data, name, limit)
+    except ImageError:
+        raise
+    except MemoryError:
+        raise ImageError(f"{name}: not enough memory to decode it") from None
+    except Exception as exc:  # a decoder's failure on a hostile file, whatever its type
+        raise ImageError(f"{name}: truncated or corrupt image ({reason(exc)})") from None
+
+
+def _decode(data: bytes, name: str, limit: int) -> Picture:
+    probe = open_header(data, name)
+    width, height = probe.size
+    if width <= 0 or height <= 0:
+        raise ImageError(f"{name}: image has no pixels ({width}x{height})")
+    if width * height > limit:
+        raise ImageError(
+            f"{name}: image too large ({width}x{height} = {width * height:,} pixels, "
+            f"limit {limit:,}; raise it with --max-pixels or DOFKIT_MAX_PIXELS)")
+    check_complete(data, probe.format, name)
+    kind = _sample_kind(probe, data, name)
+    if kind == "float":
+        pixels, depth = _float_pixels(_decode_with_opencv(data), name), 16
+    elif kind == "16":
+        pixels, depth = _decode_with_opencv(data), 16
+    else:
+        pixels, depth = _decode_with_pillow(probe, name), 8
+    if probe.format != "TIFF":
+        if pixels.shape[:2] != (height, width):
+            raise ImageError(f"{name}: decoded size differs from the header (corrupt)")
+        pixels = _apply_orientation(pixels, _orientation(probe))
+    rgb, alpha = _split_channels(pixels, depth)
+    return Picture(rgb=rgb, alpha=alpha, bit_depth=depth, name=name)
+
+
+def _sample_kind(probe: Image.Image, data: bytes, name: str) -> str:
+    """'8' (Pillow decodes), '16' (OpenCV, 16-bit) or 'float' (OpenCV, float32 TIFF)."""
+    if probe.format == "PNG":
+        return "16" if data[24] == 16 else "8"
+    if probe.format != "TIFF":
+        return "8"
+    bits = probe.tag_v2.get(258, (8,))
+    bits = max(bits) if isinstance(bits, tuple) else bits
+    sample_format = probe.tag_v2.get(339, (1,))
+    sample_format = max(sample_format) if isinstance(sample_format, tuple) else sample_format
+    if sample_format == 3:
+        if bits != 32:
+            raise ImageError(f"{name}: {bits}-bit float TIFF samples are "
+                             "not supported (32-bit float, 8- or 16-bit integer are)")
+        return "float"
+    if bits > 16:
+        raise ImageError(f"{name}: {bits}-bit integer TIFF samples are "
+                         "not supported; save it with 8- or 16-bit (or 32-bit float) samples")
+    return "16" if bits == 16 else "8"
+
+
+def _float_pixels(pixels: np.ndarray, name: str) -> np.ndarray:
+    """Float samples are taken as they are; they must be finite and in [0, 1]."""
+    if not np.all(np.isfinite(pixels)):
+        raise ImageError(f"{name}: float image holds NaN or infinite samples")
+    low, high = float(pixels.min()), float(pixels.max())
+    if low < -1e-3 or high > 1.0 + 1e-3:
+        raise ImageError(f"{name}: float samples span [{low:g}, {high:g}], not [0, 1]; "
+                         "scale them to [0, 1] or save as 8- or 16-bit")
+    return np.clip(pixels, 0.0, 1.0)
+
+
+def _orientation(probe: Image.Image) -> int:
+    """EXIF orientation 1-8; 1 when absent or unreadable (a broken EXIF block is not a
+    broken image)."""
+    try:
+        value = probe.getexif().get(0x0112, 1)
+    except Exception:
+        return 1
+    return value if isinstance(value, int) and 1 <= value <= 8 else 1
+
+
+def _decode_with_opencv(data: bytes) -> np.ndarray:
+    buffer = np.frombuffer(data, np.uint8)
+    pixels = cv2.imdecode(buffer, cv2.IMREAD_UNCHANGED | cv2.IMREAD_IGNORE_ORIENTATION)
+    if pixels is None:
+        raise OSError("OpenCV could not decode it")
+    if pixels.ndim == 3 and pixels.shape[2] == 3:
+        return pixels[:, :, ::-1]
+    if pixels.ndim == 3 and pixels.shape[2] == 4:
+        return pixels[:, :, [2, 1, 0, 3]]
+    return pixels
+
+
+def _decode_with_pillow(probe: Image.Image, name: str) -> np.ndarray:
+    if probe.mode not in _PILLOW_MODES:
+        raise ImageError(f"{name}: unsupported pixel format {probe.mode} (dofkit reads "
+                         "grey, palette, RGB, RGBA and CMYK at 8 or 16 bits)")
+    probe.load()
+    has_alpha = probe.mode in ("RGBA", "RGBa", "LA", "La", "PA") or "transparency" in probe.info
+    image = probe.convert("RGBA" if has_alpha else "RGB")
+    return np.asarray(image)
+
+
+def _apply_orientation(pixels: np.ndarray, orientation: int) -> np.ndarray:
+    """Apply an EXIF orientation (1-8) to an (H, W[, C]) array."""
+    transpose = {2: (False, 0, True), 3: (False, 2, False), 4: (False, 2, True),
+                 5: (True, 0, False), 6: (False, 3, False), 7: (True, 2, False),
+                 8: (False, 1, False)}
+    if orientation not in transpose:
+        return pixels
+    swap, quarter_turns, mirror = transpose[orientation]
+    if swap:
+        pixels = np.swapaxes(pixels, 0, 1)
+    pixels = np.rot90(pixels, quarter_turns)
+    if mirror:
+        pixels = pixels[:, ::-1]
+    return np.ascontiguousarray(pixels)
+
+
+def _split_channels(pixels: np.ndarray, depth: int) -> tuple[np.ndarray, np.ndarray | None]:
+    if pixels.dtype == np.float32:
+        values = pixels
+    else:
+        values = pixels.astype(np.float32) / (65535.0 if depth == 16 else 255.0)
+    if values.ndim == 2:
+        values = values[:, :, None]
+    channels = values.shape[2]
+    alpha = None
+    if channels in (2, 4):
+        alpha = np.ascontiguousarray(values[:, :, -1])
+        values = values[:, :, :-1]
+    if values.shape[2] == 1:
+        values = np.repeat(values, 3, axis=2)
+    return np.ascontiguousarray(values), alpha
+
+
+def read_focus_map(path: str | os.PathLike, size: tuple[int, int] | None = None, *,
+                   max_pixels: int | None = None) -> np.ndarray:
+    """Read a focus map saved as an image (white = in focus, 8- or 16-bit; colour is reduced to
+    its luminance) -> float32 (H, W) in [0, 1]. With ``size`` = (width, height), a map of
+    another size is refused."""
+    picture = open_image(path, max_pixels=max_pixels)
+    if size is not None and picture.size != tuple(size):
+        raise ImageError(
+            f"{path}: map is {picture.size[0]}x{picture.size[1]} but the image is "
+            f"{size[0]}x{size[1]}")
+    weights = np.array([0.2126, 0.7152, 0.0722], np.float32)
+    return np.ascontiguousarray(picture.rgb @ weights, dtype=np.float32)
+

@@ -1,0 +1,100 @@
+"""Encoding and writing images: float in [0, 1] -> 8/16-bit file, format from the suffix,
+written atomically (:mod:`.atomic`) and never over an input."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from ..errors import ImageError, OutputError, ParameterError
+from .atomic import write_bytes_atomic
+from .decode import STDIO
+
+WRITE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp"}
+_ALPHA_SUFFIXES = {".png", ".tif", ".tiff", ".webp"}
+SIXTEEN_BIT_SUFFIXES = {".png", ".tif", ".tiff"}
+
+
+def to_uint(values: np.ndarray, depth: int = 8) -> np.ndarray:
+    """Float samples in [0, 1] -> uint8 (depth 8) or uint16 (depth 16), rounded and clipped."""
+    if depth not in (8, 16):
+        raise ParameterError(f"depth must be 8 or 16, got {depth}", "depth")
+    top = 255 if depth == 8 else 65535
+    dtype = np.uint8 if depth == 8 else np.uint16
+    return (np.clip(values, 0.0, 1.0) * top + 0.5).astype(dtype)
+
+
+def encode_image(values: np.ndarray, suffix: str, *, depth: int = 8,
+                 alpha: np.ndarray | None = None, quality: int = 95) -> bytes:
+    """Encode float RGB (H, W, 3) or grey (H, W) in [0, 1] to bytes of the format of ``suffix``.
+
+    ``depth`` 16 is kept only for PNG and TIFF (others fall back to 8). ``alpha`` (H, W) is
+    written where the format holds it (PNG, TIFF, WebP). ``quality`` applies to JPEG and WebP.
+    """
+    suffix = suffix.lower()
+    if suffix not in WRITE_SUFFIXES:
+        raise ParameterError(f"cannot write '{suffix or '(no suffix)'}' files; use one of "
+                             + ", ".join(sorted(WRITE_SUFFIXES)), "suffix")
+    if suffix not in SIXTEEN_BIT_SUFFIXES:
+        depth = 8
+    samples = values
+    if samples.ndim == 3:
+        samples = samples[:, :, ::-1]
+        if alpha is not None and suffix in _ALPHA_SUFFIXES:
+            samples = np.dstack([samples, alpha])
+    params: list[int] = []
+    if suffix in (".jpg", ".jpeg"):
+        params = [cv2.IMWRITE_JPEG_QUALITY, quality]
+    elif suffix == ".webp":
+        params = [cv2.IMWRITE_WEBP_QUALITY, quality]
+    ok, encoded = cv2.imencode(suffix, to_uint(samples, depth), params)
+    if not ok:
+        raise ImageError(f"could not encode image as {suffix}")
+    return encoded.tobytes()
+
+
+def check_output_path(target: str | os.PathLike, *, inputs=(), overwrite: bool = False) -> None:
+    """Refuse an output that is a folder, or (unless ``overwrite``) one of ``inputs``."""
+    target = Path(target)
+    if target.is_dir():
+        raise OutputError(f"{target}: is a directory")
+    if overwrite or not target.exists():
+        return
+    for source in inputs:
+        if source is not None and str(source) != STDIO and _same(source, target):
+            raise OutputError(f"{target}: refusing to overwrite an input file (pass "
+                              "--overwrite)")
+
+
+def _same(source, target: Path) -> bool:
+    try:
+        return os.path.samefile(source, target)
+    except OSError:
+        return False
+
+
+def write_image(path: str | os.PathLike, values: np.ndarray, *, depth: int = 8,
+                alpha: np.ndarray | None = None, inputs=(), overwrite: bool = False,
+                fmt: str = ".png") -> None:
+    """Write float RGB (H, W, 3) or grey (H, W) in [0, 1] to ``path`` atomically.
+
+    The format comes from the suffix (``fmt`` when ``path`` is ``-``, i.e. stdout). The folder
+    is made when missing; a crash never leaves half a file or a temporary one. Refuses to
+    replace any of ``inputs`` unless ``overwrite``; OS errors become :class:`OutputError`.
+    """
+    name = str(path)
+    if name == STDIO:
+        sys.stdout.buffer.write(encode_image(values, fmt, depth=depth, alpha=alpha))
+        sys.stdout.buffer.flush()
+        return
+    target = Path(path)
+    check_output_path(target, inputs=inputs, overwrite=overwrite)
+    try:
+        data = encode_image(values, target.suffix, depth=depth, alpha=alpha)
+    except ParameterError as exc:
+        raise ParameterError(f"{target}: {exc}", "path") from None
+    write_bytes_atomic(target, data)

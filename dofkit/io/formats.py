@@ -1,0 +1,76 @@
+"""Which files dofkit reads, recognised from their first bytes, and Pillow's reader for each.
+
+Only JPEG (and its multi-picture variant MPO), PNG, TIFF, BMP and WebP are read. Other formats
+are refused by name before any of their parsers runs (EPS would be handed to Ghostscript).
+Readers are called directly, so Pillow's process-wide decompression-bomb setting is left
+alone: dofkit applies its own pixel limit, per call, from the header.
+"""
+
+from __future__ import annotations
+
+import io
+
+from PIL import Image, ImageFile
+
+from ..errors import ImageError
+
+#: Pillow format ids dofkit decodes.
+READ_FORMATS = ("JPEG", "PNG", "TIFF", "BMP", "WEBP")
+#: The names shown to people.
+READ_NAMES = "JPEG, PNG, TIFF, BMP, WebP"
+_PREFIX_BYTES = 16
+_OTHER_NAMES = {b"%PDF": "PDF", b"<svg": "SVG", b"<?xm": "SVG/XML"}
+
+
+def open_header(data: bytes, name: str) -> ImageFile.ImageFile:
+    """Parse the header of ``data`` with the Pillow reader of its format (no pixels decoded).
+
+    Raises ImageError: ``not an image`` (unrecognised), ``X images are not accepted`` (a
+    format outside :data:`READ_FORMATS`), or ``truncated or corrupt`` when the header fails.
+    """
+    Image.init()
+    prefix = data[:_PREFIX_BYTES]
+    for fmt in READ_FORMATS:
+        factory, accept = Image.OPEN[fmt]
+        if not _accepts(accept, prefix):
+            continue
+        try:
+            return factory(io.BytesIO(data), name)
+        except Exception as exc:  # any failure of a header parser means a broken file
+            if "unknown pixel mode" in str(exc):
+                raise ImageError(f"{name}: unsupported {fmt} pixel layout ({reason(exc)})"
+                                 ) from None
+            raise ImageError(f"{name}: truncated or corrupt image ({fmt}: {reason(exc)})"
+                             ) from None
+    other = identify(prefix)
+    if other is not None:
+        raise ImageError(f"{name}: {other} images are not accepted (dofkit reads "
+                         f"{READ_NAMES})")
+    raise ImageError(f"{name}: not an image (unrecognised format; dofkit reads {READ_NAMES})")
+
+
+def identify(prefix: bytes) -> str | None:
+    """The name of a format dofkit does not read, from its first bytes, or None."""
+    for fmt in Image.ID:
+        if fmt in READ_FORMATS or fmt not in Image.OPEN:
+            continue
+        try:
+            if _accepts(Image.OPEN[fmt][1], prefix):
+                return fmt
+        except Exception:  # a probe of a foreign format must never fail ours
+            continue
+    return _OTHER_NAMES.get(prefix[:4])
+
+
+def _accepts(accept, prefix: bytes) -> bool:
+    """Pillow's signature test (a string result means 'recognised but unusable')."""
+    if accept is None:
+        return False
+    result = accept(prefix)
+    return bool(result) and not isinstance(result, str)
+
+
+def reason(exc: BaseException) -> str:
+    """The first line of an exception's message (its type name when it has none)."""
+    text = str(exc).strip()
+    return text.splitlines()[0][:200] if text else type(exc).__name__

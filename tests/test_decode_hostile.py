@@ -1,0 +1,169 @@
+"""The decode front door against hostile and unusual files: each reproducer of issue 10."""
+
+from __future__ import annotations
+
+import io
+import struct
+import zlib
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image
+
+from dofkit.errors import ImageError
+from dofkit.io import decode_image, encode_image
+
+# Pillow's transpose that undoes each EXIF orientation, and its inverse (6 and 8 swap).
+UNDO = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180,
+        4: Image.Transpose.FLIP_TOP_BOTTOM, 5: Image.Transpose.TRANSPOSE,
+        6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE,
+        8: Image.Transpose.ROTATE_90}
+
+
+def upright(depth: int) -> np.ndarray:
+    """A 12x20 picture with a distinct corner: uint8 or uint16 RGB."""
+    pixels = np.zeros((12, 20, 3), np.uint16 if depth == 16 else np.uint8)
+    top = 65535 if depth == 16 else 255
+    pixels[:3, :5] = (top, 0, 0)
+    pixels[-4:, -2:] = (0, top, 0)
+    return pixels
+
+
+def stored(pixels: np.ndarray, orientation: int) -> np.ndarray:
+    """The pixels a camera stores so that ``orientation`` shows ``pixels`` upright."""
+    if orientation == 1:
+        return pixels
+    inverse = {6: 8, 8: 6}.get(orientation, orientation)
+    channels = [np.asarray(Image.fromarray(np.ascontiguousarray(pixels[:, :, c]))
+                           .transpose(UNDO[inverse])) for c in range(3)]
+    return np.dstack(channels)
+
+
+def with_orientation(pixels: np.ndarray, orientation: int, fmt: str) -> bytes:
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    raw = stored(pixels, orientation)
+    buffer = io.BytesIO()
+    if raw.dtype == np.uint16:  # Pillow cannot write 16-bit colour: OpenCV writes, EXIF added
+        ok, data = cv2.imencode("." + fmt, np.ascontiguousarray(raw[:, :, ::-1]))
+        assert ok
+        image = Image.open(io.BytesIO(data.tobytes()))
+        if fmt == "png":
+            return _png_with_exif(data.tobytes(), exif.tobytes())
+        image.save(buffer, format="TIFF", exif=exif, tiffinfo={0x0112: orientation})
+        return buffer.getvalue()
+    options = {"tiffinfo": {0x0112: orientation}} if fmt == "tiff" else {}
+    if fmt == "webp":
+        options["lossless"] = True
+    Image.fromarray(raw).save(buffer, format=fmt.upper(), exif=exif, **options)
+    return buffer.getvalue()
+
+
+def _png_with_exif(data: bytes, exif: bytes) -> bytes:
+    chunk = struct.pack(">I", len(exif)) + b"eXIf" + exif
+    chunk += struct.pack(">I", zlib.crc32(b"eXIf" + exif))
+    return data[:33] + chunk + data[33:]
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+@pytest.mark.parametrize("fmt, depth", [("jpeg", 8), ("png", 8), ("png", 16), ("webp", 8),
+                                        ("tiff", 8), ("tiff", 16)])
+def test_every_orientation_is_applied_once(fmt, depth, orientation):
+    pixels = upright(depth)
+    picture = decode_image(with_orientation(pixels, orientation, fmt), f"o.{fmt}")
+    expected = pixels.astype(np.float32) / (65535 if depth == 16 else 255)
+    assert picture.rgb.shape == expected.shape
+    tolerance = 0.2 if fmt == "jpeg" else 1e-3
+    assert np.abs(picture.rgb - expected).mean() < tolerance / 4
+    assert picture.rgb[1, 1, 0] > 0.7 and picture.rgb[-1, -1, 1] > 0.7
+
+
+def tiff_with_strip_offset_type(kind: int) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(upright(8)).save(buffer, format="TIFF")
+    data = bytearray(buffer.getvalue())
+    offset = struct.unpack("<I", data[4:8])[0]
+    count = struct.unpack("<H", data[offset:offset + 2])[0]
+    for index in range(count):
+        entry = offset + 2 + 12 * index
+        if struct.unpack("<H", data[entry:entry + 2])[0] == 273:
+            struct.pack_into("<H", data, entry + 2, kind)
+    return bytes(data)
+
+
+@pytest.mark.parametrize("kind", [11, 2, 5, 12])
+def test_tiff_with_mistyped_strip_offsets_is_one_image_error(kind):
+    with pytest.raises(ImageError, match="^s.tif: "):
+        decode_image(tiff_with_strip_offset_type(kind), "s.tif")
+
+
+def raised_height(data: bytes, fmt: str, height: int) -> bytes:
+    data = bytearray(data)
+    if fmt == "png":
+        struct.pack_into(">I", data, 20, height)
+        struct.pack_into(">I", data, 29, zlib.crc32(bytes(data[12:29])))
+    else:
+        marker = data.find(b"\xff\xc0")
+        struct.pack_into(">H", data, marker + 5, height)
+    return bytes(data)
+
+
+@pytest.mark.parametrize("fmt", ["png", "jpg"])
+def test_header_claiming_more_rows_than_the_data_is_truncated(fmt):
+    image = np.random.default_rng(0).random((40, 50, 3)).astype(np.float32)
+    data = raised_height(encode_image(image, "." + fmt), fmt, 400)
+    with pytest.raises(ImageError, match="truncated"):
+        decode_image(data, "tall." + fmt)
+
+
+def test_tiny_png_claiming_a_huge_size_is_refused_without_allocating():
+    import tracemalloc
+
+    data = raised_height(encode_image(np.zeros((4, 4), np.float32), ".png"), "png", 9999)
+    data = data[:16] + struct.pack(">I", 9999) + data[20:]
+    data = data[:29] + struct.pack(">I", zlib.crc32(data[12:29])) + data[33:]
+    tracemalloc.start()
+    with pytest.raises(ImageError, match="truncated"):
+        decode_image(data, "bomb.png")
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert len(data) < 1000 and peak < 5_000_000
+
+
+def test_float_tiff_read_with_its_real_range():
+    values = np.linspace(0, 1, 12 * 20, dtype=np.float32).reshape(12, 20)
+    buffer = io.BytesIO()
+    Image.fromarray(values, "F").save(buffer, format="TIFF")
+    picture = decode_image(buffer.getvalue(), "f.tif")
+    np.testing.assert_allclose(picture.rgb[:, :, 1], values, atol=1e-6)
+    ok, rgb = cv2.imencode(".tiff", np.dstack([values] * 3))
+    with pytest.raises(ImageError, match="f3.tif: unsupported TIFF pixel layout"):  # Pillow cannot parse
+        decode_image(rgb.tobytes(), "f3.tif")
+
+
+def test_float_tiff_outside_unit_range_and_int32_tiff_refused():
+    buffer = io.BytesIO()
+    Image.fromarray(np.full((4, 4), 255.0, np.float32), "F").save(buffer, format="TIFF")
+    with pytest.raises(ImageError, match=r"not \[0, 1\]"):
+        decode_image(buffer.getvalue(), "f.tif")
+    buffer = io.BytesIO()
+    Image.fromarray(np.full((4, 4), 7, np.int32), "I").save(buffer, format="TIFF")
+    with pytest.raises(ImageError, match="32-bit integer"):
+        decode_image(buffer.getvalue(), "i.tif")
+
+
+@pytest.mark.parametrize("data, name", [
+    (b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 10 10\nshowpage\n", "EPS"),
+    (b"P5\n4 4\n65535\n" + bytes(32), "PPM"),
+    (b"GIF89a\x01\x00\x01\x00\x00\x00\x00;", "GIF"),
+])
+def test_formats_outside_the_list_are_refused_by_name(data, name):
+    with pytest.raises(ImageError, match=f"{name} images are not accepted"):
+        decode_image(data, "x")
+
+
+def test_pillow_guard_left_alone():
+    import dofkit  # noqa: F401  (importing must not change Pillow's process-wide limit)
+
+    assert Image.MAX_IMAGE_PIXELS is not None
