@@ -12,6 +12,7 @@ from .detect_cmd import detect_command
 from .eval_cmd import eval_command
 from .map_cmd import map_command
 from .roi_cmd import roi_command
+from .serve_cmd import serve_command
 from .stylize_cmd import stylize_command
 from .train_cmd import train_command
 from .video_cmd import video_command
@@ -27,7 +28,7 @@ app = typer.Typer(
 for _name, _command in (("map", map_command), ("stylize", stylize_command),
                        ("roi", roi_command), ("detect", detect_command),
                        ("video", video_command), ("eval", eval_command),
-                       ("train", train_command)):
+                       ("train", train_command), ("serve", serve_command)):
     app.command(_name)(_command)
 
 

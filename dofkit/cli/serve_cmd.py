@@ -1,0 +1,57 @@
+"""`dofkit serve`: the web app and HTTP API on 127.0.0.1 (needs the ``serve`` extra)."""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Optional
+
+import typer
+
+from ..errors import ResourceError
+from . import options
+from .common import guarded, notice
+
+
+class Backend(str, Enum):
+    auto = "auto"
+    gl = "gl"
+    cpu = "cpu"
+
+
+@guarded
+def serve_command(
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on (keep "
+                             "127.0.0.1 and put a proxy in front to serve others)."),
+    port: int = typer.Option(8000, "--port", "-p", min=1, max=65535, help="TCP port."),
+    max_upload_mb: float = typer.Option(40.0, "--max-upload-mb", min=0.001,
+                                        help="Largest upload accepted (413 above)."),
+    max_pixels: Optional[int] = options.MaxPixels,
+    queue: int = typer.Option(64, "--queue", min=1, help="Requests waiting or running at "
+                              "once; more get 503 with Retry-After."),
+    timeout: float = typer.Option(120.0, "--timeout", min=1.0, help="Seconds a request may "
+                                  "wait and run (503 after)."),
+    cache_mb: float = typer.Option(256.0, "--cache-mb", min=0.0, help="Memory for focus maps "
+                                   "cached by image content."),
+    backend: Backend = typer.Option(Backend.auto, "--backend", help="Stylise backend: gl, "
+                                    "cpu, or auto (gl, else cpu)."),
+    device: str = options.Device,
+    threads: Optional[int] = options.Threads,
+    weights: Optional[str] = options.Weights,
+) -> None:
+    """Serve the web app (http://127.0.0.1:8000/) and the HTTP API (/docs) until Ctrl-C.
+
+    One process holds one model and one GL context; its work runs on one thread.
+    """
+    try:
+        import uvicorn
+
+        from ..serve import Settings, create_app
+    except ImportError as exc:
+        raise ResourceError(f"dofkit serve needs the serve extra ({exc.name} missing): "
+                            "pip install 'dofkit[serve]'") from None
+    settings = Settings(max_upload_mb=max_upload_mb, max_pixels=max_pixels, queue=queue,
+                        timeout=timeout, cache_mb=cache_mb, backend=backend.value,
+                        device=device, threads=threads, weights=weights)
+    notice(f"serving on http://{host}:{port}/ (API reference at /docs; Ctrl-C stops)")
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning",
+                access_log=False, timeout_graceful_shutdown=5)

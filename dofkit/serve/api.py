@@ -1,0 +1,128 @@
+"""The HTTP API: ``POST /v1/map|stylize|roi|detect`` and ``GET /v1/health``, ``/v1/styles``."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse, Response
+
+from .. import __version__
+from ..errors import ParameterError
+from ..focus import METHODS
+from ..render.styles import DEFAULT_STYLE, PARAMETERS, STYLES
+from .errors import ERROR_SCHEMA
+from .negotiate import SUFFIXES, choose
+from .params import (COLORMAP, DEPTH, METHOD, OVERLAY, STYLE, Depth, MethodName, StyleName,
+                     detect_options, roi_options, style_overrides)
+from .timing import Timer
+from .upload import REQUEST_BODY, read_upload
+
+router = APIRouter(prefix="/v1")
+
+IMAGES = ("image/png", "image/jpeg")
+RECORD_OR_IMAGES = ("application/json", *IMAGES)
+_BINARY = {"schema": {"type": "string", "format": "binary"}}
+_ERRORS = {status: {"description": meaning, "content": {"application/json": {
+    "schema": ERROR_SCHEMA}}} for status, meaning in (
+        (400, "bad image or option"), (406, "no acceptable response type"),
+        (413, "upload or image too large"), (422, "invalid parameter"),
+        (503, "server busy or request timed out (see Retry-After)"))}
+
+
+def _openapi(kinds: tuple[str, ...], description: str) -> dict:
+    content = {kind: ({"schema": {"type": "object"}} if kind == "application/json" else _BINARY)
+               for kind in kinds}
+    return dict(response_class=Response, openapi_extra={"requestBody": REQUEST_BODY},
+                responses={200: {"description": description, "content": content}, **_ERRORS})
+
+
+async def _run(request: Request, media: str, job, *args) -> Response:
+    """Read the upload, run ``job(upload, *args, suffix, timer)`` on the worker, answer."""
+    upload = await read_upload(request)
+    timer = Timer()
+    state = request.app.state
+    result = await state.worker.run(job, upload, *args, SUFFIXES[media], timer)
+    headers = {"Server-Timing": timer.header()}
+    if media == "application/json":
+        return JSONResponse(result, headers=headers)
+    return Response(result, media_type=media, headers=headers)
+
+
+@router.post("/map", summary="Focus map, as dofkit map",
+             **_openapi(IMAGES, "the focus map (white = in focus), same size as the image"))
+async def map_image(request: Request, method: MethodName = METHOD,
+                    colormap: Literal["none", "rainbow"] = COLORMAP, overlay: bool = OVERLAY,
+                    depth: Depth = DEPTH) -> Response:
+    """The focus map: grey (8- or 16-bit), the rainbow view, or an overlay on the photo."""
+    media = choose(request.headers.get("accept"), IMAGES)
+    if depth == 16 and (overlay or colormap != "none"):
+        raise ParameterError("depth=16 applies to grey maps; the rainbow view and the overlay "
+                             "are 8-bit pictures")
+    if depth == 16 and media != "image/png":
+        raise ParameterError("depth=16 needs a PNG response (Accept: image/png)")
+    view = "overlay" if overlay else "rainbow" if colormap == "rainbow" else "grey"
+    return await _run(request, media, request.app.state.engine.map_view, method, view,
+                      int(depth))
+
+
+@router.post("/stylize", summary="Focus-weighted stylisation, as dofkit stylize",
+             **_openapi(IMAGES, "the stylised image, same size (alpha kept in PNG)"))
+async def stylize_image(request: Request, style: StyleName = STYLE, method: MethodName = METHOD,
+                        overrides: dict = Depends(style_overrides)) -> Response:
+    """Stylise the image; any style parameter given overrides the preset's value."""
+    media = choose(request.headers.get("accept"), IMAGES)
+    return await _run(request, media, request.app.state.engine.stylize, method, style,
+                      overrides)
+
+
+@router.post("/roi", summary="In-focus regions, as dofkit roi --json (or --overlay)",
+             **_openapi(RECORD_OR_IMAGES, "the JSON record of `dofkit roi --json`, or the "
+                                          "photo with the boxes drawn (Accept: image/*)"))
+async def roi(request: Request, method: MethodName = METHOD,
+              options: dict = Depends(roi_options)) -> Response:
+    """Boxes around the in-focus regions, sorted by focus mass."""
+    media = choose(request.headers.get("accept"), RECORD_OR_IMAGES)
+    given = set(request.query_params)
+    if options["aspect"] is not None:
+        _refuse(given, ("pad", "max", "min_area", "merge"), "with aspect (it gives one window)")
+    else:
+        _refuse(given, ("fraction",), "without aspect")
+    return await _run(request, media, request.app.state.engine.roi, method, options)
+
+
+@router.post("/detect", summary="Focus-gated detection, as dofkit detect --json",
+             **_openapi(RECORD_OR_IMAGES, "the JSON record of `dofkit detect --json`, or the "
+                                          "photo with kept (green) and dropped (red) boxes"))
+async def detect(request: Request, method: MethodName = METHOD,
+                 options: dict = Depends(detect_options)) -> Response:
+    """Run a built-in detector and keep the detections in focus."""
+    media = choose(request.headers.get("accept"), RECORD_OR_IMAGES)
+    if options["pad"] is not None and not options["on_rois"]:
+        raise ParameterError("pad goes with on_rois (it grows the regions the detector runs on)")
+    return await _run(request, media, request.app.state.engine.detect, method, options)
+
+
+def _refuse(given: set[str], names: tuple[str, ...], reason: str) -> None:
+    for name in names:
+        if name in given:
+            raise ParameterError(f"{name} does nothing {reason}")
+
+
+@router.get("/health", summary="Version, focus method and stylise backend of this process")
+async def health(request: Request) -> dict:
+    """Liveness and what this process runs; ``queue`` counts requests waiting or running."""
+    state = request.app.state
+    cache = state.engine.cache
+    return {"status": "ok", "version": __version__, **state.info,
+            "queue": {"pending": state.worker.pending, "capacity": state.worker.capacity},
+            "cache": {"maps": len(cache), "bytes": cache.size, "hits": cache.hits,
+                      "misses": cache.misses}}
+
+
+@router.get("/styles", summary="Presets, style parameters with ranges and help, methods")
+async def styles() -> dict:
+    """What the page builds its controls from (``dofkit.render.PARAMETERS`` and ``STYLES``)."""
+    return {"default": DEFAULT_STYLE, "styles": STYLES, "methods": list(METHODS),
+            "parameters": [{"name": p.name, "low": p.low, "high": p.high, "help": p.help,
+                            "integer": p.integer} for p in PARAMETERS.values()]}

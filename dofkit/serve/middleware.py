@@ -1,0 +1,62 @@
+"""ASGI middleware: the request-body size limit, enforced while the body arrives, and the
+security headers of every response."""
+
+from __future__ import annotations
+
+from .errors import ApiError, error_response
+
+
+class BodyLimit:
+    """ASGI middleware: 413 with a JSON error when ``Content-Length`` or the bytes actually
+    received exceed ``limit`` (the latter raised as :class:`ApiError` inside the endpoint)."""
+
+    def __init__(self, app, limit: int):
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        declared = dict(scope.get("headers") or ()).get(b"content-length", b"").strip()
+        if declared and (not declared.isdigit() or int(declared) > self.limit):
+            status = 413 if declared.isdigit() else 400
+            response = error_response(status, self.message(declared.decode("latin-1")),
+                                      {"connection": "close"})
+            return await response(scope, receive, send)
+        received = 0
+
+        async def limited_receive():
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.limit:
+                    raise ApiError(413, self.message(str(received)))
+            return message
+
+        await self.app(scope, limited_receive, send)
+
+    def message(self, size: str) -> str:
+        """The refusal for a body of ``size`` bytes (or a malformed header)."""
+        if not size.isdigit():
+            return f"bad Content-Length header {size!r}"
+        return (f"upload too large ({int(size):,} bytes, limit {self.limit:,}; raise it with "
+                "dofkit serve --max-upload-mb)")
+
+
+class SecurityHeaders:
+    """ASGI middleware adding ``headers`` (name -> value) to every HTTP response."""
+
+    def __init__(self, app, headers: dict[str, str]):
+        self.app = app
+        self.headers = [(k.lower().encode(), v.encode()) for k, v in headers.items()]
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+
+        async def send_with_headers(message):
+            if message["type"] == "http.response.start":
+                message = {**message, "headers": [*message.get("headers", ()), *self.headers]}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)

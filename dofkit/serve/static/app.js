@@ -1,0 +1,369 @@
+// dofkit web app: one photo, its focus map with ROI boxes, and the stylised result, updated
+// live from the HTTP API of the same server (no other origin is ever contacted).
+"use strict";
+
+const $ = (id) => document.getElementById(id);
+const state = {
+  original: null, name: "", preview: null, size: null, styles: null, params: {},
+  view: "grey", urls: {}, styleBusy: false, styleAgain: false, timer: 0, generation: 0,
+};
+
+// ---------- small helpers ----------
+function toast(message) {
+  const box = $("toast");
+  box.textContent = message;
+  box.hidden = false;
+  clearTimeout(toast.timer);
+  toast.timer = setTimeout(() => { box.hidden = true; }, 6000);
+}
+
+function show(img, blob) {
+  if (state.urls[img.id]) URL.revokeObjectURL(state.urls[img.id]);
+  state.urls[img.id] = URL.createObjectURL(blob);
+  img.src = state.urls[img.id];
+  img.closest(".frame").classList.add("loaded");
+}
+
+function busy(frameId, on) { $(frameId).classList.toggle("busy", on); }
+
+function serverTiming(header) {
+  // "decode;dur=12.3, map;dur=0.1;desc="cached"" -> [{name, ms, note}]
+  return (header || "").split(",").filter((s) => s.trim()).map((part) => {
+    const [name, ...fields] = part.trim().split(";");
+    const item = { name, ms: 0, note: "" };
+    for (const field of fields) {
+      const [key, value] = field.split("=");
+      if (key === "dur") item.ms = parseFloat(value);
+      if (key === "desc") item.note = value.replace(/"/g, "");
+    }
+    return item;
+  });
+}
+
+function showTiming(id, response, started) {
+  const steps = serverTiming(response.headers.get("Server-Timing"));
+  const total = performance.now() - started;
+  const parts = steps.map((s) => `${s.name} <b>${s.note === "cached" ? "cached" : Math.round(s.ms) + " ms"}</b>`);
+  parts.push(`round trip <b>${Math.round(total)} ms</b>`);
+  $(id).innerHTML = parts.join("<span class='muted'>·</span>");
+}
+
+async function api(path, params, body, accept) {
+  const query = new URLSearchParams(params).toString();
+  const response = await fetch(`${path}${query ? "?" + query : ""}`, {
+    method: "POST", body, headers: { "Content-Type": "application/octet-stream", Accept: accept },
+  });
+  if (!response.ok) {
+    let message = `${response.status} ${response.statusText}`;
+    try { message = (await response.json()).error || message; } catch (e) { /* not JSON */ }
+    throw new Error(message);
+  }
+  return response;
+}
+
+// ---------- controls ----------
+function styleValues() {
+  const values = {};
+  for (const p of state.styles.parameters) values[p.name] = state.params[p.name];
+  return values;
+}
+
+function step(p) {
+  if (p.integer) return 1;
+  const span = p.high - p.low;
+  return span > 100 ? 1 : span > 10 ? 0.1 : span > 1 ? 0.05 : 0.01;
+}
+
+function format(p, value) {
+  return p.integer ? String(value) : Number(value).toFixed(step(p) >= 1 ? 0 : step(p) >= 0.1 ? 1 : 2);
+}
+
+function buildParams() {
+  const box = $("params");
+  box.textContent = "";
+  for (const p of state.styles.parameters) {
+    const wrap = document.createElement("div");
+    wrap.className = "param";
+    wrap.dataset.name = p.name;
+    const id = `param-${p.name}`;
+    wrap.innerHTML = `<div class="param-head"><label for="${id}"></label><output></output></div>
+      <input id="${id}" type="range" min="${p.low}" max="${p.high}" step="${step(p)}">
+      <p class="help"></p>`;
+    wrap.querySelector("label").textContent = p.name.replace(/_/g, " ");
+    wrap.querySelector(".help").textContent = `${p.help} [${p.low}–${p.high}]`;
+    const slider = wrap.querySelector("input");
+    slider.addEventListener("input", () => {
+      state.params[p.name] = p.integer ? parseInt(slider.value, 10) : parseFloat(slider.value);
+      syncParam(p);
+      scheduleStyle();
+    });
+    box.appendChild(wrap);
+  }
+}
+
+function syncParam(p) {
+  const wrap = document.querySelector(`.param[data-name="${p.name}"]`);
+  const value = state.params[p.name];
+  wrap.querySelector("input").value = value;
+  wrap.querySelector("output").textContent = format(p, value);
+  const preset = state.styles.styles[$("style").value][p.name];
+  wrap.classList.toggle("changed", Math.abs(value - preset) > 1e-9);
+}
+
+function loadPreset() {
+  const preset = state.styles.styles[$("style").value];
+  for (const p of state.styles.parameters) {
+    state.params[p.name] = preset[p.name];
+    syncParam(p);
+  }
+  $("style-info").textContent = $("style").value;
+}
+
+// ---------- the photo ----------
+async function makePreview(blob) {
+  // A copy at most N px on its long side (EXIF orientation applied by the browser), JPEG.
+  const limit = parseInt($("preview").value, 10);
+  try {
+    const bitmap = await createImageBitmap(blob);
+    const scale = Math.min(1, limit / Math.max(bitmap.width, bitmap.height));
+    const canvas = document.createElement("canvas");
+    canvas.width = Math.max(1, Math.round(bitmap.width * scale));
+    canvas.height = Math.max(1, Math.round(bitmap.height * scale));
+    canvas.getContext("2d").drawImage(bitmap, 0, 0, canvas.width, canvas.height);
+    const full = { width: bitmap.width, height: bitmap.height };
+    bitmap.close();
+    const preview = await new Promise((done) => canvas.toBlob(done, "image/jpeg", 0.95));
+    return { preview, full, size: { width: canvas.width, height: canvas.height } };
+  } catch (e) {
+    return { preview: blob, full: null, size: null }; // e.g. TIFF: the server decodes it
+  }
+}
+
+async function choosePhoto(blob, name) {
+  state.generation += 1;
+  state.original = blob;
+  state.name = name;
+  const made = await makePreview(blob);
+  state.preview = made.preview;
+  state.size = made.size;
+  show($("photo"), made.preview);
+  if (made.size) {
+    for (const frame of document.querySelectorAll(".frame")) {
+      frame.style.aspectRatio = `${made.size.width} / ${made.size.height}`;
+    }
+  }
+  const dims = made.full ? `${made.full.width}×${made.full.height}` : "";
+  $("photo-info").textContent = [name, dims].filter(Boolean).join(" · ");
+  $("photo-timing").innerHTML = made.size
+    ? `preview <b>${made.size.width}×${made.size.height}</b><span class='muted'>·</span>upload <b>${Math.round(made.preview.size / 1024)} kB</b>`
+    : "";
+  $("download-result").disabled = $("download-map").disabled = false;
+  await refreshMap();
+  refreshStyle();
+}
+
+async function refreshMap() {
+  if (!state.preview) return;
+  const generation = state.generation;
+  const params = { method: $("method").value };
+  if (state.view === "rainbow") params.colormap = "rainbow";
+  if (state.view === "overlay") params.overlay = "true";
+  busy("map-frame", true);
+  const started = performance.now();
+  try {
+    const response = await api("/v1/map", params, state.preview, "image/png");
+    const blob = await response.blob();
+    if (generation !== state.generation) return;
+    show($("map"), blob);
+    showTiming("map-timing", response, started);
+    await refreshRois();
+  } catch (error) {
+    toast(error.message);
+  } finally {
+    busy("map-frame", false);
+  }
+}
+
+async function refreshRois() {
+  const svg = $("boxes");
+  svg.textContent = "";
+  svg.classList.toggle("on", $("rois").checked);
+  if (!state.preview || !$("rois").checked) return;
+  const params = { method: $("method").value };
+  if (!$("otsu").checked) params.threshold = $("threshold").value;
+  try {
+    const response = await api("/v1/roi", params, state.preview, "application/json");
+    const record = await response.json();
+    svg.setAttribute("viewBox", `0 0 ${record.width} ${record.height}`);
+    const ns = "http://www.w3.org/2000/svg";
+    record.rois.forEach((roi, index) => {
+      const [x, y, w, h] = roi.bbox;
+      const rect = document.createElementNS(ns, "rect");
+      Object.entries({ x, y, width: w, height: h }).forEach(([k, v]) => rect.setAttribute(k, v));
+      const label = document.createElementNS(ns, "text");
+      label.setAttribute("x", x + 6);
+      label.setAttribute("y", y + 18);
+      label.setAttribute("font-size", Math.max(12, record.width / 40));
+      label.textContent = `${index} · ${roi.score.toFixed(2)}`;
+      svg.append(rect, label);
+    });
+    placeBoxes();
+  } catch (error) {
+    toast(error.message);
+  }
+}
+
+function placeBoxes() {
+  // Put the SVG exactly over the displayed map image.
+  const img = $("map");
+  const svg = $("boxes");
+  Object.assign(svg.style, { left: `${img.offsetLeft}px`, top: `${img.offsetTop}px`,
+    width: `${img.offsetWidth}px`, height: `${img.offsetHeight}px` });
+}
+
+function scheduleStyle() {
+  clearTimeout(state.timer);
+  state.timer = setTimeout(refreshStyle, 120);
+}
+
+async function refreshStyle() {
+  if (!state.preview) return;
+  if (state.styleBusy) { state.styleAgain = true; return; } // latest settings win
+  state.styleBusy = true;
+  busy("result-frame", true);
+  const generation = state.generation;
+  const started = performance.now();
+  try {
+    const params = { style: $("style").value, method: $("method").value, ...styleValues() };
+    const response = await api("/v1/stylize", params, state.preview, "image/jpeg");
+    const blob = await response.blob();
+    if (generation === state.generation) {
+      show($("result"), blob);
+      showTiming("result-timing", response, started);
+    }
+  } catch (error) {
+    toast(error.message);
+  } finally {
+    state.styleBusy = false;
+    busy("result-frame", false);
+    if (state.styleAgain) { state.styleAgain = false; refreshStyle(); }
+  }
+}
+
+// ---------- downloads (the original photo, full resolution) ----------
+function stem() { return (state.name || "photo").replace(/\.[^.]+$/, ""); }
+
+async function download(kind) {
+  const status = $("download-status");
+  const button = $(`download-${kind}`);
+  button.disabled = true;
+  status.textContent = `Rendering the full-resolution ${kind}…`;
+  const started = performance.now();
+  try {
+    const response = kind === "result"
+      ? await api("/v1/stylize", { style: $("style").value, method: $("method").value, ...styleValues() },
+                  state.original, "image/png")
+      : await api("/v1/map", { method: $("method").value }, state.original, "image/png");
+    const blob = await response.blob();
+    const link = document.createElement("a");
+    link.href = URL.createObjectURL(blob);
+    link.download = kind === "result" ? `${stem()}-${$("style").value}.png` : `${stem()}-map.png`;
+    document.body.appendChild(link);
+    link.click();
+    link.remove();
+    setTimeout(() => URL.revokeObjectURL(link.href), 10000);
+    const steps = serverTiming(response.headers.get("Server-Timing"))
+      .map((s) => `${s.name} ${s.note === "cached" ? "cached" : Math.round(s.ms) + " ms"}`).join(", ");
+    status.textContent = `${link.download}: ${Math.round(blob.size / 1024)} kB in ${Math.round(performance.now() - started)} ms (${steps})`;
+  } catch (error) {
+    status.textContent = "";
+    toast(error.message);
+  } finally {
+    button.disabled = false;
+  }
+}
+
+// ---------- start ----------
+async function loadSamples() {
+  const list = await (await fetch("/v1/samples")).json();
+  const box = $("samples");
+  for (const sample of list) {
+    const button = document.createElement("button");
+    button.type = "button";
+    button.title = `Use the bundled sample ${sample.name}`;
+    button.dataset.sample = sample.name;
+    button.innerHTML = `<img alt=""><span></span>`;
+    button.querySelector("img").src = sample.url;
+    button.querySelector("span").textContent = sample.name.replace(/\.[^.]+$/, "");
+    button.addEventListener("click", async () => {
+      document.querySelectorAll(".samples button").forEach((b) => b.classList.toggle("on", b === button));
+      const blob = await (await fetch(sample.url)).blob();
+      choosePhoto(blob, sample.name);
+    });
+    box.appendChild(button);
+  }
+}
+
+function wire() {
+  $("file").addEventListener("change", () => {
+    const file = $("file").files[0];
+    if (!file) return;
+    document.querySelectorAll(".samples button").forEach((b) => b.classList.remove("on"));
+    choosePhoto(file, file.name);
+  });
+  const drop = $("drop");
+  document.addEventListener("dragover", (e) => { e.preventDefault(); drop.classList.add("over"); });
+  document.addEventListener("dragleave", () => drop.classList.remove("over"));
+  document.addEventListener("drop", (e) => {
+    e.preventDefault();
+    drop.classList.remove("over");
+    const file = e.dataTransfer.files[0];
+    if (file) choosePhoto(file, file.name);
+  });
+  $("method").addEventListener("change", async () => { await refreshMap(); refreshStyle(); });
+  $("view").addEventListener("click", (e) => {
+    const view = e.target.dataset && e.target.dataset.view;
+    if (!view) return;
+    state.view = view;
+    document.querySelectorAll("#view button").forEach((b) => b.classList.toggle("on", b === e.target));
+    refreshMap();
+  });
+  $("rois").addEventListener("change", refreshRois);
+  $("otsu").addEventListener("change", () => {
+    $("threshold").disabled = $("otsu").checked;
+    $("threshold-value").textContent = $("otsu").checked ? "otsu" : $("threshold").value;
+    refreshRois();
+  });
+  let roiTimer = 0;
+  $("threshold").addEventListener("input", () => {
+    $("threshold-value").textContent = Number($("threshold").value).toFixed(2);
+    clearTimeout(roiTimer);
+    roiTimer = setTimeout(refreshRois, 120);
+  });
+  $("style").addEventListener("change", () => { loadPreset(); scheduleStyle(); });
+  $("reset").addEventListener("click", () => { loadPreset(); scheduleStyle(); });
+  $("preview").addEventListener("change", () => { if (state.original) choosePhoto(state.original, state.name); });
+  $("download-result").addEventListener("click", () => download("result"));
+  $("download-map").addEventListener("click", () => download("map"));
+  $("map").addEventListener("load", placeBoxes);
+  window.addEventListener("resize", placeBoxes);
+}
+
+async function start() {
+  wire();
+  state.styles = await (await fetch("/v1/styles")).json();
+  for (const method of state.styles.methods) $("method").add(new Option(method, method));
+  for (const name of Object.keys(state.styles.styles)) $("style").add(new Option(name, name));
+  $("style").value = state.styles.default;
+  buildParams();
+  loadPreset();
+  await loadSamples();
+  try {
+    const health = await (await fetch("/v1/health")).json();
+    $("health").textContent = `v${health.version} · auto = ${health.method} · ${health.backend.toUpperCase()} render`;
+  } catch (e) {
+    $("health").textContent = "server unreachable";
+  }
+}
+
+start();

@@ -1,0 +1,61 @@
+// Renders /openapi.json as a plain reference page (no external assets).
+"use strict";
+
+function cell(row, text, tag = "td") {
+  const node = document.createElement(tag);
+  node.textContent = text;
+  row.appendChild(node);
+  return node;
+}
+
+function typeOf(schema, spec) {
+  if (!schema) return "";
+  const options = schema.anyOf ? schema.anyOf.filter((s) => s.type !== "null") : [schema];
+  return options.map((s) => {
+    if (s.$ref) s = spec.components.schemas[s.$ref.split("/").pop()];
+    if (s.enum) return s.enum.join(" | ");
+    const range = [s.minimum !== undefined ? `≥ ${s.minimum}` : "", s.maximum !== undefined ? `≤ ${s.maximum}` : ""]
+      .filter(Boolean).join(", ");
+    return `${s.type || ""}${range ? ` (${range})` : ""}`;
+  }).join(" | ");
+}
+
+async function render() {
+  const spec = await (await fetch("/openapi.json")).json();
+  document.getElementById("intro").textContent = `${spec.info.title} ${spec.info.version}: ${spec.info.description}`;
+  const box = document.getElementById("endpoints");
+  for (const [path, operations] of Object.entries(spec.paths)) {
+    for (const [verb, op] of Object.entries(operations)) {
+      const section = document.createElement("section");
+      section.className = "endpoint";
+      const title = document.createElement("h3");
+      title.innerHTML = `<span class="verb"></span> <code></code> <span class="muted"></span>`;
+      title.querySelector(".verb").textContent = verb.toUpperCase();
+      title.querySelector("code").textContent = path;
+      title.querySelector(".muted").textContent = op.summary || "";
+      section.appendChild(title);
+      if (op.description) cell(section, op.description, "p");
+      const params = op.parameters || [];
+      if (params.length) {
+        const table = document.createElement("table");
+        const head = table.insertRow();
+        ["parameter", "type", "default", "meaning"].forEach((t) => cell(head, t, "th"));
+        for (const p of params) {
+          const row = table.insertRow();
+          cell(row, p.name);
+          cell(row, typeOf(p.schema, spec));
+          cell(row, p.schema && p.schema.default !== undefined ? String(p.schema.default) : "");
+          cell(row, p.description || (p.schema && p.schema.description) || "");
+        }
+        section.appendChild(table);
+      }
+      const ok = op.responses && op.responses["200"];
+      if (ok && ok.content) {
+        cell(section, `200: ${ok.description} (${Object.keys(ok.content).join(", ")})`, "p");
+      }
+      box.appendChild(section);
+    }
+  }
+}
+
+render();

@@ -1,0 +1,70 @@
+"""The one worker thread that runs every job of a process, with a bounded queue and a timeout.
+
+A GL context is current on one thread only, and one model is enough per process: all image
+work runs here, one job at a time, while the event loop keeps accepting and refusing requests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import threading
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Callable, TypeVar
+
+from .errors import ApiError
+
+T = TypeVar("T")
+
+
+class Worker:
+    """Runs jobs on one thread; at most ``capacity`` wait or run at once (503 with
+    ``Retry-After`` beyond), and a job not finished ``timeout`` s after it was queued is
+    answered 503 (dropped if it had not started)."""
+
+    def __init__(self, capacity: int, timeout: float):
+        self.capacity, self.timeout = capacity, timeout
+        self._executor = ThreadPoolExecutor(1, thread_name_prefix="dofkit-worker")
+        self._lock = threading.Lock()
+        self.pending = 0
+        self._seconds = 0.5  # running mean of a job's duration, for Retry-After
+
+    def submit(self, job: Callable[..., T], *args) -> Future:
+        """Queue ``job(*args)`` without the limits (start-up and shut-down work)."""
+        return self._executor.submit(job, *args)
+
+    async def run(self, job: Callable[..., T], *args) -> T:
+        """``job(*args)`` on the worker thread, awaited within the limits."""
+        with self._lock:
+            if self.pending >= self.capacity:
+                raise ApiError(503, f"server busy ({self.pending} requests queued); retry later",
+                               {"Retry-After": self.retry_after()})
+            self.pending += 1
+        future = self._executor.submit(self._timed, job, *args)
+        future.add_done_callback(self._done)
+        try:
+            return await asyncio.wait_for(asyncio.wrap_future(future), self.timeout)
+        except asyncio.TimeoutError:
+            future.cancel()
+            raise ApiError(503, f"request timed out after {self.timeout:g} s (server busy); "
+                                "retry later", {"Retry-After": self.retry_after()}) from None
+
+    def retry_after(self) -> str:
+        """Seconds until the queue has likely drained, 1 to 120."""
+        return str(min(120, max(1, math.ceil(self.pending * self._seconds))))
+
+    def _timed(self, job: Callable[..., T], *args) -> T:
+        start = time.perf_counter()
+        try:
+            return job(*args)
+        finally:
+            self._seconds = 0.8 * self._seconds + 0.2 * (time.perf_counter() - start)
+
+    def _done(self, future: Future) -> None:
+        with self._lock:
+            self.pending -= 1
+
+    def close(self) -> None:
+        """Finish the running job, drop the queued ones, stop the thread."""
+        self._executor.shutdown(wait=True, cancel_futures=True)

@@ -1,0 +1,238 @@
+"""The HTTP API through FastAPI's test client: parity with the CLI, content negotiation,
+the map cache, limits and JSON errors."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+pytest.importorskip("fastapi")
+from fastapi.testclient import TestClient  # noqa: E402
+
+from dofkit.cli import app as cli  # noqa: E402
+from dofkit.serve import Settings, create_app  # noqa: E402
+from dofkit.serve.cache import MapCache  # noqa: E402
+from dofkit.serve.errors import ApiError  # noqa: E402
+from dofkit.serve.negotiate import choose  # noqa: E402
+from dofkit.serve.worker import Worker  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE = ROOT / "samples" / "coffee.jpg"
+
+
+@pytest.fixture(scope="module")
+def client():
+    with TestClient(create_app(Settings())) as test_client:
+        yield test_client
+
+
+@pytest.fixture(scope="module")
+def strict():
+    """A server with tiny limits: 1 MB uploads, 10,000 pixels."""
+    with TestClient(create_app(Settings(max_upload_mb=1, max_pixels=10_000))) as test_client:
+        yield test_client
+
+
+def upload(path: Path = SAMPLE) -> dict:
+    return {"image": (str(path), path.read_bytes(), "image/jpeg")}
+
+
+def decode(data: bytes, flags: int = cv2.IMREAD_UNCHANGED) -> np.ndarray:
+    return cv2.imdecode(np.frombuffer(data, np.uint8), flags)
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", "from dofkit.cli import run; run()", *args],
+                          capture_output=True, cwd=ROOT, check=True)
+
+
+def test_health_names_version_method_and_backend(client):
+    health = client.get("/v1/health").json()
+    assert health["status"] == "ok" and health["version"]
+    assert health["method"] in ("srcnn", "analytic") and health["backend"] in ("gl", "cpu")
+
+
+@pytest.mark.parametrize("method", ["auto", "analytic"])
+def test_map_matches_the_cli(client, tmp_path, method):
+    from typer.testing import CliRunner
+
+    target = tmp_path / "map.png"
+    result = CliRunner().invoke(cli, ["map", str(SAMPLE), "-o", str(target), "-m", method])
+    assert result.exit_code == 0, result.output
+    response = client.post(f"/v1/map?method={method}", files=upload())
+    assert response.status_code == 200 and response.headers["content-type"] == "image/png"
+    served, written = decode(response.content), decode(target.read_bytes())
+    assert served.shape == written.shape
+    assert np.abs(served.astype(int) - written.astype(int)).mean() < 1.0
+
+
+def test_raw_body_equals_multipart_and_accept_picks_jpeg(client):
+    multipart = client.post("/v1/map", files=upload())
+    raw = client.post("/v1/map", content=SAMPLE.read_bytes())
+    assert raw.content == multipart.content
+    jpeg = client.post("/v1/map", content=SAMPLE.read_bytes(), headers={"Accept": "image/jpeg"})
+    assert jpeg.headers["content-type"] == "image/jpeg" and jpeg.content[:3] == b"\xff\xd8\xff"
+
+
+def test_map_views_and_sixteen_bit(client):
+    data = SAMPLE.read_bytes()
+    grey = decode(client.post("/v1/map", content=data).content)
+    deep = decode(client.post("/v1/map?depth=16", content=data).content)
+    rainbow = decode(client.post("/v1/map?colormap=rainbow", content=data).content)
+    assert grey.ndim == 2 and grey.dtype == np.uint8
+    assert deep.dtype == np.uint16 and np.abs(deep / 257.0 - grey).max() <= 1
+    assert rainbow.shape == (*grey.shape, 3)
+    refused = client.post("/v1/map?depth=16&overlay=true", content=data)
+    assert refused.status_code == 400 and "8-bit" in refused.json()["error"]
+
+
+def test_stylize_uses_the_cached_map_and_follows_parameters(client):
+    data = SAMPLE.read_bytes()
+    client.post("/v1/map", content=data)
+    first = client.post("/v1/stylize?radius=2", content=data)
+    again = client.post("/v1/stylize?radius=2", content=data)
+    other = client.post("/v1/stylize?radius=9&style=sketch", content=data)
+    assert first.status_code == other.status_code == 200
+    assert 'map;dur=' in first.headers["server-timing"]
+    assert 'desc="cached"' in first.headers["server-timing"]
+    assert first.content == again.content != other.content
+    styled = decode(first.content)
+    assert styled.shape[:2] == decode(client.post("/v1/map", content=data).content).shape
+
+
+def test_roi_record_is_the_clis(client):
+    line = run_cli("roi", str(SAMPLE), "--json").stdout.decode()
+    response = client.post("/v1/roi", files=upload())
+    assert response.json() == json.loads(line)
+    drawn = client.post("/v1/roi", files=upload(), headers={"Accept": "image/png"})
+    assert drawn.headers["content-type"] == "image/png"
+
+
+def test_detect_record_and_overlay(client):
+    record = client.post("/v1/detect?gate=0.2", files=upload()).json()
+    assert record["image"] == str(SAMPLE) and set(record) == {"image", "kept", "dropped"}
+    drawn = client.post("/v1/detect", files=upload(), headers={"Accept": "image/jpeg"})
+    assert drawn.content[:3] == b"\xff\xd8\xff"
+
+
+@pytest.mark.parametrize("body, message", [
+    (b"not an image at all", "-: not an image (unrecognised format)"),
+    (SAMPLE.read_bytes()[:3000], "-: truncated or corrupt image"),
+    (b"", "-: empty file (0 bytes)"),
+])
+def test_bad_images_are_400_with_the_clis_message(client, body, message):
+    response = client.post("/v1/stylize", content=body)
+    assert response.status_code == 400
+    assert response.json()["error"].startswith(message)
+
+
+@pytest.mark.parametrize("path, status, words", [
+    ("/v1/stylize?radius=99", 422, "radius"),
+    ("/v1/stylize?style=nope", 422, "style"),
+    ("/v1/roi?threshold=2", 400, "threshold"),
+    ("/v1/roi?aspect=4:3&pad=0.2", 400, "pad does nothing"),
+    ("/v1/detect?pad=0.2", 400, "on_rois"),
+    ("/v1/nowhere", 404, "not found"),
+])
+def test_option_errors_are_json(client, path, status, words):
+    response = client.post(path, content=SAMPLE.read_bytes())
+    assert response.status_code == status
+    assert words in response.json()["error"]
+
+
+def test_wrong_verb_accept_and_multipart_field(client):
+    assert client.get("/v1/map").json() == {"error": "method not allowed"}
+    refused = client.post("/v1/map", content=b"x", headers={"Accept": "text/html"})
+    assert refused.status_code == 406 and "image/png" in refused.json()["error"]
+    missing = client.post("/v1/map", files={"photo": ("a.jpg", b"x")})
+    assert missing.status_code == 400 and "'image'" in missing.json()["error"]
+
+
+def test_size_and_pixel_limits_are_413(strict):
+    big = strict.post("/v1/map", content=b"\0" * (2 * 2**20))
+    assert big.status_code == 413 and "upload too large" in big.json()["error"]
+    streamed = strict.post("/v1/map", content=iter([b"\0" * 2**19] * 4))  # no Content-Length
+    assert streamed.status_code == 413
+    pixels = strict.post("/v1/map", files=upload())
+    assert pixels.status_code == 413
+    assert pixels.json()["error"].startswith(f"{SAMPLE}: image too large (")
+    assert "limit 10,000" in pixels.json()["error"]
+
+
+def test_page_assets_and_samples_are_local(client):
+    page = client.get("/")
+    assert page.status_code == 200 and "/static/app.js" in page.text
+    assert "default-src 'self'" in page.headers["content-security-policy"]
+    for asset in ("app.js", "app.css", "docs.js", "favicon.svg"):
+        text = client.get(f"/static/{asset}").text
+        assert "http://" not in text.replace("http://www.w3.org", "") and "https://" not in text
+    names = [s["name"] for s in client.get("/v1/samples").json()]
+    assert "coffee.jpg" in names and not any("mask" in n for n in names)
+    assert client.get("/samples/coffee.jpg").content == SAMPLE.read_bytes()
+    assert client.get("/samples/..%2Fpyproject.toml").status_code == 404
+    assert client.get("/docs").status_code == 200
+    styles = client.get("/v1/styles").json()
+    assert {p["name"] for p in styles["parameters"]} >= {"radius", "edge_strength"}
+
+
+def test_worker_refuses_beyond_capacity_and_times_out():
+    release = threading.Event()
+
+    async def scenario():
+        worker = Worker(capacity=2, timeout=0.2)
+        blocked = asyncio.ensure_future(worker.run(release.wait))
+        await asyncio.sleep(0.05)
+        waiting = asyncio.ensure_future(worker.run(lambda: "done"))
+        with pytest.raises(ApiError) as busy:
+            await worker.run(lambda: None)
+        with pytest.raises(ApiError) as late:
+            await blocked
+        release.set()
+        with pytest.raises(ApiError):
+            await waiting  # queued past its timeout too: dropped before it ran
+        worker.close()
+        return busy.value, late.value, worker.pending
+
+    busy, late, pending = asyncio.run(scenario())
+    assert busy.status == 503 and int(busy.headers["Retry-After"]) >= 1
+    assert late.status == 503 and "timed out" in late.message
+    assert pending == 0
+
+
+def test_map_cache_is_bounded_and_least_recently_used():
+    maps = [np.zeros((10, 10), np.float32) for _ in range(3)]  # 400 bytes each
+    cache = MapCache(1000)
+    cache.put(("a",), maps[0])
+    cache.put(("b",), maps[1])
+    assert cache.get(("a",)) is maps[0]
+    cache.put(("c",), maps[2])
+    assert cache.get(("b",)) is None and cache.get(("a",)) is maps[0]
+    assert cache.size == 800 and len(cache) == 2
+
+
+def test_accept_negotiation():
+    offers = ("application/json", "image/png", "image/jpeg")
+    assert choose(None, offers) == "application/json"
+    assert choose("*/*", offers) == "application/json"
+    assert choose("image/*", offers) == "image/png"
+    assert choose("image/png;q=0.4, image/jpeg", offers) == "image/jpeg"
+    with pytest.raises(ApiError):
+        choose("text/html", offers)
+
+
+def test_plain_import_and_help_do_not_load_the_server():
+    code = ("import sys, dofkit, dofkit.cli; "
+            "print(any(m.split('.')[0] in ('fastapi', 'uvicorn', 'starlette') "
+            "for m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+    help_text = run_cli("serve", "--help").stdout.decode()
+    assert "--max-upload-mb" in help_text and "127.0.0.1" in help_text
