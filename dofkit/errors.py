@@ -12,6 +12,10 @@ class ImageError(DofkitError, ValueError):
     """
 
 
+class ImageTooLargeError(ImageError):
+    """An input image has more pixels than the limit in force (HTTP answers it with 413)."""
+
+
 class OutputError(DofkitError, OSError):
     """An output cannot be written: folder missing or read-only, disk full, name too long, or
     it would replace an input. The message names the file, e.g. ``out.png: No space left``."""

@@ -22,7 +22,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from ..errors import ImageError, ParameterError
+from ..errors import ImageError, ImageTooLargeError, ParameterError
 from .formats import open_header, reason
 from .integrity import check_complete
 
@@ -83,8 +83,9 @@ def read_bytes(path: str | os.PathLike, *, max_bytes: int | None = None) -> byte
             with open(path, "rb") as stream:
                 size = os.fstat(stream.fileno()).st_size
                 if max_bytes is not None and size > max_bytes:
-                    raise ImageError(f"{name}: file too large ({size:,} bytes) for the pixel "
-                                     "limit; raise it with --max-pixels or DOFKIT_MAX_PIXELS")
+                    raise ImageTooLargeError(
+                        f"{name}: file too large ({size:,} bytes) for the pixel limit; raise "
+                        "it with --max-pixels or DOFKIT_MAX_PIXELS")
                 data = stream.read()
         except FileNotFoundError:
             raise ImageError(f"{name}: no such file") from None
@@ -138,7 +139,7 @@ def _decode(data: bytes, name: str, limit: int) -> Picture:
     if width <= 0 or height <= 0:
         raise ImageError(f"{name}: image has no pixels ({width}x{height})")
     if width * height > limit:
-        raise ImageError(
+        raise ImageTooLargeError(
             f"{name}: image too large ({width}x{height} = {width * height:,} pixels, "
             f"limit {limit:,}; raise it with --max-pixels or DOFKIT_MAX_PIXELS)")
     check_complete(data, probe.format, name)
