@@ -1,37 +1,49 @@
 #version 330 core
-// Pass 2 (iterated over both axes): one axis of a bilateral filter on Lab whose
-// spatial sigma follows the focus map: radius_background px where focus = 0, radius_subject
-// px where focus = 1. Each pixel reads ceil(2 sigma) texels each side (at most taps); edges
-// are clamped (replicated).
+// One pass of the orientation-aligned bilateral filter on Lab (Kyprianidis & Döllner 2008;
+// Kang, Lee & Chui 2009): a 1-D bilateral taken across the local edge (AXIS 0) or along it
+// (AXIS 1, along the tangent of the smoothed structure tensor), with TAPS = ceil(2 sigma)
+// bilinear taps each side (both #defines), so nothing follows the pixel grid. Pixels whose
+// focus lies outside ``focus_range`` are copied unchanged (merge does not use them).
 #if defined VERTEX_SHADER
 #include "lib/fullscreen.glsl"
 #elif defined FRAGMENT_SHADER
+#include "lib/colour.glsl"
+#include "lib/sampling.glsl"
 
-uniform sampler2D source;      // (L, a, b, focus)
-uniform ivec2 direction;       // (1, 0) along rows, (0, 1) along columns
-uniform int taps;              // most samples each side of the centre
-uniform float radius_background;
-uniform float radius_subject;
+uniform sampler2D source;      // packed (L, a, b, focus), possibly at reduced resolution
+uniform sampler2D flow;        // orientation (orient.glsl), any resolution
+uniform float sigma;           // spatial sigma, in source texels
 uniform float range_sigma;     // Lab distance at which a neighbour's weight falls to 0.61
+uniform vec2 focus_range;      // focus interval [low, high] that is filtered
 out vec4 result;
 
 void main() {
     ivec2 p = ivec2(gl_FragCoord.xy);
-    ivec2 last = textureSize(source, 0) - 1;
     vec4 centre = texelFetch(source, p, 0);
-    float sigma = max(mix(radius_background, radius_subject, centre.a), 1e-3);
+    if (centre.a < focus_range.x || centre.a > focus_range.y) {
+        result = centre;
+        return;
+    }
+    vec2 along = orientation(flow, vec2(p), vec2(textureSize(source, 0))).xy;
+#if AXIS == 0
+    vec2 step_dir = vec2(along.y, -along.x);
+#else
+    vec2 step_dir = along;
+#endif
     float spatial = -0.5 / (sigma * sigma);
     float range = -0.5 / (range_sigma * range_sigma);
-    int reach = min(taps, int(ceil(2.0 * sigma)));
-    vec3 total = vec3(0.0);
-    float weights = 0.0;
-    for (int i = -reach; i <= reach; i++) {
-        vec3 sample = texelFetch(source, clamp(p + i * direction, ivec2(0), last), 0).rgb;
-        vec3 d = sample - centre.rgb;
-        float w = exp(float(i * i) * spatial + dot(d, d) * range);
-        total += w * sample;
-        weights += w;
+    vec3 colour = unpack_lab(centre.rgb);
+    vec3 total = colour;
+    float weights = 1.0;
+    for (int i = 1; i <= TAPS; i++) {
+        for (int side = -1; side <= 1; side += 2) {
+            vec3 tap = unpack_lab(bilinear(source, vec2(p) + float(side * i) * step_dir).rgb);
+            vec3 d = tap - colour;
+            float w = exp(float(i * i) * spatial + dot(d, d) * range);
+            total += w * tap;
+            weights += w;
+        }
     }
-    result = vec4(total / weights, centre.a);
+    result = vec4(pack_lab(total / weights), centre.a);
 }
 #endif

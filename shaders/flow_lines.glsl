@@ -1,32 +1,40 @@
 #version 330 core
-// Pass 3d: smooth the DoG blurs along the edge flow (a line integral that follows the
-// tangent field step by step, both ways), so lines come out long and coherent.
-// Output (blur1, blur2, 0, 1).
+// Flow-based DoG, step 2: smooth the DoG along the edge flow (a line integral that follows the
+// tangent field step by step, both ways, reading the nearest texel at each step), so lines
+// come out long and coherent. Texels flow_dog skipped (value 1) are copied. Output
+// (smoothed DoG, 0, 0, 1).
 #if defined VERTEX_SHADER
 #include "lib/fullscreen.glsl"
 #elif defined FRAGMENT_SHADER
-#include "lib/sample.glsl"
+#include "lib/sampling.glsl"
 
-uniform sampler2D source;  // (blur1, blur2, tangent x, tangent y)
-uniform int taps;          // steps each way
-uniform float kernel[41];  // normalised weights at steps 0..taps (taps <= 40)
+uniform sampler2D source;  // flow_dog's (DoG, ...)
+uniform sampler2D flow;    // orientation (orient.glsl), any resolution
+uniform float kernel[TAPS + 1];  // weights at steps 0..TAPS each way (a #define)
 out vec4 result;
 
 void main() {
     ivec2 p = ivec2(gl_FragCoord.xy);
+    float centre = texelFetch(source, p, 0).r;
+    if (centre == 1.0) {
+        result = vec4(centre, 0.0, 0.0, 1.0);
+        return;
+    }
     ivec2 last = textureSize(source, 0) - 1;
-    vec4 centre = texelFetch(source, p, 0);
-    vec2 total = kernel[0] * centre.rg;
+    vec2 size = vec2(last + 1);
+    vec2 tangent = orientation(flow, vec2(p), size).xy;
+    float total = kernel[0] * centre;
     for (int side = -1; side <= 1; side += 2) {
         vec2 at = vec2(p);
-        vec2 step_dir = float(side) * centre.ba;
-        for (int i = 1; i <= taps; i++) {
+        vec2 step_dir = float(side) * tangent;
+        for (int i = 1; i <= TAPS; i++) {
             at += step_dir;
-            total += kernel[i] * bilinear(source, at).rg;
-            vec2 tangent = texelFetch(source, clamp(ivec2(floor(at + 0.5)), ivec2(0), last), 0).ba;
-            step_dir = dot(tangent, step_dir) < 0.0 ? -tangent : tangent;
+            ivec2 q = clamp(ivec2(floor(at + 0.5)), ivec2(0), last);
+            total += kernel[i] * texelFetch(source, q, 0).r;
+            vec2 next = orientation(flow, at, size).xy;
+            step_dir = dot(next, step_dir) < 0.0 ? -next : next;
         }
     }
-    result = vec4(total, 0.0, 1.0);
+    result = vec4(total, 0.0, 0.0, 1.0);
 }
 #endif

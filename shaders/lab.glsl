@@ -1,5 +1,6 @@
 #version 330 core
-// Pass 1: sRGB image + focus map -> (L, a, b, focus). Later passes carry focus in alpha.
+// First pass: sRGB image (8-bit) + focus map (8-bit) -> packed Lab and focus, 8-bit
+// (lib/colour.glsl). Later passes carry focus in alpha.
 #if defined VERTEX_SHADER
 #include "lib/fullscreen.glsl"
 #elif defined FRAGMENT_SHADER
@@ -11,7 +12,6 @@ out vec4 result;
 
 void main() {
     ivec2 p = ivec2(gl_FragCoord.xy);
-    float in_focus = clamp(texelFetch(focus, p, 0).r, 0.0, 1.0);
-    result = vec4(rgb_to_lab(texelFetch(image, p, 0).rgb), in_focus);
+    result = vec4(pack_lab(rgb_to_lab(texelFetch(image, p, 0).rgb)), texelFetch(focus, p, 0).r);
 }
 #endif

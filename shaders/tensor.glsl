@@ -1,14 +1,18 @@
 #version 330 core
-// Pass 3a: structure tensor of lightness from 3x3 Sobel derivatives: (gx², gx gy, gy², 1).
+// Structure tensor of lightness from 3x3 Sobel derivatives: (gx², gx gy, gy², 1), taken on a
+// reduced copy of the input, packed lightness (L / 100) scaled by ``unit`` = 1 / (texel size
+// in px) so gradients are per full-resolution px. Computed once per image; its blur (smooth)
+// steers every later pass.
 #if defined VERTEX_SHADER
 #include "lib/fullscreen.glsl"
 #elif defined FRAGMENT_SHADER
 
-uniform sampler2D source;  // (L, ...)
+uniform sampler2D source;  // packed (L, a, b, focus)
+uniform float unit;        // 1 / texel size in full-resolution px
 out vec4 result;
 
 float lightness(ivec2 p) {
-    return texelFetch(source, clamp(p, ivec2(0), textureSize(source, 0) - 1), 0).r;
+    return texelFetch(source, clamp(p, ivec2(0), textureSize(source, 0) - 1), 0).r * unit;
 }
 
 void main() {

@@ -1,10 +1,12 @@
-"""Stylisation: every GLSL pass against its CPU reference, focus-weighted behaviour,
+"""Stylisation: every GLSL pass against its CPU reference, focus-weighted behaviour, the
+artefacts of issue 13 (axis-aligned abstraction, banding, lines on noise), temporal blending,
 determinism, resource handling, bad parameters, and `dofkit stylize`.
 
-Parity criterion (each pass fed identical inputs on both backends): after dividing each
-channel by its range (L by 100, a and b by 255, DoG blurs by 100, RGB by 1), at least 99.5 %
-of the values differ by at most 2/255 and none by more than 0.1 (isolated XDoG/toon steps that
-a rounding difference tips the other way).
+Parity criterion (each pass fed identical inputs on both backends, 8-bit inputs as the
+pipeline uploads them): after dividing each channel by its range (8-bit results by 255,
+tensors by their maximum), at least 99.5 % of the values differ by at most 2/255 and none by
+more than 0.1 (isolated XDoG/toon steps or nearest-texel choices that a rounding difference
+tips the other way).
 """
 
 from __future__ import annotations
@@ -19,9 +21,12 @@ from dofkit.cli import app
 from dofkit.errors import ImageError, ParameterError, ResourceError
 from dofkit.io import open_image, write_image
 from dofkit.render import PARAMETERS, STYLES, Stylizer, stylize
-from dofkit.render.cpu import CpuBackend, flow_dog, half_kernels, tensor
+from dofkit.render import cpu
+from dofkit.render.cpu_backend import PROGRAMS, CpuBackend, stored
+from dofkit.render.pipeline import COMPOSE_UNIFORMS, render, to_bytes
+from dofkit.render.sampling import half_kernels
 from dofkit.render.styles import resolve
-from dofkit.render.stylizer import COMPOSE_UNIFORMS, open_backend, render
+from dofkit.render.stylizer import open_backend
 
 H, W = 64, 96
 runner = CliRunner()
@@ -53,47 +58,67 @@ def scene() -> tuple[np.ndarray, np.ndarray]:
     return image, focus
 
 
-def _lab_of(image, focus):
-    cpu = CpuBackend()
-    cpu.load("image", image)
-    cpu.load("focus", focus)
-    cpu.run("lab", "out", {"image": "image", "focus": "focus"})
-    return cpu.read("out")
+def _float(values: np.ndarray) -> np.ndarray:
+    return values.astype(np.float32) / 255 if values.dtype == np.uint8 else values
 
 
 def _pass_inputs(scene):
-    """{case: (sources as arrays, uniforms, channel scales)} for each pass."""
+    """{case: (sources as arrays, uniforms, scale of the result)} for each pass."""
     image, focus = scene
-    lab = _lab_of(image, focus)
-    structure = tensor(lab)
-    flow = cv2.GaussianBlur(structure, (0, 0), 2.0)
-    dog = flow_dog(lab, flow, taps=5, kernel=half_kernels(5, 1.0, 1.6))
-    edges = np.dstack([lab[..., 0], cv2.GaussianBlur(lab[..., 0], (0, 0), 1.6),
-                       np.zeros_like(focus), np.ones_like(focus)])
+    image8, focus8 = to_bytes(image), to_bytes(focus)
+    lab8 = stored(cpu.lab(_float(image8), _float(focus8)[..., None]), "f1")
+    small8 = stored(cpu.shrink(_float(lab8), scale=2), "f1")
+    structure = cpu.tensor(_float(small8), unit=0.5)
+    smoothed = cv2.GaussianBlur(structure, (0, 0), 1.0)
+    orient8 = stored(cpu.orient(smoothed, toon_gradient=2.0), "f1")
+    lines = dict(taps=4, kernel=half_kernels(4, 1.0, 1.6), opacity=(0.2, 1.0), edge_tau=0.98,
+                 edge_threshold=0.0, line_coherence=0.5, components=1)
+    dog = cpu.flow_dog(_float(lab8), _float(orient8), **{k: v for k, v in lines.items()
+                                                          if k != "components"})[..., :1]
     compose = {k: float(v) for k, v in resolve("toon").items() if k in COMPOSE_UNIFORMS}
-    lab_scale = (100, 255, 255, 1)
-    smoothing = dict(taps=8, radius_background=4.0, radius_subject=0.5, range_sigma=8.0)
-    tensor_scale = np.array([1, 1, 1, 1]) * structure[..., :3].max()
+    compose.update(flow_taps=2, coherence=0.0)
+    motion = np.dstack([np.full((8, 12), 1.5, np.float32), np.full((8, 12), -0.7, np.float32),
+                        np.linspace(0, 1, 96, dtype=np.float32).reshape(8, 12)])
+    tensor_scale = structure[..., :3].max()
+    bilateral = dict(range_sigma=8.0, dtype="f1")
     return {
-        "lab": ({"image": image, "focus": focus}, {}, lab_scale),
-        "bilateral-x": ({"source": lab}, dict(direction=(1, 0), **smoothing), lab_scale),
-        "bilateral-y": ({"source": lab}, dict(direction=(0, 1), **smoothing), lab_scale),
-        "tensor": ({"source": lab}, {}, tensor_scale),
-        "smooth-x": ({"source": structure}, dict(direction=(1, 0), taps=4,
-                                                 kernel=half_kernels(4, 2.0)), tensor_scale),
-        "smooth-y": ({"source": structure}, dict(direction=(0, 1), taps=4,
-                                                 kernel=half_kernels(4, 2.0)), tensor_scale),
-        "flow_dog": ({"source": lab, "flow": flow}, dict(taps=5, kernel=half_kernels(5, 1.0, 1.6)),
-                     (100, 100, 1, 1)),
-        "flow_lines": ({"source": dog}, dict(taps=6, kernel=half_kernels(6, 3.0)),
-                       (100, 100, 1, 1)),
-        "compose": ({"abstracted": lab, "edges": edges}, compose, (1, 1, 1, 1)),
+        "lab": ({"image": image8, "focus": focus8}, {"dtype": "f1"}, 1),
+        "shrink": ({"source": lab8}, dict(scale=2, size=(W // 2, H // 2), dtype="f1"), 1),
+        "tensor": ({"source": small8}, dict(unit=0.5), tensor_scale),
+        "smooth-x": ({"source": structure}, dict(direction=(1, 0), taps=2,
+                                                 kernel=half_kernels(2, 1.0)[:, 0]), tensor_scale),
+        "smooth-y": ({"source": structure}, dict(direction=(0, 1), taps=2,
+                                                 kernel=half_kernels(2, 1.0)[:, 0]), tensor_scale),
+        "orient": ({"source": smoothed}, dict(toon_gradient=2.0, dtype="f1"), 1),
+        "bilateral-across": ({"source": lab8, "flow": orient8},
+                             dict(axis=0, taps=2, sigma=1.0, focus_range=(0.001, 2.0),
+                                  **bilateral), 1),
+        "bilateral-along-reduced": ({"source": small8, "flow": orient8},
+                                    dict(axis=1, taps=4, sigma=2.0, focus_range=(-1.0, 0.999),
+                                         **bilateral), 1),
+        "merge": ({"subject": lab8, "background": small8}, {"dtype": "f1"}, 1),
+        "flow_dog": ({"source": lab8, "flow": orient8}, lines, 1),
+        "flow_lines": ({"source": dog, "flow": orient8},
+                       dict(taps=4, kernel=half_kernels(4, 2.0)[:, 0], components=1), 1),
+        "compose": ({"abstracted": lab8, "edges": dog, "flow": orient8},
+                    dict(dtype="f1", **compose), 1),
+        "compose-coherent": ({"abstracted": lab8, "edges": dog, "flow": orient8,
+                              "previous": image8, "motion": motion},
+                             dict(dtype="f1", **{**compose, "coherence": 0.6}), 1),
     }
 
 
+CASES = ["lab", "shrink", "tensor", "smooth-x", "smooth-y", "orient", "bilateral-across",
+         "bilateral-along-reduced", "merge", "flow_dog", "flow_lines", "compose",
+         "compose-coherent"]
+
+
+def test_every_program_has_a_parity_case():
+    assert {case.split("-")[0] for case in CASES} == set(PROGRAMS)
+
+
 @pytest.mark.gl
-@pytest.mark.parametrize("case", ["lab", "bilateral-x", "bilateral-y", "tensor", "smooth-x",
-                                  "smooth-y", "flow_dog", "flow_lines", "compose"])
+@pytest.mark.parametrize("case", CASES)
 def test_each_gl_pass_matches_its_cpu_reference(gl, scene, case):
     sources, uniforms, scale = _pass_inputs(scene)[case]
     program = case.split("-")[0]
@@ -102,12 +127,12 @@ def test_each_gl_pass_matches_its_cpu_reference(gl, scene, case):
         for name, values in sources.items():
             backend.load(f"in_{name}", values)
         backend.run(program, "out", {name: f"in_{name}" for name in sources}, **uniforms)
-        results.append(backend.read("out").copy())
+        results.append(_float(backend.read("out")).copy())
     gl_out, cpu_out = results
     with gl.ctx:
         assert gl.ctx.error == "GL_NO_ERROR"
-    assert gl_out.shape == cpu_out.shape == (H, W, 4)
-    error = np.abs(gl_out - cpu_out) / np.array(scale, np.float32)
+    assert gl_out.shape == cpu_out.shape
+    error = np.abs(gl_out - cpu_out) / np.float32(scale)
     assert np.mean(error <= 2 / 255) >= 0.995, np.percentile(error, 99.5)
     assert error.max() <= 0.1
 
@@ -130,12 +155,30 @@ def test_left_in_focus_keeps_lines_right_is_smoothed(request, half_sharp, backen
     assert roughness(styled[:, right]) < roughness(image[:, right])  # abstracted further
 
 
+@pytest.fixture(scope="module")
+def photo() -> tuple[np.ndarray, np.ndarray]:
+    """The bundled astronaut sample at 128x128 and its mask as the focus map."""
+    from dofkit.io import read_focus_map, read_image
+    from dofkit.resources import resource_dir
+
+    folder = resource_dir("shaders").parent / "samples"
+    image = cv2.resize(read_image(folder / "astronaut.jpg"), (128, 128),
+                       interpolation=cv2.INTER_AREA)
+    focus = cv2.resize(read_focus_map(folder / "astronaut-mask.png"), (128, 128),
+                       interpolation=cv2.INTER_AREA)
+    return np.ascontiguousarray(image), np.ascontiguousarray(focus)
+
+
 @pytest.mark.gl
-def test_gl_and_cpu_pipelines_agree(gl, scene):
-    image, focus = scene
-    params = resolve("toon")
-    error = np.abs(render(gl, image, focus, params) - render(CpuBackend(), image, focus, params))
-    assert np.mean(error <= 2 / 255) >= 0.98 and error.mean() < 1 / 255
+@pytest.mark.parametrize("style", list(STYLES))
+def test_gl_and_cpu_pipelines_agree(gl, photo, style):
+    image, focus = photo
+    params = resolve(style)
+    gl_out = render(gl, image, focus, params).astype(np.int16)
+    error = np.abs(gl_out - render(CpuBackend(), image, focus, params)) / 255
+    # Typical pixels agree to rounding; steep toon steps amplify a one-level difference of the
+    # 8-bit intermediates, and isolated discrete choices (step sides, line skips) may differ.
+    assert error.mean() < 1 / 255 and np.percentile(error, 95) <= 2 / 255
 
 
 @pytest.mark.gl
@@ -160,9 +203,12 @@ def test_textures_follow_the_image_size(gl, scene):
 
 
 def test_subject_stays_photographic_with_focus_pop(scene):
+    """Colour differences stay under a just-noticeable difference (CIE76 Delta E 2.3): the
+    8-bit Lab intermediates hold L to 0.4 and a, b to 1 unit."""
     image, _ = scene
     styled = stylize(image, np.ones((H, W), np.float32), style="focus-pop", backend="cpu")
-    assert np.abs(styled - image).max() < 2 / 255
+    before, after = (cv2.cvtColor(x, cv2.COLOR_RGB2Lab) for x in (image, styled))
+    assert np.linalg.norm(after - before, axis=-1).max() < 2.3
 
 
 def test_every_preset_sets_every_parameter_within_range():
@@ -218,7 +264,7 @@ def test_images_beyond_the_texture_limit(gl, scene, monkeypatch):
         with pytest.raises(ImageError, match="exceeds the GL texture limit 64"):
             strict(image, focus)
         reference = render(CpuBackend(), image, focus, auto.params)
-        assert np.array_equal(auto(image, focus), reference)
+        assert np.array_equal(np.round(auto(image, focus) * 255), reference)
     assert "texture limit" in notices[0]
 
 
@@ -281,7 +327,6 @@ def test_cli_refuses_an_unknown_style(photo_with_alpha):
 
 
 def test_programs_are_split_into_stages_with_includes_expanded():
-    from dofkit.render.cpu import PROGRAMS
     from dofkit.render.gl import shader_source
     from dofkit.resources import resource_dir
 
@@ -308,3 +353,163 @@ def test_package_level_names():
     import dofkit
 
     assert dofkit.stylize is stylize and dofkit.Stylizer is Stylizer
+
+
+def _disc(size: int = 64, radius: float = 14.0) -> np.ndarray:
+    """A bright disc (a bokeh highlight) on a dark ground, float32 RGB (size, size, 3)."""
+    y, x = np.mgrid[:size, :size] - (size - 1) / 2
+    inside = np.clip(radius + 0.5 - np.hypot(x, y), 0, 1).astype(np.float32)
+    return np.dstack([0.1 + 0.8 * inside] * 3).astype(np.float32)
+
+
+def test_abstraction_has_no_axis_aligned_shapes():
+    """A defocused round highlight stays round: its half-level radius along the diagonals
+    matches that along the axes to a pixel (a separable x/y filter rounds it into a square)."""
+    image = _disc()
+    styled = stylize(image, np.zeros(image.shape[:2], np.float32), style="painterly",
+                     backend="cpu", edge_strength=0, background_edges=0).mean(axis=2)
+    centre = (styled.shape[0] - 1) / 2
+    steps = np.arange(0, 32, 0.25)
+
+    def radius(dx, dy):
+        along = cpu_sample(styled, centre + steps * dx, centre + steps * dy)
+        return steps[np.argmax(along < 0.5)] * np.hypot(dx, dy)
+
+    axes = [radius(1, 0), radius(0, 1), radius(-1, 0), radius(0, -1)]
+    diagonals = [radius(s * 0.5 ** 0.5, t * 0.5 ** 0.5) for s in (-1, 1) for t in (-1, 1)]
+    assert abs(np.mean(diagonals) - np.mean(axes)) <= 1.0, (axes, diagonals)
+
+
+def cpu_sample(values: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    from dofkit.render.sampling import bilinear
+
+    return bilinear(values[..., None], x, y)[..., 0]
+
+
+def test_toon_steps_do_not_band_smooth_gradients():
+    """On a smooth ramp (a flat, defocused sky) the soft steps keep the slope within the
+    steepest slope phi / tanh(phi) of a tanh step of the steepness the ramp's gradient gets
+    (plus 0.4 L for the 8-bit roundings); full-steepness steps would exceed it."""
+    ramp = np.tile(np.linspace(0.25, 0.75, 256, dtype=np.float32), (16, 1))
+    image = np.dstack([ramp] * 3)
+    params = dict(backend="cpu", edge_strength=0, desaturate=0, saturation=1, flow_smoothing=0)
+
+    def slopes(**extra):
+        styled = stylize(image, np.zeros(ramp.shape, np.float32), **params, **extra)
+        lightness = cv2.cvtColor(styled, cv2.COLOR_RGB2Lab)[8, 16:-16, 0]
+        return np.abs(np.diff(lightness[::16]))  # per 16 px
+
+    toon = resolve("toon")
+    gradient = slopes(levels=0).mean() / 16  # L units per px
+    phi = toon["toon_sharpness"] * (0.25 + 0.75 * min(gradient / toon["toon_gradient"], 1))
+    bound = phi / np.tanh(phi) * 16 * gradient + 0.4
+    assert slopes().max() <= bound
+    assert slopes(toon_gradient=0.1).max() > bound  # hard steps band
+
+
+def test_lines_skip_noise_and_the_background():
+    """Ink follows a clean edge but not iid noise (gravel) of the same contrast; with focus 0
+    and background_edges 0 nothing is inked."""
+    rng = np.random.default_rng(0)
+    image = np.full((64, 128, 3), 0.7, np.float32)
+    image[:, 16:32] = 0.3  # a clean vertical band, edges at x = 16 and 32
+    image[:, 64:] = np.repeat(rng.choice([0.3, 0.7], (64, 64, 1)), 3, axis=2)
+    focus = np.ones((64, 128), np.float32)
+    plain = stylize(image, focus, backend="cpu", edge_strength=0, levels=0)
+    inked = stylize(image, focus, backend="cpu", levels=0)
+    raw = stylize(image, focus, backend="cpu", levels=0, line_coherence=0)
+    darkened, raw_darkened = ((plain - x).mean(axis=2) > 0.1 for x in (inked, raw))
+    band, noise = (slice(8, -8), slice(12, 36)), (slice(8, -8), slice(72, 120))
+    assert darkened[band].mean() == raw_darkened[band].mean() > 0
+    assert darkened[noise].mean() <= 0.5 * raw_darkened[noise].mean()
+    background = stylize(image, np.zeros_like(focus), backend="cpu", levels=0)
+    assert np.array_equal(background, stylize(image, np.zeros_like(focus), backend="cpu",
+                                              levels=0, edge_strength=0))
+
+
+@pytest.mark.parametrize("backend", [pytest.param("gl", marks=pytest.mark.gl), "cpu"])
+def test_coherence_blends_the_moved_previous_frame(request, scene, backend):
+    """With confidence 1 the output is (1 - c) fresh + c previous moved by the motion."""
+    needs(request, backend)
+    image, focus = scene
+    with Stylizer("toon", backend) as stylizer:
+        fresh = stylizer(image, focus)
+        previous = np.roll(fresh, 3, axis=1)  # content 3 px to the right in the last frame
+        motion = np.dstack([np.full((8, 12), 3.0, np.float32), np.zeros((8, 12), np.float32),
+                            np.ones((8, 12), np.float32)])
+        blended = stylizer(image, focus, previous=previous, motion=motion, coherence=0.5)
+    expected = 0.5 * fresh + 0.5 * fresh  # the moved previous frame is the fresh one
+    assert np.abs(blended - expected)[:, 4:-4].max() <= 1.5 / 255
+
+
+def test_static_noise_flickers_less_with_coherence(scene):
+    """Per-frame noise on a static shot: with confidence 1, coherence c divides the mean
+    frame-to-frame change of an iid signal by sqrt(1 + c) / (1 - c) (4.3 at 0.7)."""
+    image, focus = scene
+    rng = np.random.default_rng(1)
+    frames = [np.clip(image + rng.normal(0, 0.03, image.shape), 0, 1).astype(np.float32)
+              for _ in range(8)]
+    still = np.dstack([np.zeros((8, 12, 2), np.float32), np.ones((8, 12, 1), np.float32)])
+
+    def flicker(coherence):
+        outputs, previous = [], None
+        with Stylizer("toon", "cpu") as stylizer:
+            for frame in frames:
+                previous = stylizer(frame, focus, previous=previous, motion=still,
+                                    coherence=coherence)
+                outputs.append(previous)
+        return np.mean([np.abs(a - b).mean() for a, b in zip(outputs[3:], outputs[4:])])
+
+    assert flicker(0.7) * 3 < flicker(0.0)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"coherence": 1.0}, r"coherence must be in \[0, 1\)"),
+    ({"coherence": 0.5, "previous": np.zeros((4, 4, 3), np.float32),
+      "motion": np.zeros((2, 2, 3), np.float32)}, "previous must be the last stylised frame"),
+    ({"coherence": 0.5, "previous": "same", "motion": np.zeros((2, 2), np.float32)},
+     r"motion must be an \(h, w, 3\) array"),
+])
+def test_bad_temporal_arguments_are_clear_errors(scene, kwargs, message):
+    image, focus = scene
+    if isinstance(kwargs.get("previous"), str):
+        kwargs = {**kwargs, "previous": image}
+    with Stylizer(backend="cpu") as stylizer, pytest.raises(ParameterError, match=message):
+        stylizer(image, focus, **kwargs)
+
+
+@pytest.mark.gl
+def test_array_uniforms_are_checked_like_scalars(gl):
+    from dofkit.render.gl import set_uniform
+
+    program, _ = gl._program("smooth", {"taps": 2})
+    with gl.ctx:
+        with pytest.raises(ValueError, match=r"uniform 'kernel': array of shape \(5,\)"):
+            set_uniform(program, "kernel", half_kernels(4, 1.0)[:, 0])
+        with pytest.raises(ValueError, match="is an array of 3"):
+            set_uniform(program, "kernel", 0.5)
+        set_uniform(program, "kernel", half_kernels(2, 1.0)[:, 0])
+        set_uniform(program, "not_used", 1.0)  # dropped by the compiler: skipped
+
+
+def test_shaders_use_no_reserved_words():
+    """GLSL >= 4.00 reserves ``sample`` (and 4.x ``active``, ``filter``...): none is an
+    identifier in our shaders, which must also build on newer drivers."""
+    import re
+
+    from dofkit.resources import resource_dir
+
+    reserved = re.compile(r"\b(sample|active|filter|common|partition|input|output)\b")
+    for path in resource_dir("shaders").rglob("*.glsl"):
+        code = "\n".join(line.split("//")[0] for line in path.read_text().splitlines())
+        assert not reserved.search(code), path.name
+
+
+def test_cached_stylizers_are_closed_at_exit(scene):
+    import dofkit.render as render_module
+
+    image, focus = scene
+    stylize(image, focus, backend="cpu")
+    assert render_module._cached
+    render_module._close_cached()
+    assert not render_module._cached

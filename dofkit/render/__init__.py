@@ -4,13 +4,17 @@
 >>> with Stylizer("toon") as stylizer:           # doctest: +SKIP
 ...     frames = [stylizer(image, focus) for image, focus in pairs]
 
-Passes: sRGB -> CIELab; bilateral smoothing whose sigma follows (1 - focus); DoG of
-lightness; composition (toon quantisation, background desaturation and fade, XDoG lines whose
-opacity follows focus) back to sRGB. Presets in :data:`STYLES`, parameters in
-:data:`PARAMETERS`. moderngl is imported only when a GL backend is made.
+Passes (``pipeline``): sRGB -> CIELab; one smoothed structure tensor; orientation-aligned
+bilateral abstraction (the background on a reduced copy, composited by focus); flow-based DoG
+lines; composition (soft gradient-aware toon steps, background desaturation and fade, XDoG
+lines whose opacity follows focus and edge coherence, optional blend with the previous
+frame) back to sRGB. Presets in :data:`STYLES`, parameters in :data:`PARAMETERS`. moderngl is
+imported only when a GL backend is made.
 """
 
 from __future__ import annotations
+
+import atexit
 
 import numpy as np
 
@@ -20,6 +24,13 @@ from .stylizer import BACKENDS, Stylizer
 __all__ = ["Stylizer", "stylize", "STYLES", "PARAMETERS", "DEFAULT_STYLE", "BACKENDS"]
 
 _cached: dict[str, Stylizer] = {}
+
+
+@atexit.register
+def _close_cached() -> None:
+    """Close the Stylizers :func:`stylize` kept (their EGL contexts) at interpreter exit."""
+    while _cached:
+        _cached.popitem()[1].close()
 
 
 def stylize(image: np.ndarray, focus: np.ndarray, style: str = DEFAULT_STYLE,

@@ -1,9 +1,14 @@
-"""GL backend: a headless EGL context, the programs of ``shaders/`` compiled once, and float
-textures sized to the image, reused across frames of the same size.
+"""GL backend: a headless EGL context, the programs of ``shaders/`` compiled once, and named
+textures and framebuffers made on first use and reused across frames (remade only when a
+texture's size, channels or storage change).
 
 Programs are ``shaders/<name>.glsl`` files holding both stages, switched by
 ``#if defined VERTEX_SHADER`` / ``FRAGMENT_SHADER``; ``#include "file"`` lines are replaced by
-that file (relative to ``shaders/``). Every draw is one full-screen triangle.
+that file (relative to ``shaders/``). Loop lengths and switches (:data:`CONSTANTS`) are
+``#define``s, not uniforms: llvmpipe runs fixed-length loops about twice as fast, so each
+program is compiled once per set of them, on first use, and kept. Every draw is one
+full-screen triangle. Storage: 8-bit uploads (``uint8`` arrays) and the 8-bit final image,
+half floats (``"f2"``) in between.
 """
 
 from __future__ import annotations
@@ -15,21 +20,24 @@ import numpy as np
 
 from ..errors import ImageError, ResourceError
 from ..resources import resource_dir
-from .cpu import PROGRAMS
+from .cpu_backend import PROGRAMS
 
 _INCLUDE = re.compile(r'^#include\s+"([^"]+)"\s*$', re.MULTILINE)
+#: Settings passed as compile-time constants: keyword of the pass -> GLSL macro.
+CONSTANTS = {"taps": "TAPS", "axis": "AXIS", "scale": "SCALE", "flow_taps": "FLOW_TAPS"}
 
 
-def shader_source(path: Path, stage: str) -> str:
+def shader_source(path: Path, stage: str, defines: dict[str, int] | None = None) -> str:
     """Source of one stage (``VERTEX_SHADER``/``FRAGMENT_SHADER``) of the program at ``path``,
-    includes expanded (one level deep is all the shaders use, but nesting works)."""
+    includes expanded (nesting works), ``defines`` (macro -> int) added after ``#version``."""
     root = path.parent
 
     def expand(text: str) -> str:
         return _INCLUDE.sub(lambda m: expand((root / m.group(1)).read_text()), text)
 
     version, _, body = expand(path.read_text()).partition("\n")
-    return f"{version}\n#define {stage}\n{body}"
+    lines = [f"#define {macro} {int(value)}" for macro, value in (defines or {}).items()]
+    return "\n".join([version, f"#define {stage}", *lines, body])
 
 
 def create_context(device: int | None = None):
@@ -48,9 +56,29 @@ def create_context(device: int | None = None):
     return ctx
 
 
+def set_uniform(shader, name: str, value) -> None:
+    """Set uniform ``name`` of ``shader``: scalars and vectors by value, arrays (float32,
+    (length,) or (length, components)) checked against the declared length and type first.
+    Names the program does not use are skipped (the compiler drops unused uniforms)."""
+    if name not in shader:
+        return
+    uniform = shader[name]
+    if isinstance(value, np.ndarray):
+        expected = (uniform.array_length,) + ((uniform.dimension,) if uniform.dimension > 1 else ())
+        if value.shape != expected:
+            raise ValueError(f"uniform {name!r}: array of shape {value.shape}; the program "
+                             f"declares {expected}")
+        uniform.write(np.ascontiguousarray(value, np.float32))
+    else:
+        if uniform.array_length != 1:
+            raise ValueError(f"uniform {name!r} is an array of {uniform.array_length}; pass a "
+                             "numpy array")
+        uniform.value = value
+
+
 class GlBackend:
-    """Runs the passes as GLSL programs on named float textures (same interface as
-    :class:`~.cpu.CpuBackend`). Make once; textures follow the image size."""
+    """Runs the passes as GLSL programs on named textures (same interface as
+    :class:`~.cpu_backend.CpuBackend`). Make once; textures follow the image size."""
 
     name = "gl"
 
@@ -62,95 +90,106 @@ class GlBackend:
         self.max_size = self.ctx.info["GL_MAX_TEXTURE_SIZE"]
         self._textures: dict[str, object] = {}
         self._framebuffers: dict[str, object] = {}
-        self._size: tuple[int, int] | None = None
-        self._programs, self._triangles = {}, {}
-        try:
-            with self.ctx:
-                self._build(resource_dir("shaders"))
-        except (OSError, moderngl.Error) as exc:
-            self.close()
-            raise ResourceError(f"shaders failed to build: {exc}") from None
+        self._programs: dict[tuple, tuple] = {}  # (name, constants) -> (program, triangle)
+        self._folder = resource_dir("shaders")
+        # Bound before a framebuffer is released: Mesa reports GL_INVALID_OPERATION for the
+        # next framebuffer made after the bound one is deleted.
+        with self.ctx:
+            self._parking = self.ctx.framebuffer([self.ctx.texture((1, 1), 4, dtype="f1")])
 
-    def _build(self, folder: Path) -> None:
-        for name in PROGRAMS:
-            path = folder / f"{name}.glsl"
-            self._programs[name] = self.ctx.program(
-                vertex_shader=shader_source(path, "VERTEX_SHADER"),
-                fragment_shader=shader_source(path, "FRAGMENT_SHADER"))
-            self._triangles[name] = self.ctx.vertex_array(self._programs[name], [])
+    def _program(self, name: str, constants: dict[str, int]):
+        """(program, its full-screen triangle) of ``name`` built with ``constants``, compiled
+        on first use and kept; ResourceError if it fails to build."""
+        key = (name, tuple(sorted(constants.items())))
+        if key not in self._programs:
+            path = self._folder / f"{name}.glsl"
+            defines = {CONSTANTS[k]: v for k, v in constants.items()}
+            try:
+                program = self.ctx.program(
+                    vertex_shader=shader_source(path, "VERTEX_SHADER", defines),
+                    fragment_shader=shader_source(path, "FRAGMENT_SHADER", defines))
+            except (OSError, self._moderngl.Error) as exc:
+                raise ResourceError(f"shader {name} failed to build: {exc}") from None
+            self._programs[key] = (program, self.ctx.vertex_array(program, []))
+        return self._programs[key]
 
-    def _fit(self, width: int, height: int) -> None:
-        """Release all textures when the image size changes; refuse sizes GL cannot hold."""
-        if max(width, height) > self.max_size:
-            raise ImageError(f"image {width}x{height} exceeds the GL texture limit "
+    def _texture(self, name: str, size: tuple[int, int], components: int, dtype: str):
+        """Texture ``name`` of that size, channels and storage, reused when it matches (its
+        framebuffer dropped when it is remade)."""
+        if max(size) > self.max_size:
+            raise ImageError(f"image {size[0]}x{size[1]} exceeds the GL texture limit "
                              f"{self.max_size} px per side; use --backend cpu")
-        if self._size != (width, height):
-            self._release()
-            self._size = (width, height)
-
-    def _texture(self, name: str, components: int):
-        """Texture ``name`` (float32, image-sized, ``components`` channels), made on demand."""
         texture = self._textures.get(name)
-        if texture is None or texture.components != components:
-            if texture is not None:
-                texture.release()
-                if name in self._framebuffers:
-                    self._framebuffers.pop(name).release()
-            texture = self.ctx.texture(self._size, components, dtype="f4")
-            texture.filter = (self._moderngl.LINEAR, self._moderngl.LINEAR)  # for bilinear()
-            texture.repeat_x = texture.repeat_y = False  # clamp to edge
-            self._textures[name] = texture
+        if texture is not None and (texture.size, texture.components, texture.dtype) == (
+                size, components, dtype):
+            return texture
+        if texture is not None:
+            if name in self._framebuffers:
+                self._parking.use()
+                self._framebuffers.pop(name).release()
+            texture.release()
+        texture = self.ctx.texture(size, components, dtype=dtype)
+        texture.filter = (self._moderngl.LINEAR, self._moderngl.LINEAR)  # for bilinear()
+        texture.repeat_x = texture.repeat_y = False  # clamp to edge
+        self._textures[name] = texture
         return texture
-
-    def _framebuffer(self, name: str):
-        if name not in self._framebuffers:
-            texture = self._texture(name, 4)
-            self._framebuffers[name] = self.ctx.framebuffer(color_attachments=[texture])
-        return self._framebuffers[name]
 
     # Public methods make this context current (``with self.ctx``, which must not nest): several
     # contexts may live in one process, e.g. one per Stylizer.
 
     def load(self, name: str, values: np.ndarray) -> None:
-        """Upload float32 (H, W) or (H, W, C) ``values`` into texture ``name``."""
+        """Upload (H, W) or (H, W, C) ``values`` into texture ``name``: uint8 as 8-bit
+        normalised (read as [0, 1]), anything else as float32."""
         height, width = values.shape[:2]
+        dtype = "f1" if values.dtype == np.uint8 else "f4"
         with self.ctx:
-            self._fit(width, height)
-            texture = self._texture(name, 1 if values.ndim == 2 else values.shape[2])
-            texture.write(np.ascontiguousarray(values, dtype=np.float32))
+            texture = self._texture(name, (width, height),
+                                    1 if values.ndim == 2 else values.shape[2], dtype)
+            texture.write(np.ascontiguousarray(values, np.uint8 if dtype == "f1" else np.float32))
 
-    def run(self, program: str, target: str, sources: dict[str, str], **uniforms) -> None:
-        """Draw ``program`` into texture ``target`` (RGBA f4), reading textures ``sources``
-        (sampler name -> texture name), with ``uniforms`` set by name."""
+    def run(self, program: str, target: str, sources: dict[str, str], *,
+            size: tuple[int, int] | None = None, dtype: str = "f2", components: int = 4,
+            **uniforms) -> None:
+        """Draw ``program`` into texture ``target`` (``components`` channels of ``dtype``:
+        ``"f1"`` 8-bit, ``"f2"`` half float; ``size`` (width, height), default that of the
+        first source), reading
+        textures ``sources`` (sampler name -> texture name), with ``uniforms`` set by name."""
         if target in sources.values():
             raise ValueError(f"{program}: target {target!r} is also a source")
-        shader = self._programs[program]
+        if program not in PROGRAMS:
+            raise ValueError(f"unknown program {program!r}")
+        constants = {k: uniforms.pop(k) for k in list(uniforms) if k in CONSTANTS}
         with self.ctx:
+            shader, triangle = self._program(program, constants)
             for unit, (sampler, texture) in enumerate(sources.items()):
                 self._textures[texture].use(location=unit)
                 shader[sampler].value = unit
             for name, value in uniforms.items():
-                if isinstance(value, np.ndarray):
-                    shader[name].write(np.ascontiguousarray(value, np.float32))
-                elif name in shader:  # the compiler drops uniforms a program does not use
-                    shader[name].value = value
-            self._framebuffer(target).use()
-            self._triangles[program].render(self._moderngl.TRIANGLES, vertices=3)
+                set_uniform(shader, name, value)
+            size = size or self._textures[next(iter(sources.values()))].size
+            self._texture(target, size, components, dtype)
+            if target not in self._framebuffers:
+                self._framebuffers[target] = self.ctx.framebuffer(
+                    color_attachments=[self._textures[target]])
+            self._framebuffers[target].use()
+            triangle.render(self._moderngl.TRIANGLES, vertices=3)
 
     def read(self, name: str) -> np.ndarray:
-        """Texture ``name`` as float32 (H, W, C)."""
+        """Texture ``name`` as stored: uint8 (8-bit) or float32 (H, W, C)."""
         texture = self._textures[name]
         width, height = texture.size
+        kind = {"f1": np.uint8, "f2": np.float16, "f4": np.float32}[texture.dtype]
         with self.ctx:
-            data = np.frombuffer(texture.read(), np.float32)
-        return data.reshape(height, width, texture.components)
+            data = np.frombuffer(texture.read(), kind)
+        data = data.reshape(height, width, texture.components)
+        return data if kind is np.uint8 else data.astype(np.float32)
 
     def _release(self) -> None:
+        self._parking.use()
         for item in (*self._framebuffers.values(), *self._textures.values()):
             item.release()
         self._framebuffers.clear()
         self._textures.clear()
-        self._size = None
 
     def release(self) -> None:
         """Free all textures and framebuffers (programs and context stay)."""
@@ -158,10 +197,17 @@ class GlBackend:
             self._release()
 
     def close(self) -> None:
-        """Free everything, the context included."""
+        """Free everything, the context included (safe to call twice)."""
+        if self.ctx is None:
+            return
         with self.ctx:
             self._release()
-            for item in (*self._triangles.values(), *self._programs.values()):
-                item.release()
-        self._triangles, self._programs = {}, {}
+            for program, triangle in self._programs.values():
+                triangle.release()
+                program.release()
+            for attachment in self._parking.color_attachments:
+                attachment.release()
+            self._parking.release()
+        self._programs = {}
         self.ctx.release()
+        self.ctx = None

@@ -34,3 +34,13 @@ vec3 lab_to_rgb(vec3 lab) {
     vec3 xyz = WHITE * lab_f_inverse(vec3(fy + lab.y / 500.0, fy, fy - lab.z / 200.0));
     return linear_to_srgb(XYZ_TO_RGB * xyz);
 }
+
+// Lab stored in 8-bit textures as OpenCV's 8-bit Lab does: (L * 255 / 100, a + 128, b + 128)
+// / 255, so each channel fills [0, 1].
+vec3 pack_lab(vec3 lab) {
+    return vec3(lab.x / 100.0, (lab.yz + 128.0) / 255.0);
+}
+
+vec3 unpack_lab(vec3 stored) {
+    return vec3(stored.x * 100.0, stored.yz * 255.0 - 128.0);
+}

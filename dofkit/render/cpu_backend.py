@@ -1,0 +1,66 @@
+"""The CPU backend: runs the passes' numpy twins on named buffers, storing each as its GL
+texture would (8-bit buffers rounded, half-float ones rounded to float16)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import cpu
+from .compose import compose
+
+PROGRAMS = {"lab": cpu.lab, "tensor": cpu.tensor, "smooth": cpu.smooth, "orient": cpu.orient,
+            "shrink": cpu.shrink,
+            "bilateral": cpu.bilateral, "merge": cpu.merge, "flow_dog": cpu.flow_dog,
+            "flow_lines": cpu.flow_lines, "compose": compose}
+
+
+def stored(values: np.ndarray, dtype: str) -> np.ndarray:
+    """``values`` float32 as a texture of ``dtype`` holds them: ``"f1"`` uint8 (rounded, as
+    GL's unsigned normalised conversion), ``"f2"`` rounded to float16, ``"f4"`` as is."""
+    if dtype == "f1":
+        return (np.clip(values, 0.0, 1.0) * 255 + 0.5).astype(np.uint8)
+    if dtype == "f2":
+        return values.astype(np.float16)
+    return values.astype(np.float32, copy=False)
+
+
+def _as_float(values: np.ndarray) -> np.ndarray:
+    """A stored buffer as the float32 (H, W, C) a shader reads (uint8 normalised to [0, 1])."""
+    if values.dtype == np.uint8:
+        values = values.astype(np.float32) / np.float32(255)
+    values = values.astype(np.float32, copy=False)
+    return values[..., None] if values.ndim == 2 else values
+
+
+class CpuBackend:
+    """Runs the passes on named numpy buffers; same interface as :class:`~.gl.GlBackend`."""
+
+    name = "cpu"
+    max_size = None  # no texture limit
+
+    def __init__(self):
+        self._buffers: dict[str, np.ndarray] = {}
+
+    def load(self, name: str, values: np.ndarray) -> None:
+        """Store uint8 or float32 (H, W) or (H, W, C) ``values`` as buffer ``name``."""
+        self._buffers[name] = values
+
+    def run(self, program: str, target: str, sources: dict[str, str], *,
+            size: tuple[int, int] | None = None, dtype: str = "f2", components: int = 4,
+            **uniforms) -> None:
+        """Run ``program`` with sampler -> buffer ``sources`` and ``uniforms`` into ``target``,
+        stored as a texture of ``dtype`` with ``components`` channels would be (``size`` is
+        implied by the program)."""
+        inputs = {sampler: _as_float(self._buffers[buffer]) for sampler, buffer in sources.items()}
+        result = PROGRAMS[program](**inputs, **uniforms)[..., :components]
+        self._buffers[target] = stored(result, dtype)
+
+    def read(self, name: str) -> np.ndarray:
+        """Buffer ``name`` as stored: uint8 or float (H, W, C)."""
+        return self._buffers[name]
+
+    def release(self) -> None:
+        """Drop the buffers."""
+        self._buffers.clear()
+
+    close = release

@@ -1,0 +1,153 @@
+"""The stylisation passes in order, written once for both backends (GL and CPU).
+
+One smoothed structure tensor of the input steers everything: the orientation-aligned
+bilateral abstraction, the flow-based DoG lines and the smoothing of the toon steps along
+the flow. The background is abstracted on a reduced-resolution copy and composited with the
+full-resolution subject by focus.
+"""
+
+from __future__ import annotations
+
+import math
+
+import cv2
+import numpy as np
+
+from .sampling import half_kernels
+
+#: Sigma in px of the blur of the structure tensor.
+TENSOR_SIGMA = 2.0
+#: Reduction of the copy the structure tensor is computed on (it is smooth: half the
+#: resolution loses nothing visible and costs a quarter).
+FLOW_SCALE = 2
+#: Ratio of the wide to the narrow Gaussian of the DoG (Marr-Hildreth's 1.6).
+EDGE_RATIO = 1.6
+#: Smallest bilateral sigma, in reduced-resolution px, the background copy may be given:
+#: below it the copy would blur by resampling more than by filtering.
+MIN_BACKGROUND_SIGMA = 2.0
+
+COMPOSE_UNIFORMS = ("levels", "toon_sharpness", "flow_smoothing", "saturation", "desaturate",
+                    "fade", "edge_sharpness", "edge_strength", "background_edges",
+                    "line_coherence")
+
+
+def to_bytes(values: np.ndarray) -> np.ndarray:
+    """float32 in [0, 1] (any shape) -> uint8, rounded (values outside clipped)."""
+    return cv2.convertScaleAbs(cv2.max(values, 0.0), alpha=255.0)
+
+
+def background_scale(radius: float) -> int:
+    """Reduction (1, 2 or 4) of the background copy: the largest that leaves its bilateral
+    sigma ``radius / scale`` at least :data:`MIN_BACKGROUND_SIGMA`."""
+    scale = 1
+    while scale < 4 and radius / (2 * scale) >= MIN_BACKGROUND_SIGMA:
+        scale *= 2
+    return scale
+
+
+def render(backend, image: np.ndarray, focus: np.ndarray, params: dict, *,
+           previous: np.ndarray | None = None, motion: np.ndarray | None = None,
+           coherence: float = 0.0) -> np.ndarray:
+    """Run the passes on ``backend``: image float32 (H, W, 3) and focus (H, W), both in
+    [0, 1] -> stylised uint8 RGB (H, W, 3). With ``coherence`` > 0, ``previous`` (the last
+    stylised frame, (H, W, 3), uint8 or float32 in [0, 1]) is moved by ``motion`` (float32
+    (h, w, 3) on a grid covering the frame: (dx, dy) in px to where each point was, and the
+    confidence in [0, 1]) and blended in with weight ``coherence * confidence``."""
+    if params["feather"] > 0:
+        focus = cv2.GaussianBlur(focus, (0, 0), params["feather"], borderType=cv2.BORDER_REPLICATE)
+    backend.load("image", to_bytes(image))
+    backend.load("focus", to_bytes(focus))
+    backend.run("lab", "lab", {"image": "image", "focus": "focus"}, dtype="f1")
+    shrunk = Shrunk(backend, image.shape[:2])
+    backend.run("tensor", "gradients", {"source": shrunk(FLOW_SCALE)}, unit=1 / FLOW_SCALE)
+    sigma = TENSOR_SIGMA / FLOW_SCALE
+    blur = dict(taps=math.ceil(2 * sigma), kernel=half_kernels(math.ceil(2 * sigma), sigma)[:, 0])
+    backend.run("smooth", "half_flow", {"source": "gradients"}, direction=(1, 0), **blur)
+    backend.run("smooth", "tensor", {"source": "half_flow"}, direction=(0, 1), **blur)
+    backend.run("orient", "flow", {"source": "tensor"}, dtype="f1",
+                toon_gradient=float(params["toon_gradient"]))
+    abstracted = abstract(backend, shrunk, params)
+    edges = abstracted  # not read by compose when no line is drawn
+    if params["edge_strength"] > 0 or params["background_edges"] > 0:
+        edges = "edges"
+        draw_lines(backend, abstracted, edges, params)
+    sources = {"abstracted": abstracted, "edges": edges, "flow": "flow"}
+    if coherence > 0 and previous is not None and motion is not None:
+        backend.load("previous", previous if previous.dtype == np.uint8 else to_bytes(previous))
+        backend.load("motion", np.ascontiguousarray(motion[..., :3], np.float32))
+        sources.update(previous="previous", motion="motion")
+    else:
+        coherence = 0.0
+    flow_taps = math.ceil(2 * params["flow_smoothing"]) if params["levels"] > 0 else 0
+    backend.run("compose", "styled", sources, dtype="f1", coherence=float(coherence),
+                flow_taps=flow_taps, **{name: float(params[name]) for name in COMPOSE_UNIFORMS})
+    return cv2.cvtColor(backend.read("styled"), cv2.COLOR_RGBA2RGB)
+
+
+class Shrunk:
+    """Reduced copies of the packed Lab buffer ``lab`` (8-bit), made on first request per
+    scale and shared by the passes of one frame."""
+
+    def __init__(self, backend, shape: tuple[int, int]):
+        self._backend, self._shape, self._made = backend, shape, {1: "lab"}
+
+    def __call__(self, scale: int) -> str:
+        """Name of the copy reduced ``scale`` times (1, 2 or 4)."""
+        if scale not in self._made:
+            height, width = self._shape
+            self._made[scale] = f"lab_{scale}"
+            self._backend.run("shrink", self._made[scale], {"source": "lab"}, scale=scale,
+                              size=(-(-width // scale), -(-height // scale)), dtype="f1")
+        return self._made[scale]
+
+
+def abstract(backend, shrunk: Shrunk, params: dict) -> str:
+    """Orientation-aligned bilateral rounds: ``iterations`` on the background (sigma
+    ``radius``) on a copy reduced by :func:`background_scale`, skipping where focus = 1; one
+    on the subject (sigma ``subject_radius``) at full resolution, skipping where focus = 0;
+    then their composite by focus. Returns the name of the abstracted packed-Lab buffer."""
+    rounds = params["iterations"]
+    if rounds == 0 or params["radius"] == params["subject_radius"] == 0:
+        return "lab"
+    scale = background_scale(params["radius"])
+    far = _bilateral_rounds(backend, shrunk(scale), "far", params["radius"] / scale, rounds,
+                            params, focus_range=(-1.0, 0.999))
+    near = _bilateral_rounds(backend, "lab", "near", params["subject_radius"], 1, params,
+                             focus_range=(0.001, 2.0))
+    backend.run("merge", "abstracted", {"subject": near, "background": far}, dtype="f1")
+    return "abstracted"
+
+
+def _bilateral_rounds(backend, source: str, prefix: str, sigma: float, rounds: int,
+                      params: dict, focus_range: tuple[float, float]) -> str:
+    """``rounds`` x (across, along) bilateral passes of ``source`` with spatial ``sigma`` px
+    where focus lies in ``focus_range``; returns the result's buffer name (``source`` if sigma 0)."""
+    if sigma <= 0:
+        return source
+    settings = dict(taps=math.ceil(2 * sigma), sigma=float(sigma),
+                    range_sigma=float(params["range_sigma"]), focus_range=focus_range)
+    for _ in range(rounds):
+        backend.run("bilateral", f"{prefix}_across", {"source": source, "flow": "flow"},
+                    axis=0, dtype="f1", **settings)
+        backend.run("bilateral", f"{prefix}_along", {"source": f"{prefix}_across",
+                                                      "flow": "flow"}, axis=1, dtype="f1",
+                    **settings)
+        source = f"{prefix}_along"
+    return source
+
+
+def draw_lines(backend, source: str, target: str, params: dict) -> None:
+    """Flow-based DoG of the lightness of buffer ``source`` into ``target`` (one half-float
+    channel): the two blurs across edges and their difference, then its smoothing along the
+    edge flow over ``flow_sigma`` px."""
+    edge_sigma, flow_sigma = params["edge_sigma"], params["flow_sigma"]
+    dog_taps = math.ceil(2.5 * EDGE_RATIO * edge_sigma)
+    backend.run("flow_dog", "dog", {"source": source, "flow": "flow"}, taps=dog_taps,
+                kernel=half_kernels(dog_taps, edge_sigma, EDGE_RATIO * edge_sigma),
+                opacity=(float(params["background_edges"]), float(params["edge_strength"])),
+                edge_tau=float(params["edge_tau"]), edge_threshold=float(params["edge_threshold"]),
+                line_coherence=float(params["line_coherence"]), components=1)
+    line_taps = math.ceil(2 * flow_sigma)
+    backend.run("flow_lines", target, {"source": "dog", "flow": "flow"}, taps=line_taps,
+                components=1,
+                kernel=half_kernels(line_taps, max(flow_sigma, 1e-3))[:, 0])
