@@ -9,11 +9,15 @@ missing=0
 for lib in libEGL.so.1 libGL.so.1 libEGL_mesa.so.0; do
   ldconfig -p 2>/dev/null | grep -q "$lib" || missing=1
 done
-if [ "$missing" = 1 ]; then
-  echo "setup: installing libegl1 libgl1 (Mesa, for headless OpenGL)" >&2
+packages=""
+[ "$missing" = 1 ] && packages="libegl1 libgl1 libegl-mesa0 libgl1-mesa-dri"  # headless OpenGL
+# Debian's chromium: the web app's browser test drives it with Playwright (no browser download).
+[ -x /usr/bin/chromium ] || packages="$packages chromium"
+if [ -n "$packages" ]; then
+  echo "setup: installing $packages" >&2
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
   $SUDO apt-get update -qq >&2
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends libegl1 libgl1 libegl-mesa0 libgl1-mesa-dri >&2
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $packages >&2
 fi
 
 PYTHON="${PYTHON:-python3}"

@@ -190,6 +190,7 @@ def test_worker_refuses_beyond_capacity_and_times_out():
 
     async def scenario():
         worker = Worker(capacity=2, timeout=0.2)
+        worker.start()
         blocked = asyncio.ensure_future(worker.run(release.wait))
         await asyncio.sleep(0.05)
         waiting = asyncio.ensure_future(worker.run(lambda: "done"))

@@ -23,6 +23,7 @@ def create_app(settings: Settings = Settings()) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
+        worker.start()
         await asyncio.wrap_future(worker.submit(engine.warm))
         app.state.info = await asyncio.wrap_future(worker.submit(engine.info))
         yield

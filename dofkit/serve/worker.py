@@ -25,10 +25,14 @@ class Worker:
 
     def __init__(self, capacity: int, timeout: float):
         self.capacity, self.timeout = capacity, timeout
-        self._executor = ThreadPoolExecutor(1, thread_name_prefix="dofkit-worker")
+        self._executor: ThreadPoolExecutor | None = None
         self._lock = threading.Lock()
         self.pending = 0
         self._seconds = 0.5  # running mean of a job's duration, for Retry-After
+
+    def start(self) -> None:
+        """Start the thread (again after :meth:`close`, as at each ASGI lifespan)."""
+        self._executor = ThreadPoolExecutor(1, thread_name_prefix="dofkit-worker")
 
     def submit(self, job: Callable[..., T], *args) -> Future:
         """Queue ``job(*args)`` without the limits (start-up and shut-down work)."""
@@ -67,4 +71,6 @@ class Worker:
 
     def close(self) -> None:
         """Finish the running job, drop the queued ones, stop the thread."""
-        self._executor.shutdown(wait=True, cancel_futures=True)
+        if self._executor is not None:
+            self._executor.shutdown(wait=True, cancel_futures=True)
+            self._executor = None

@@ -1,0 +1,74 @@
+"""End to end in a real browser: Debian's chromium driven by Playwright loads the page from a
+server on 127.0.0.1, a sample is uploaded, a slider moves, and the stylised image changes.
+No request may leave the server's own origin."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("fastapi")
+sync_api = pytest.importorskip("playwright.sync_api")
+CHROMIUM = Path("/usr/bin/chromium")
+if not CHROMIUM.exists():
+    pytest.skip("Debian's chromium is not installed (apt-get install chromium)",
+                allow_module_level=True)
+
+from dofkit.serve import Settings, create_app  # noqa: E402
+from serve_live import live_server  # noqa: E402
+
+SAMPLE = Path(__file__).resolve().parent.parent / "samples" / "coffee.jpg"
+#: A checksum of the pixels of the image element matching the selector.
+CHECKSUM = """(selector) => {
+  const img = document.querySelector(selector);
+  const canvas = document.createElement("canvas");
+  canvas.width = img.naturalWidth; canvas.height = img.naturalHeight;
+  const context = canvas.getContext("2d");
+  context.drawImage(img, 0, 0);
+  const data = context.getImageData(0, 0, canvas.width, canvas.height).data;
+  let sum = 0;
+  for (let i = 0; i < data.length; i += 1) sum = (sum * 31 + data[i]) >>> 0;
+  return sum;
+}"""
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+@pytest.fixture(scope="module")
+def base_url():
+    with live_server(create_app(Settings())) as url:
+        yield url
+
+
+def test_page_uploads_a_sample_and_follows_a_slider(base_url, tmp_path):
+    requests, errors, stylised = [], [], []
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        page = browser.new_page(viewport={"width": 1500, "height": 950})
+        page.on("request", lambda request: requests.append(request.url))
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.on("request", lambda request: stylised.append(request.url)
+                if "/v1/stylize" in request.url else None)
+        page.goto(f"{base_url}/")
+        page.wait_for_selector("#params input[type=range]")
+        page.set_input_files("#file", str(SAMPLE))
+        page.wait_for_selector("#result-frame.loaded:not(.busy)", timeout=60_000)
+        page.wait_for_selector("#map-frame.loaded:not(.busy)", timeout=60_000)
+        first_src = page.get_attribute("#result", "src")
+        first_pixels = page.evaluate(CHECKSUM, "#result")
+
+        page.locator("#param-radius").fill("12")
+        # (no wait_for_function: its string predicates are blocked by the page's CSP)
+        sync_api.expect(page.locator("#result")).not_to_have_attribute("src", first_src,
+                                                                       timeout=60_000)
+        page.wait_for_selector("#result-frame:not(.busy)", timeout=60_000)
+        assert "radius=12" in stylised[-1]
+        assert page.evaluate(CHECKSUM, "#result") != first_pixels
+        assert page.locator("#result-timing").inner_text().count("ms") >= 2
+        page.screenshot(path=str(tmp_path / "page.png"))
+        browser.close()
+    assert not errors
+    outside = [url for url in requests
+               if not url.startswith((f"{base_url}/", "blob:", "data:"))]
+    assert not outside, outside
