@@ -35,7 +35,7 @@ class MapView(str, Enum):
 ROI_OPTIONS = ("threshold", "min_area", "merge")
 MODE_OPTIONS = {
     Mode.map: ("map_view",),
-    Mode.stylize: ("style", "settings", "backend"),
+    Mode.stylize: ("style", "settings", "backend", "coherence"),
     Mode.roi: ROI_OPTIONS + ("pad", "max_rois"),
     Mode.detect: ("detector", "gate", "on_rois"),
 }
@@ -73,6 +73,9 @@ def video_command(
                               help="Compute a fresh focus map on every N-th frame; the frames "
                                    "between reuse the previous map moved by optical flow. "
                                    "Every frame is still output."),
+    coherence: float = typer.Option(0.7, "--coherence", help="--mode stylize: weight in [0, 1) "
+                                    "of the previous stylised frame, moved along the optical "
+                                    "flow, where the motion is trusted; 0 = off."),
     smooth: float = typer.Option(0.7, "--smooth", help="Temporal smoothing of the map in "
                                  "[0, 1): weight of the motion-compensated past; 0 = off."),
     start: float = typer.Option(0.0, "--start", help="Start this many seconds in."),
@@ -145,7 +148,7 @@ def video_command(
             work = _detect_records(maps, finder, gate, threshold if on_rois else None,
                                    min_area=min_area, merge=merge)
         else:
-            work = _consumer(mode, map_view, maps, stylizer)
+            work = _consumer(mode, map_view, maps, stylizer, coherence)
         sink = open_sink(target, records=mode in (Mode.roi, Mode.detect), size=video.size,
                          rate=video.rate, audio=video.audio, inputs=(source,))
         began = time.perf_counter()
@@ -162,10 +165,13 @@ def video_command(
     notice(f"{outcome.frames} frames{where} ({rate:.1f} frames/s, {maps.computed} fresh maps)")
 
 
-def _consumer(mode: Mode, view: MapView, maps, stylizer) -> Callable:
+def _consumer(mode: Mode, view: MapView, maps, stylizer, coherence: float) -> Callable:
     """The per-frame work of ``mode``: Frame -> image to write, or record to print."""
-    if mode is Mode.stylize:
-        return lambda frame: stylizer(frame.rgb, maps(frame.rgb))
+    if mode is Mode.stylize:  # blended with the previous stylised frame, moved by the flow
+        from ..video import CoherentStylizer
+
+        coherent = CoherentStylizer(stylizer, maps, coherence)
+        return lambda frame: coherent(frame.rgb)
     if mode is Mode.map:
         from ..view import overlay, rainbow
 

@@ -10,13 +10,15 @@
 
 Modules: :mod:`.io` (sources and sinks, PyAV), :mod:`.smoothing` (motion-following temporal
 smoothing with scene-cut reset), :mod:`.maps` (fresh/carried/smoothed map per frame),
-:mod:`.run` (the frame loop and Ctrl-C handling). Importing this package imports PyAV.
+:mod:`.run` (the frame loop and Ctrl-C handling), :mod:`.coherence` (stylised frames blended
+with the previous one moved by the flow). Importing this package imports PyAV.
 """
 
+from .coherence import DEFAULT_COHERENCE, CoherentStylizer
 from .io import Frame, open_sink, open_source
 from .maps import FrameMaps
 from .run import Outcome, interrupt_flag, process
 from .smoothing import TemporalSmoother
 
-__all__ = ["Frame", "FrameMaps", "Outcome", "TemporalSmoother", "interrupt_flag", "open_sink",
+__all__ = ["CoherentStylizer", "DEFAULT_COHERENCE", "Frame", "FrameMaps", "Outcome", "TemporalSmoother", "interrupt_flag", "open_sink",
            "open_source", "process"]

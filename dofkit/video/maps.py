@@ -47,3 +47,8 @@ class FrameMaps:
         self._age = 1
         self.computed += 1
         return self._smoother.blend(self._estimate(rgb))
+
+    def motion(self) -> np.ndarray | None:
+        """Motion of the last frame against the one before (see
+        :meth:`~.smoothing.TemporalSmoother.motion`); None after a scene cut."""
+        return self._smoother.motion()

@@ -59,6 +59,8 @@ class TemporalSmoother:
         self._histogram: np.ndarray | None = None
         self._map: np.ndarray | None = None
         self._previous_grey: np.ndarray | None = None
+        self._size: tuple[int, int] | None = None
+        self._motion: np.ndarray | None = None
         self._moved: tuple[np.ndarray, np.ndarray] | None = None
 
     def advance(self, rgb: np.ndarray) -> bool:
@@ -75,7 +77,8 @@ class TemporalSmoother:
                or cv2.compareHist(self._histogram, histogram,
                                   cv2.HISTCMP_BHATTACHARYYA) > CUT_DISTANCE)
         self._previous_grey = None if cut else self._grey
-        self._grey, self._histogram, self._moved = grey, histogram, None
+        self._grey, self._histogram, self._moved, self._motion = grey, histogram, None, None
+        self._size = (height, width)
         if cut:
             self._map = None
         return cut
@@ -102,10 +105,14 @@ class TemporalSmoother:
         self._map = warped
         return warped
 
-    def _moved_history(self) -> tuple[np.ndarray, np.ndarray]:
-        """(previous map warped onto the current frame, per-pixel confidence), full size."""
-        if self._moved is None:
-            assert self._map is not None and self._previous_grey is not None
+    def motion(self) -> np.ndarray | None:
+        """Motion of the frame given to :meth:`advance` against the one before, on the small
+        grid of the flow: float32 (h, w, 3) of (dx, dy) in full-resolution px to where each
+        point was in the previous frame and the confidence in [0, 1]; None when there is no
+        history (first frame, size change, scene cut)."""
+        if self._previous_grey is None:
+            return None
+        if self._motion is None:
             previous, current = self._previous_grey, self._grey
             small_h, small_w = current.shape
             flow = self._flow.calc(current, previous, None)
@@ -115,14 +122,22 @@ class TemporalSmoother:
             difference = (moved_grey.astype(np.float32) - current) / 255.0
             difference = np.abs(cv2.GaussianBlur(difference, (0, 0), MATCH_SIGMA))
             confidence = np.clip(1.0 - difference / TOLERANCE, 0.0, 1.0)
-            height, width = self._map.shape
+            height, width = self._size
             scale = np.array([width / small_w, height / small_h], np.float32)
-            full = cv2.resize(flow, (width, height), interpolation=cv2.INTER_LINEAR) * scale
-            full += _grid(height, width)
-            warped = cv2.remap(self._map, full[..., 0], full[..., 1], cv2.INTER_LINEAR,
-                               borderMode=cv2.BORDER_REPLICATE)
-            confidence = cv2.resize(confidence, (width, height), interpolation=cv2.INTER_LINEAR)
-            self._moved = (np.clip(warped, 0.0, 1.0), confidence)
+            self._motion = np.dstack([flow * scale, confidence]).astype(np.float32)
+        return self._motion
+
+    def _moved_history(self) -> tuple[np.ndarray, np.ndarray]:
+        """(previous map warped onto the current frame, per-pixel confidence), full size."""
+        if self._moved is None:
+            assert self._map is not None
+            motion = self.motion()
+            height, width = self._map.shape
+            full = cv2.resize(motion, (width, height), interpolation=cv2.INTER_LINEAR)
+            coordinates = full[..., :2] + _grid(height, width)
+            warped = cv2.remap(self._map, coordinates[..., 0], coordinates[..., 1],
+                               cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+            self._moved = (np.clip(warped, 0.0, 1.0), full[..., 2])
         return self._moved
 
 
