@@ -163,7 +163,7 @@ class GlBackend:
             shader, triangle = self._program(program, constants)
             for unit, (sampler, texture) in enumerate(sources.items()):
                 self._textures[texture].use(location=unit)
-                shader[sampler].value = unit
+                set_uniform(shader, sampler, unit)  # a sampler the compiler dropped is skipped
             for name, value in uniforms.items():
                 set_uniform(shader, name, value)
             size = size or self._textures[next(iter(sources.values()))].size
