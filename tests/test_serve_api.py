@@ -171,7 +171,7 @@ def test_size_and_pixel_limits_are_413(strict):
 
 def test_page_assets_and_samples_are_local(client):
     page = client.get("/")
-    assert page.status_code == 200 and "/static/app.js" in page.text
+    assert page.status_code == 200 and "static/app.js" in page.text
     assert "default-src 'self'" in page.headers["content-security-policy"]
     for asset in ("app.js", "app.css", "docs.js", "favicon.svg"):
         text = client.get(f"/static/{asset}").text

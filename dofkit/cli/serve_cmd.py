@@ -28,9 +28,9 @@ def serve_command(
     max_pixels: Optional[int] = options.MaxPixels,
     queue: int = typer.Option(64, "--queue", min=1, help="Requests waiting or running at "
                               "once; more get 503 with Retry-After."),
-    timeout: float = typer.Option(120.0, "--timeout", min=1.0, help="Seconds a request may "
+    timeout: float = typer.Option(300.0, "--timeout", min=1.0, help="Seconds a request may "
                                   "wait and run (503 after)."),
-    cache_mb: float = typer.Option(256.0, "--cache-mb", min=0.0, help="Memory for focus maps "
+    cache_mb: float = typer.Option(64.0, "--cache-mb", min=0.0, help="Memory for focus maps "
                                    "cached by image content."),
     backend: Backend = typer.Option(Backend.auto, "--backend", help="Stylise backend: gl, "
                                     "cpu, or auto (gl, else cpu)."),

@@ -11,6 +11,7 @@ import numpy as np
 
 from .. import io
 from ..focus import FocusEstimator
+from ..focus.analytic import WORK_SIDE
 from .cache import MapCache
 from .settings import Settings
 from .timing import Timer
@@ -40,9 +41,13 @@ class Engine:
         self._stylizer = None
 
     def warm(self) -> None:
-        """Make the default model and the GL context now rather than on the first request."""
-        self.estimator("auto")
-        self.stylizer()
+        """Make the default model and the GL context and run both once (compiling every GL
+        program) on an image of the maps' working size, so the first request is not slow and
+        the memory the network needs for any image is taken at start, not under load."""
+        image = np.random.default_rng(0).random((WORK_SIDE, WORK_SIDE, 3), dtype=np.float32)
+        stylizer = self.stylizer()
+        stylizer(image, self.estimator("auto")(image))
+        stylizer.release()
 
     def info(self) -> dict:
         """What this process runs: the method ``auto`` resolved to and the stylise backend."""
@@ -109,7 +114,10 @@ class Engine:
         stylizer = self.stylizer()
         stylizer.configure(style, **params)
         with timer("stylize"):
-            styled = stylizer(picture.rgb, focus)
+            try:
+                styled = stylizer(picture.rgb, focus)
+            finally:
+                stylizer.release()  # image-sized textures: memory follows the request
         with timer("encode"):
             return io.encode_image(styled, suffix, alpha=picture.alpha)
 

@@ -55,7 +55,7 @@ async def asset(name: str) -> FileResponse:
 @router.get("/v1/samples", summary="The bundled sample photos")
 async def sample_list() -> list[dict]:
     """Name and URL of every bundled sample photo."""
-    return [{"name": name, "url": f"/samples/{name}"} for name in samples()]
+    return [{"name": name, "url": f"samples/{name}"} for name in samples()]
 
 
 @router.get("/samples/{name}", include_in_schema=False)

@@ -22,8 +22,8 @@ class Settings:
     max_upload_mb: float = 40.0
     max_pixels: int | None = None
     queue: int = 64
-    timeout: float = 120.0
-    cache_mb: float = 256.0
+    timeout: float = 300.0
+    cache_mb: float = 64.0
     backend: str = "auto"
     device: str = "cpu"
     threads: int | None = None

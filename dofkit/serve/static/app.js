@@ -171,7 +171,7 @@ async function refreshMap() {
   busy("map-frame", true);
   const started = performance.now();
   try {
-    const response = await api("/v1/map", params, state.preview, "image/png");
+    const response = await api("v1/map", params, state.preview, "image/png");
     const blob = await response.blob();
     if (generation !== state.generation) return;
     show($("map"), blob);
@@ -192,7 +192,7 @@ async function refreshRois() {
   const params = { method: $("method").value };
   if (!$("otsu").checked) params.threshold = $("threshold").value;
   try {
-    const response = await api("/v1/roi", params, state.preview, "application/json");
+    const response = await api("v1/roi", params, state.preview, "application/json");
     const record = await response.json();
     svg.setAttribute("viewBox", `0 0 ${record.width} ${record.height}`);
     const ns = "http://www.w3.org/2000/svg";
@@ -235,7 +235,7 @@ async function refreshStyle() {
   const started = performance.now();
   try {
     const params = { style: $("style").value, method: $("method").value, ...styleValues() };
-    const response = await api("/v1/stylize", params, state.preview, "image/jpeg");
+    const response = await api("v1/stylize", params, state.preview, "image/jpeg");
     const blob = await response.blob();
     if (generation === state.generation) {
       show($("result"), blob);
@@ -261,9 +261,9 @@ async function download(kind) {
   const started = performance.now();
   try {
     const response = kind === "result"
-      ? await api("/v1/stylize", { style: $("style").value, method: $("method").value, ...styleValues() },
+      ? await api("v1/stylize", { style: $("style").value, method: $("method").value, ...styleValues() },
                   state.original, "image/png")
-      : await api("/v1/map", { method: $("method").value }, state.original, "image/png");
+      : await api("v1/map", { method: $("method").value }, state.original, "image/png");
     const blob = await response.blob();
     const link = document.createElement("a");
     link.href = URL.createObjectURL(blob);
@@ -285,7 +285,7 @@ async function download(kind) {
 
 // ---------- start ----------
 async function loadSamples() {
-  const list = await (await fetch("/v1/samples")).json();
+  const list = await (await fetch("v1/samples")).json();
   const box = $("samples");
   for (const sample of list) {
     const button = document.createElement("button");
@@ -351,7 +351,7 @@ function wire() {
 
 async function start() {
   wire();
-  state.styles = await (await fetch("/v1/styles")).json();
+  state.styles = await (await fetch("v1/styles")).json();
   for (const method of state.styles.methods) $("method").add(new Option(method, method));
   for (const name of Object.keys(state.styles.styles)) $("style").add(new Option(name, name));
   $("style").value = state.styles.default;
@@ -359,7 +359,7 @@ async function start() {
   loadPreset();
   await loadSamples();
   try {
-    const health = await (await fetch("/v1/health")).json();
+    const health = await (await fetch("v1/health")).json();
     $("health").textContent = `v${health.version} · auto = ${health.method} · ${health.backend.toUpperCase()} render`;
   } catch (e) {
     $("health").textContent = "server unreachable";

@@ -21,7 +21,7 @@ function typeOf(schema, spec) {
 }
 
 async function render() {
-  const spec = await (await fetch("/openapi.json")).json();
+  const spec = await (await fetch("openapi.json")).json();
   document.getElementById("intro").textContent = `${spec.info.title} ${spec.info.version}: ${spec.info.description}`;
   const box = document.getElementById("endpoints");
   for (const [path, operations] of Object.entries(spec.paths)) {
