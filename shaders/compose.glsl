@@ -1,9 +1,10 @@
 #version 330 core
-// Last pass: abstracted Lab + flow-smoothed DoG -> sRGB (RGBA8). Soft, gradient-aware lightness
-// quantisation (Winnemöller et al. 2006) smoothed along the edge flow; colour (saturation,
-// background desaturation, fade to paper white); XDoG lines whose opacity follows focus and
-// fades where the structure tensor is not coherent (noise, texture); optional blend with the
-// previous stylised frame moved along the optical flow, where the motion is trusted.
+// Last pass: abstracted Lab + flow-smoothed DoG -> sRGB (SRGB8_ALPHA8, encoded on write). Soft, gradient- and
+// focus-aware lightness quantisation (Winnemöller et al. 2006) smoothed along the edge flow;
+// colour (saturation, background desaturation, fade to paper white); XDoG lines whose opacity
+// follows focus and fades where the structure tensor is not coherent (noise, texture);
+// optional blend with the previous stylised frame moved along the optical flow, where the
+// motion is trusted.
 #if defined VERTEX_SHADER
 #include "lib/fullscreen.glsl"
 #elif defined FRAGMENT_SHADER
@@ -13,10 +14,11 @@
 uniform sampler2D abstracted;  // packed (L, a, b, focus)
 uniform sampler2D edges;       // flow-smoothed DoG (XDoG input)
 uniform sampler2D flow;        // orientation (orient.glsl), any resolution
-uniform sampler2D previous;    // previous stylised frame, RGB (read when coherence > 0)
+uniform sampler2D previous;    // previous stylised frame, SRGB8 read as linear RGB
 uniform sampler2D motion;      // (dx, dy, confidence): where each pixel was in the previous frame
 uniform float levels;          // lightness levels, 0 = no quantisation
-uniform float toon_sharpness;  // step steepness at strong gradients (a quarter in flat areas)
+uniform float toon_sharpness;  // step steepness at strong gradients and focus 1 (a quarter
+                               // in flat areas, a quarter again where focus = 0)
 uniform float flow_smoothing;  // sigma in px of the smoothing of the steps along the flow,
                                // over FLOW_TAPS = ceil(2 sigma) taps each way (a #define)
 uniform float saturation;      // chroma gain everywhere
@@ -46,7 +48,7 @@ void main() {
     vec2 size = vec2(textureSize(abstracted, 0));
     vec4 local = orientation(flow, vec2(p), size);  // (tangent, anisotropy, steepness)
     if (levels > 0.0) {
-        float sharpness = toon_sharpness * mix(0.25, 1.0, local.w);
+        float sharpness = toon_sharpness * mix(0.25, 1.0, local.w) * mix(0.25, 1.0, f);
         lab.x = quantise(lab.x, sharpness);
 #if FLOW_TAPS > 0
         {
@@ -72,7 +74,7 @@ void main() {
     if (line_coherence > 0.0) {
         opacity *= smoothstep(0.5 * line_coherence, line_coherence, local.z);
     }
-    vec3 rgb = lab_to_rgb(lab) * mix(1.0, line, opacity);
+    vec3 rgb = lab_to_linear(lab) * mix(1.0, line, opacity);  // shading in linear light
     if (coherence > 0.0) {
         vec3 moved = bilinear(motion, rescale(vec2(p), size, vec2(textureSize(motion, 0)))).rgb;
         vec3 before = bilinear(previous, vec2(p) + moved.xy).rgb;

@@ -99,12 +99,13 @@ def _pass_inputs(scene):
         "merge": ({"subject": lab8, "background": small8}, {"dtype": "f1"}, 1),
         "flow_dog": ({"source": lab8, "flow": orient8}, lines, 1),
         "flow_lines": ({"source": dog, "flow": orient8},
-                       dict(taps=4, kernel=half_kernels(4, 2.0)[:, 0], components=1), 1),
+                       dict(taps=2, kernel=half_kernels(2, 1.0)[:, 0], step_length=2.0,
+                            components=1), 1),
         "compose": ({"abstracted": lab8, "edges": dog, "flow": orient8},
-                    dict(dtype="f1", **compose), 1),
+                    dict(dtype="srgb", **compose), 1),
         "compose-coherent": ({"abstracted": lab8, "edges": dog, "flow": orient8,
                               "previous": image8, "motion": motion},
-                             dict(dtype="f1", **{**compose, "coherence": 0.6}), 1),
+                             dict(dtype="srgb", **{**compose, "coherence": 0.6}), 1),
     }
 
 
@@ -125,7 +126,7 @@ def test_each_gl_pass_matches_its_cpu_reference(gl, scene, case):
     results = []
     for backend in (gl, CpuBackend()):
         for name, values in sources.items():
-            backend.load(f"in_{name}", values)
+            backend.load(f"in_{name}", values, srgb=name in ("image", "previous"))
         backend.run(program, "out", {name: f"in_{name}" for name in sources}, **uniforms)
         results.append(_float(backend.read("out")).copy())
     gl_out, cpu_out = results
@@ -388,23 +389,26 @@ def cpu_sample(values: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 def test_toon_steps_do_not_band_smooth_gradients():
     """On a smooth ramp (a flat, defocused sky) the soft steps keep the slope within the
-    steepest slope phi / tanh(phi) of a tanh step of the steepness the ramp's gradient gets
-    (plus 0.4 L for the 8-bit roundings); full-steepness steps would exceed it."""
+    steepest slope phi / tanh(phi) of a tanh step of the steepness the ramp gets from its
+    gradient and focus 0, plus 0.8 L for the roundings at both ends (half a step of the 8-bit
+    Lab intermediates, 0.2 L, and of the 8-bit sRGB output, about 0.2 L at mid-grey); in
+    focus, with full-steepness steps, the same ramp exceeds it."""
     ramp = np.tile(np.linspace(0.25, 0.75, 256, dtype=np.float32), (16, 1))
     image = np.dstack([ramp] * 3)
     params = dict(backend="cpu", edge_strength=0, desaturate=0, saturation=1, flow_smoothing=0)
 
-    def slopes(**extra):
-        styled = stylize(image, np.zeros(ramp.shape, np.float32), **params, **extra)
+    def slopes(focus, **extra):
+        styled = stylize(image, np.full(ramp.shape, focus, np.float32), **params, **extra)
         lightness = cv2.cvtColor(styled, cv2.COLOR_RGB2Lab)[8, 16:-16, 0]
         return np.abs(np.diff(lightness[::16]))  # per 16 px
 
     toon = resolve("toon")
-    gradient = slopes(levels=0).mean() / 16  # L units per px
-    phi = toon["toon_sharpness"] * (0.25 + 0.75 * min(gradient / toon["toon_gradient"], 1))
-    bound = phi / np.tanh(phi) * 16 * gradient + 0.4
-    assert slopes().max() <= bound
-    assert slopes(toon_gradient=0.1).max() > bound  # hard steps band
+    gradient = slopes(0.0, levels=0).mean() / 16  # L units per px
+    steepness = 0.25 + 0.75 * min(gradient / toon["toon_gradient"], 1)
+    phi = toon["toon_sharpness"] * steepness * 0.25  # focus 0
+    bound = phi / np.tanh(phi) * 16 * gradient + 0.8
+    assert slopes(0.0).max() <= bound
+    assert slopes(1.0, toon_gradient=0.1).max() > bound  # hard steps band
 
 
 def test_lines_skip_noise_and_the_background():

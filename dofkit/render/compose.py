@@ -43,20 +43,22 @@ def compose(abstracted: np.ndarray, edges: np.ndarray, flow: np.ndarray,
             edge_strength: float, background_edges: float, line_coherence: float,
             coherence: float) -> np.ndarray:
     """Abstracted packed (L, a, b, focus) and flow-smoothed DoG (H, W, 4), orientation
-    texture (any size), and when ``coherence`` > 0 the previous stylised frame (H, W, >= 3)
-    and ``motion`` (h, w, >= 3): (dx, dy, confidence) -> (H, W, 4): sRGB in [0, 1] and 1."""
+    texture (any size), and when ``coherence`` > 0 the previous stylised frame (H, W, >= 3,
+    sRGB) and ``motion`` (h, w, >= 3): (dx, dy, confidence) -> (H, W, 4): sRGB in [0, 1] and
+    1. Lines and the blend work in linear light, as the GL pass between its sRGB textures."""
     colour, focus = unpack_lab(abstracted), abstracted[..., 3:]
     height, width = focus.shape[:2]
     x, y = grid(height, width)
     local = orientation(flow, x, y, width, height)  # (tangent, anisotropy, steepness)
     if levels > 0:
-        sharpness = toon_sharpness * (0.25 + 0.75 * local[..., 3])
+        sharpness = (toon_sharpness * (0.25 + 0.75 * local[..., 3])
+                     * (0.25 + 0.75 * focus[..., 0]))
         colour[..., 0] = _stepped_lightness(100 * abstracted[..., :1], local[..., :2], levels,
                                             sharpness, flow_smoothing, flow_taps)
     colour[..., 1:] *= saturation * ((1 - desaturate) * (1 - focus) + focus)
     fading = fade * (1 - focus)
     colour = colour * (1 - fading) + np.array([100, 0, 0], np.float32) * fading
-    rgb = np.clip(cv2.cvtColor(colour.astype(np.float32), cv2.COLOR_Lab2RGB), 0.0, 1.0)
+    rgb = to_linear(np.clip(cv2.cvtColor(colour.astype(np.float32), cv2.COLOR_Lab2RGB), 0, 1))
 
     dog = edges[..., 0]
     line = np.where(dog >= 0, 1.0, 1.0 + np.tanh(np.clip(edge_sharpness * dog, -10.0, 0.0)))
@@ -64,11 +66,23 @@ def compose(abstracted: np.ndarray, edges: np.ndarray, flow: np.ndarray,
     if line_coherence > 0:
         t = np.clip((local[..., 2] - 0.5 * line_coherence) / (0.5 * line_coherence), 0, 1)
         opacity = opacity * t * t * (3 - 2 * t)  # GLSL smoothstep
-    rgb = rgb * (1 - opacity + line * opacity)[..., None]
+    rgb = rgb * (1 - opacity + line * opacity)[..., None]  # shading in linear light
     if coherence > 0:
         moved = bilinear(motion[..., :3], rescale(x, width, motion.shape[1]),
                          rescale(y, height, motion.shape[0]))
-        before = bilinear(previous[..., :3], x + moved[..., 0], y + moved[..., 1])
+        before = bilinear(to_linear(previous[..., :3]), x + moved[..., 0], y + moved[..., 1])
         weight = coherence * np.clip(moved[..., 2:3], 0.0, 1.0)
         rgb = rgb + (before - rgb) * weight
-    return np.dstack([rgb, np.ones(rgb.shape[:2], np.float32)]).astype(np.float32)
+    return np.dstack([to_srgb(rgb), np.ones(rgb.shape[:2], np.float32)]).astype(np.float32)
+
+
+def to_linear(srgb: np.ndarray) -> np.ndarray:
+    """sRGB values in [0, 1] -> linear RGB (the sRGB decoding curve)."""
+    return np.where(srgb <= 0.04045, srgb / 12.92, ((srgb + 0.055) / 1.055) ** 2.4)
+
+
+def to_srgb(linear: np.ndarray) -> np.ndarray:
+    """Linear RGB in [0, 1] -> sRGB values (the sRGB encoding curve)."""
+    linear = np.clip(linear, 0.0, 1.0)
+    return np.where(linear <= 0.0031308, linear * 12.92,
+                    1.055 * linear ** (1 / 2.4) - 0.055)

@@ -30,7 +30,8 @@ def unpack_lab(stored: np.ndarray) -> np.ndarray:
 
 
 def lab(image: np.ndarray, focus: np.ndarray) -> np.ndarray:
-    """sRGB (H, W, 3) and focus (H, W, 1), in [0, 1] -> (H, W, 4): packed Lab, focus."""
+    """sRGB (H, W, 3) and focus (H, W, 1), in [0, 1] -> (H, W, 4): packed Lab, focus (OpenCV
+    decodes the sRGB curve, as the GL texture unit does)."""
     colour = cv2.cvtColor(np.ascontiguousarray(image[..., :3]), cv2.COLOR_RGB2Lab)
     return np.dstack([pack_lab(colour), focus[..., 0]]).astype(np.float32)
 
@@ -147,10 +148,10 @@ def _channel(values: np.ndarray) -> np.ndarray:
     return np.dstack([values, zeros, zeros, zeros + 1]).astype(np.float32)
 
 
-def flow_lines(source: np.ndarray, flow: np.ndarray, *, taps: int,
-               kernel: np.ndarray) -> np.ndarray:
+def flow_lines(source: np.ndarray, flow: np.ndarray, *, taps: int, kernel: np.ndarray,
+               step_length: float) -> np.ndarray:
     """Smooth the DoG (channel 0) along the tangents of the orientation texture ``flow``,
-    following them step by step both ways, reading the nearest texel at each step -> (H, W, 4):
+    following them in steps of ``step_length`` px both ways, reading the nearest texel -> (H, W, 4):
     (DoG, 0, 0, 1). Texels whose DoG is exactly 1 (skipped by :func:`flow_dog`) are copied."""
     height, width = source.shape[:2]
     weights = np.ravel(kernel)
@@ -160,7 +161,7 @@ def flow_lines(source: np.ndarray, flow: np.ndarray, *, taps: int,
     total = weights[0] * dog
     for side in (-1, 1):
         x, y = x0.copy(), y0.copy()
-        step = side * tangent
+        step = side * step_length * tangent
         for i in range(1, taps + 1):
             x, y = x + step[..., 0], y + step[..., 1]
             near_x = np.clip(np.floor(x + 0.5).astype(np.int64), 0, width - 1)
@@ -168,5 +169,5 @@ def flow_lines(source: np.ndarray, flow: np.ndarray, *, taps: int,
             total = total + weights[i] * dog[near_y, near_x]
             following = orientation(flow, x, y, width, height)[..., :2]
             flip = (following * step).sum(-1) < 0
-            step = np.where(flip[..., None], -following, following)
+            step = np.where(flip[..., None], -step_length, step_length) * following
     return _channel(np.where(dog == 1.0, dog, total)[..., 0])

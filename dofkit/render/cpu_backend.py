@@ -1,5 +1,7 @@
 """The CPU backend: runs the passes' numpy twins on named buffers, storing each as its GL
-texture would (8-bit buffers rounded, half-float ones rounded to float16)."""
+texture would (8-bit buffers rounded, half-float ones rounded to float16). sRGB textures
+(``srgb`` uploads, ``"srgb"`` targets) hold sRGB-encoded bytes, which the twins decode and
+encode themselves, as the GL texture units do."""
 
 from __future__ import annotations
 
@@ -15,9 +17,10 @@ PROGRAMS = {"lab": cpu.lab, "tensor": cpu.tensor, "smooth": cpu.smooth, "orient"
 
 
 def stored(values: np.ndarray, dtype: str) -> np.ndarray:
-    """``values`` float32 as a texture of ``dtype`` holds them: ``"f1"`` uint8 (rounded, as
-    GL's unsigned normalised conversion), ``"f2"`` rounded to float16, ``"f4"`` as is."""
-    if dtype == "f1":
+    """``values`` float32 as a texture of ``dtype`` holds them: ``"f1"`` and ``"srgb"`` uint8
+    (rounded, as GL's unsigned normalised conversion), ``"f2"`` rounded to float16, ``"f4"``
+    as is."""
+    if dtype in ("f1", "srgb"):
         return (np.clip(values, 0.0, 1.0) * 255 + 0.5).astype(np.uint8)
     if dtype == "f2":
         return values.astype(np.float16)
@@ -41,8 +44,9 @@ class CpuBackend:
     def __init__(self):
         self._buffers: dict[str, np.ndarray] = {}
 
-    def load(self, name: str, values: np.ndarray) -> None:
-        """Store uint8 or float32 (H, W) or (H, W, C) ``values`` as buffer ``name``."""
+    def load(self, name: str, values: np.ndarray, *, srgb: bool = False) -> None:
+        """Store uint8 or float32 (H, W) or (H, W, C) ``values`` as buffer ``name`` (``srgb``
+        changes nothing here: the twins treat sRGB bytes as such)."""
         self._buffers[name] = values
 
     def run(self, program: str, target: str, sources: dict[str, str], *,

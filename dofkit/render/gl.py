@@ -22,6 +22,9 @@ from ..errors import ImageError, ResourceError
 from ..resources import resource_dir
 from .cpu_backend import PROGRAMS
 
+#: GL internal formats of the sRGB textures: 3 and 4 channels (GL_SRGB8, GL_SRGB8_ALPHA8).
+_SRGB_FORMATS = {3: 0x8C41, 4: 0x8C43}
+_FRAMEBUFFER_SRGB = 0x8DB9
 _INCLUDE = re.compile(r'^#include\s+"([^"]+)"\s*$', re.MULTILINE)
 #: Settings passed as compile-time constants: keyword of the pass -> GLSL macro.
 CONSTANTS = {"taps": "TAPS", "axis": "AXIS", "scale": "SCALE", "flow_taps": "FLOW_TAPS"}
@@ -89,6 +92,7 @@ class GlBackend:
         self.ctx = create_context(device)
         self.max_size = self.ctx.info["GL_MAX_TEXTURE_SIZE"]
         self._textures: dict[str, object] = {}
+        self._kinds: dict[str, tuple] = {}  # texture name -> (size, components, dtype)
         self._framebuffers: dict[str, object] = {}
         self._programs: dict[tuple, tuple] = {}  # (name, constants) -> (program, triangle)
         self._folder = resource_dir("shaders")
@@ -96,6 +100,7 @@ class GlBackend:
         # next framebuffer made after the bound one is deleted.
         with self.ctx:
             self._parking = self.ctx.framebuffer([self.ctx.texture((1, 1), 4, dtype="f1")])
+            self.ctx.enable_direct(_FRAMEBUFFER_SRGB)  # encode on writes to sRGB targets
 
     def _program(self, name: str, constants: dict[str, int]):
         """(program, its full-screen triangle) of ``name`` built with ``constants``, compiled
@@ -120,15 +125,19 @@ class GlBackend:
             raise ImageError(f"image {size[0]}x{size[1]} exceeds the GL texture limit "
                              f"{self.max_size} px per side; use --backend cpu")
         texture = self._textures.get(name)
-        if texture is not None and (texture.size, texture.components, texture.dtype) == (
-                size, components, dtype):
+        if texture is not None and self._kinds[name] == (size, components, dtype):
             return texture
         if texture is not None:
             if name in self._framebuffers:
                 self._parking.use()
                 self._framebuffers.pop(name).release()
             texture.release()
-        texture = self.ctx.texture(size, components, dtype=dtype)
+        if dtype == "srgb":
+            texture = self.ctx.texture(size, components, dtype="f1",
+                                       internal_format=_SRGB_FORMATS[components])
+        else:
+            texture = self.ctx.texture(size, components, dtype=dtype)
+        self._kinds[name] = (size, components, dtype)
         texture.filter = (self._moderngl.LINEAR, self._moderngl.LINEAR)  # for bilinear()
         texture.repeat_x = texture.repeat_y = False  # clamp to edge
         self._textures[name] = texture
@@ -137,22 +146,23 @@ class GlBackend:
     # Public methods make this context current (``with self.ctx``, which must not nest): several
     # contexts may live in one process, e.g. one per Stylizer.
 
-    def load(self, name: str, values: np.ndarray) -> None:
+    def load(self, name: str, values: np.ndarray, *, srgb: bool = False) -> None:
         """Upload (H, W) or (H, W, C) ``values`` into texture ``name``: uint8 as 8-bit
-        normalised (read as [0, 1]), anything else as float32."""
+        normalised (read as [0, 1]; with ``srgb``, sRGB bytes read as linear RGB), anything
+        else as float32."""
         height, width = values.shape[:2]
-        dtype = "f1" if values.dtype == np.uint8 else "f4"
+        dtype = ("srgb" if srgb else "f1") if values.dtype == np.uint8 else "f4"
         with self.ctx:
             texture = self._texture(name, (width, height),
                                     1 if values.ndim == 2 else values.shape[2], dtype)
-            texture.write(np.ascontiguousarray(values, np.uint8 if dtype == "f1" else np.float32))
+            texture.write(np.ascontiguousarray(values, np.float32 if dtype == "f4" else np.uint8))
 
     def run(self, program: str, target: str, sources: dict[str, str], *,
             size: tuple[int, int] | None = None, dtype: str = "f2", components: int = 4,
             **uniforms) -> None:
         """Draw ``program`` into texture ``target`` (``components`` channels of ``dtype``:
-        ``"f1"`` 8-bit, ``"f2"`` half float; ``size`` (width, height), default that of the
-        first source), reading
+        ``"f1"`` 8-bit, ``"srgb"`` 8-bit sRGB-encoded on write, ``"f2"`` half float; ``size``
+        (width, height), default that of the first source), reading
         textures ``sources`` (sampler name -> texture name), with ``uniforms`` set by name."""
         if target in sources.values():
             raise ValueError(f"{program}: target {target!r} is also a source")
@@ -178,7 +188,7 @@ class GlBackend:
         """Texture ``name`` as stored: uint8 (8-bit) or float32 (H, W, C)."""
         texture = self._textures[name]
         width, height = texture.size
-        kind = {"f1": np.uint8, "f2": np.float16, "f4": np.float32}[texture.dtype]
+        kind = {"f1": np.uint8, "f2": np.float16, "f4": np.float32}[texture.dtype]  # srgb: f1
         with self.ctx:
             data = np.frombuffer(texture.read(), kind)
         data = data.reshape(height, width, texture.components)
@@ -190,6 +200,7 @@ class GlBackend:
             item.release()
         self._framebuffers.clear()
         self._textures.clear()
+        self._kinds.clear()
 
     def release(self) -> None:
         """Free all textures and framebuffers (programs and context stay)."""

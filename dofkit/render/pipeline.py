@@ -24,7 +24,10 @@ FLOW_SCALE = 2
 EDGE_RATIO = 1.6
 #: Smallest bilateral sigma, in reduced-resolution px, the background copy may be given:
 #: below it the copy would blur by resampling more than by filtering.
-MIN_BACKGROUND_SIGMA = 2.0
+MIN_BACKGROUND_SIGMA = 1.0
+#: Step in px of the walk along the edge flow that smooths the lines (the DoG it reads is
+#: already smooth across edges; 2 px halves the taps of a 1 px walk).
+LINE_STEP = 2.0
 
 COMPOSE_UNIFORMS = ("levels", "toon_sharpness", "flow_smoothing", "saturation", "desaturate",
                     "fade", "edge_sharpness", "edge_strength", "background_edges",
@@ -55,7 +58,7 @@ def render(backend, image: np.ndarray, focus: np.ndarray, params: dict, *,
     confidence in [0, 1]) and blended in with weight ``coherence * confidence``."""
     if params["feather"] > 0:
         focus = cv2.GaussianBlur(focus, (0, 0), params["feather"], borderType=cv2.BORDER_REPLICATE)
-    backend.load("image", to_bytes(image))
+    backend.load("image", to_bytes(image), srgb=True)
     backend.load("focus", to_bytes(focus))
     backend.run("lab", "lab", {"image": "image", "focus": "focus"}, dtype="f1")
     shrunk = Shrunk(backend, image.shape[:2])
@@ -73,13 +76,14 @@ def render(backend, image: np.ndarray, focus: np.ndarray, params: dict, *,
         draw_lines(backend, abstracted, edges, params)
     sources = {"abstracted": abstracted, "edges": edges, "flow": "flow"}
     if coherence > 0 and previous is not None and motion is not None:
-        backend.load("previous", previous if previous.dtype == np.uint8 else to_bytes(previous))
+        backend.load("previous", previous if previous.dtype == np.uint8 else to_bytes(previous),
+                     srgb=True)
         backend.load("motion", np.ascontiguousarray(motion[..., :3], np.float32))
         sources.update(previous="previous", motion="motion")
     else:
         coherence = 0.0
     flow_taps = math.ceil(2 * params["flow_smoothing"]) if params["levels"] > 0 else 0
-    backend.run("compose", "styled", sources, dtype="f1", coherence=float(coherence),
+    backend.run("compose", "styled", sources, dtype="srgb", coherence=float(coherence),
                 flow_taps=flow_taps, **{name: float(params[name]) for name in COMPOSE_UNIFORMS})
     return cv2.cvtColor(backend.read("styled"), cv2.COLOR_RGBA2RGB)
 
@@ -147,7 +151,7 @@ def draw_lines(backend, source: str, target: str, params: dict) -> None:
                 opacity=(float(params["background_edges"]), float(params["edge_strength"])),
                 edge_tau=float(params["edge_tau"]), edge_threshold=float(params["edge_threshold"]),
                 line_coherence=float(params["line_coherence"]), components=1)
-    line_taps = math.ceil(2 * flow_sigma)
+    line_taps = math.ceil(2 * flow_sigma / LINE_STEP)
     backend.run("flow_lines", target, {"source": "dog", "flow": "flow"}, taps=line_taps,
-                components=1,
-                kernel=half_kernels(line_taps, max(flow_sigma, 1e-3))[:, 0])
+                components=1, step_length=LINE_STEP,
+                kernel=half_kernels(line_taps, max(flow_sigma / LINE_STEP, 1e-3))[:, 0])

@@ -44,7 +44,8 @@ PARAMETERS: dict[str, Parameter] = {p.name: p for p in (
     Parameter("range_sigma", 0.5, 100, "colour tolerance of the smoothing, in Lab units"),
     Parameter("levels", 0, 32, "lightness steps of the toon quantisation, 0 = off", integer=True),
     Parameter("toon_sharpness", 0.1, 20, "steepness of the toon steps at strong gradients "
-              "(0.1 soft, 20 hard); a quarter of it in flat areas"),
+              "and focus 1 (0.1 soft, 20 hard); a quarter in flat areas, and a quarter where "
+              "focus = 0"),
     Parameter("toon_gradient", 0.1, 50, "lightness gradient, L units per px, at which the toon "
               "steps reach full steepness"),
     Parameter("flow_smoothing", 0, 4, "smoothing of the toon steps along the edge flow, px"),
@@ -66,7 +67,7 @@ _LINES = dict(edge_sigma=1.0, flow_sigma=2.0, edge_tau=0.98, edge_threshold=0.0)
 
 STYLES: dict[str, dict[str, float]] = {
     # In-focus subject keeps its detail and gets ink lines; the rest turns into flat toon colour.
-    "toon": dict(feather=3.0, radius=4.0, subject_radius=0.5, iterations=3, range_sigma=8.0,
+    "toon": dict(feather=3.0, radius=4.0, subject_radius=0.0, iterations=3, range_sigma=8.0,
                  levels=8, toon_sharpness=3.0, toon_gradient=2.0, flow_smoothing=1.0,
                  saturation=1.1, desaturate=0.3, fade=0.0, **_LINES, edge_sharpness=200.0,
                  edge_strength=1.0, background_edges=0.0, line_coherence=0.5),
