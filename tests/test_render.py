@@ -96,7 +96,7 @@ def _pass_inputs(scene):
         "bilateral-along-reduced": ({"source": small8, "flow": orient8},
                                     dict(axis=1, taps=4, sigma=2.0, focus_range=(-1.0, 0.999),
                                          **bilateral), 1),
-        "merge": ({"subject": lab8, "background": small8}, {"dtype": "f1"}, 1),
+        "merge": ({"subject": lab8, "background": small8}, dict(range_sigma=8.0, dtype="f1"), 1),
         "flow_dog": ({"source": lab8, "flow": orient8}, lines, 1),
         "flow_lines": ({"source": dog, "flow": orient8},
                        dict(taps=2, kernel=half_kernels(2, 1.0)[:, 0], step_length=2.0,

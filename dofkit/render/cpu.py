@@ -106,16 +106,31 @@ def bilateral(source: np.ndarray, flow: np.ndarray, *, axis: int, taps: int, sig
     return np.where(keep, source, filtered).astype(np.float32)
 
 
-def merge(subject: np.ndarray, background: np.ndarray) -> np.ndarray:
-    """Full-resolution subject (H, W, 4) over the bilinearly upsampled ``background``
-    (h, w, 4), mixed by the subject's focus (channel 3) -> (H, W, 4)."""
+def merge(subject: np.ndarray, background: np.ndarray, *, range_sigma: float) -> np.ndarray:
+    """Full-resolution subject (H, W, 4) over the ``background`` (h, w, 4) upsampled by joint
+    bilateral upsampling (2x2 nearest texels, bilinear weights times the Gaussian of their
+    Lab distance to the subject pixel, plus a floor of 1e-3), mixed by the subject's focus
+    (channel 3) -> (H, W, 4)."""
     height, width = subject.shape[:2]
+    rows, columns = background.shape[:2]
     x, y = grid(height, width)
-    far = unpack_lab(bilinear(background[..., :3], rescale(x, width, background.shape[1]),
-                              rescale(y, height, background.shape[0])))
-    focus = subject[..., 3:]
-    near = unpack_lab(subject[..., :3])
-    return np.concatenate([pack_lab(far + (near - far) * focus), focus], -1)
+    at_x = np.clip(rescale(x, width, columns), 0, columns - 1)
+    at_y = np.clip(rescale(y, height, rows), 0, rows - 1)
+    base_x, base_y = np.floor(at_x).astype(np.int64), np.floor(at_y).astype(np.int64)
+    tx, ty = (at_x - base_x)[..., None], (at_y - base_y)[..., None]
+    guide = unpack_lab(subject[..., :3])
+    colours = unpack_lab(background[..., :3])
+    total, weights = np.zeros_like(guide), np.zeros_like(tx)
+    for dy in (0, 1):
+        for dx in (0, 1):
+            texel = colours[np.minimum(base_y + dy, rows - 1), np.minimum(base_x + dx, columns - 1)]
+            distance = ((texel - guide) ** 2).sum(-1, keepdims=True)
+            w = ((tx if dx else 1 - tx) * (ty if dy else 1 - ty)
+                 * (np.exp(-0.5 * distance / (range_sigma * range_sigma)) + 1e-3))
+            total += w * texel
+            weights += w
+    far, focus = total / weights, subject[..., 3:]
+    return np.concatenate([pack_lab(far + (guide - far) * focus), focus], -1)
 
 
 def flow_dog(source: np.ndarray, flow: np.ndarray, *, taps: int, kernel: np.ndarray,

@@ -118,7 +118,8 @@ def abstract(backend, shrunk: Shrunk, params: dict) -> str:
                             params, focus_range=(-1.0, 0.999))
     near = _bilateral_rounds(backend, "lab", "near", params["subject_radius"], 1, params,
                              focus_range=(0.001, 2.0))
-    backend.run("merge", "abstracted", {"subject": near, "background": far}, dtype="f1")
+    backend.run("merge", "abstracted", {"subject": near, "background": far}, dtype="f1",
+                range_sigma=float(params["range_sigma"]))
     return "abstracted"
 
 
