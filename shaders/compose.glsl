@@ -51,7 +51,7 @@ void main() {
         float sharpness = toon_sharpness * mix(0.25, 1.0, local.w) * mix(0.25, 1.0, f);
         lab.x = quantise(lab.x, sharpness);
 #if FLOW_TAPS > 0
-        {
+        if (sharpness > 1.0) {  // softer steps (slope <= 1.31x) leave no stairs to smooth
             float total = lab.x, weights = 1.0;
             for (int i = 1; i <= FLOW_TAPS; i++) {
                 float w = exp(-0.5 * float(i * i) / (flow_smoothing * flow_smoothing));

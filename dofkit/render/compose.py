@@ -22,7 +22,8 @@ def quantise(lightness: np.ndarray, levels: float, sharpness: np.ndarray | float
 def _stepped_lightness(lightness, tangent, levels, sharpness, flow_smoothing,
                        flow_taps) -> np.ndarray:
     """Quantised L (H, W) of ``lightness`` (H, W, 1), smoothed along ``tangent`` (H, W, 2)
-    with sigma ``flow_smoothing`` px over ``flow_taps`` taps each way."""
+    with sigma ``flow_smoothing`` px over ``flow_taps`` taps each way where ``sharpness`` > 1
+    (softer steps, of slope at most 1.31x, leave no stairs to smooth)."""
     stepped = quantise(lightness[..., 0], levels, sharpness)
     x, y = grid(*lightness.shape[:2])
     total, weights = stepped.copy(), np.ones_like(stepped)
@@ -33,7 +34,7 @@ def _stepped_lightness(lightness, tangent, levels, sharpness, flow_smoothing,
                            y + side * i * tangent[..., 1])[..., 0]
             total += w * quantise(tap, levels, sharpness)
             weights += w
-    return total / weights
+    return np.where(sharpness > 1, total / weights, stepped)
 
 
 def compose(abstracted: np.ndarray, edges: np.ndarray, flow: np.ndarray,
