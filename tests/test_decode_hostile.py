@@ -167,3 +167,24 @@ def test_pillow_guard_left_alone():
     import dofkit  # noqa: F401  (importing must not change Pillow's process-wide limit)
 
     assert Image.MAX_IMAGE_PIXELS is not None
+
+
+def test_stderr_holds_one_line_per_broken_file_and_no_library_noise(tmp_path):
+    import subprocess
+    import sys
+
+    good = encode_image(np.random.default_rng(0).random((40, 50, 3)).astype(np.float32), ".jpg")
+    files = {"strips.tif": tiff_with_strip_offset_type(11),
+             "tall.jpg": raised_height(good, "jpg", 400),
+             "cut.jpg": good[:len(good) // 2],
+             "sixteen.tif": encode_image(np.zeros((8, 8, 3), np.float32), ".tif", depth=16)[:90]}
+    for name, data in files.items():
+        (tmp_path / name).write_bytes(data)
+    done = subprocess.run([sys.executable, "-m", "dofkit", "map", *sorted(files), "-m",
+                           "analytic", "--out-dir", "maps"], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=120)
+    lines = done.stderr.splitlines()
+    assert done.returncode == 1 and done.stdout == ""
+    assert sorted(line.split(": ")[2] for line in lines[:-1]) == sorted(files)
+    assert all(line.startswith("dofkit: error: ") for line in lines[:-1])
+    assert lines[-1].startswith("dofkit: mapping: 0 done, 4 failed")

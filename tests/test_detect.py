@@ -202,7 +202,7 @@ def test_cli_refuses_conflicting_sources(scene):
     result = runner.invoke(app, ["detect", str(photo), "--map", str(focus), "--pad", "0.2"])
     assert result.exit_code == 1 and "--pad goes with --on-rois" in result.stderr
     result = runner.invoke(app, ["detect", str(photo), "--on-rois", "--pad", "-1"])
-    assert result.exit_code == 1 and "--pad must be >= 0" in result.stderr
+    assert result.exit_code == 2 and "Invalid value for '--pad'" in result.stderr
 
 
 # ---- detectors ----------------------------------------------------------------------
@@ -286,5 +286,4 @@ def test_cli_detect_on_rois_with_hog(tmp_path, astronaut):
     assert result.exit_code == 0, result.output
     document = json.loads(result.stdout)
     assert document["kept"] and all(d["label"] == "person" for d in document["kept"])
-    assert "detector ran on 1 in-focus region(s)" in result.stderr
     assert open_image(overlay).size == (1024, 1024)

@@ -9,6 +9,7 @@ without smoothing (theory for an exponential average at full confidence: 4.3x).
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -323,23 +324,44 @@ def test_error_midway_leaves_no_file(clip, tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
-def test_ctrl_c_in_a_real_process(tmp_path):
+def writing(pid: int, folder: Path) -> bool:
+    """Whether process ``pid`` holds an unnamed (O_TMPFILE) output open in ``folder``."""
+    try:
+        links = [os.readlink(f"/proc/{pid}/fd/{fd}") for fd in os.listdir(f"/proc/{pid}/fd")]
+    except OSError:
+        return False
+    return any(link.startswith(str(folder)) and "(deleted)" in link for link in links)
+
+
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
+def test_stop_signals_in_a_real_process(tmp_path, stop):
     source = make_video(tmp_path / "long.mp4", 300, size=(64, 48))
     target = tmp_path / "out.mp4"
     command = [sys.executable, "-m", "dofkit", "video", str(source), str(target),
                "--method", "analytic", "--mode", "stylize", "--backend", "cpu"]
     child = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and not list(tmp_path.glob(".out.*")):
-        time.sleep(0.02)  # the temporary output appears just before the first frame
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not writing(child.pid, tmp_path):
+        time.sleep(0.02)  # the output is opened just before the first frame
     time.sleep(1.0)
-    child.send_signal(signal.SIGINT)
+    child.send_signal(stop)
     _, stderr = child.communicate(timeout=30)
     assert child.returncode == 130, stderr
     assert "interrupted after" in stderr and "Traceback" not in stderr
     kept = tmp_path / "out.partial.mp4"
     assert not target.exists() and kept.exists() and not leftovers(tmp_path)
     assert 0 < probe(kept)["count"] < 300
+
+
+def test_truncated_video_is_reported_and_what_was_made_kept(tmp_path):
+    source = make_video(tmp_path / "clip.mkv", 100, size=(64, 48))  # index in front: the
+    cut = tmp_path / "cut.mkv"                                        # cut file still opens
+    data = source.read_bytes()
+    cut.write_bytes(data[:len(data) * 6 // 10])
+    result = run(cut, tmp_path / "out.mp4", "--method", "analytic")
+    assert result.exit_code == 1, result.output
+    assert "ended early" in result.stderr and "Traceback" not in result.output
+    assert 0 < probe(tmp_path / "out.mp4")["count"] < 100
 
 
 # --------------------------------------------------------------------------------- errors
@@ -371,7 +393,6 @@ def test_bad_inputs(tmp_path):
 
 
 @pytest.mark.parametrize("target, args, message", [
-    ("nowhere/out.mp4", (), "does not exist"),
     ("out.avi", (), "cannot write '.avi' video"),
     ("out.png", (), "one image cannot hold a video"),
     ("-", (), "JSON lines only"),
@@ -401,7 +422,7 @@ def test_options_of_another_mode_are_refused(clip, tmp_path, args, message):
 
 
 def test_library_errors():
-    with pytest.raises(ParameterError, match="--every"):
+    with pytest.raises(ParameterError, match="^every must be"):
         FrameMaps(lambda rgb: rgb[..., 0], every=0)
     with pytest.raises(ImageError, match="does not exist"):
         open_source("/nonexistent-dofkit-folder/%04d.png")
@@ -456,22 +477,25 @@ def test_detect_json_lines_on_stdout(clip):
 def test_detect_gates_by_focus():
     """Two boxes from a stand-in detector: the one on the moving sharp square is kept, the one
     on the blurred background dropped; --on-rois runs the detector on the square's crop."""
-    from dofkit.cli.video_cmd import _detect_records
     from dofkit.detect import Detection
+    from dofkit.io import Picture
+    from dofkit.pipeline import DetectStep, RoiSettings
 
     def detector(rgb):
         return [Detection((20.0, 20.0, 40.0, 40.0), 0.9, "square"),
                 Detection((0.0, 0.0, 10.0, 60.0), 0.8, "wall")]
 
     frame = Frame(0, 0.0, scene(0))
-    result = _detect_records(FrameMaps(FocusEstimator("analytic")), detector, 0.5, None)(frame)
+    picture = Picture(frame.rgb, None, 8, "frame")
+    focus = FrameMaps(FocusEstimator("analytic"))(frame.rgb)
+    result = DetectStep(detector, gate=0.5)(picture, focus).record
     assert [d["label"] for d in result["kept"]] == ["square"]
     assert [d["label"] for d in result["dropped"]] == ["wall"]
     assert result["kept"][0]["focus"]["mean"] > 0.5 > result["dropped"][0]["focus"]["mean"]
     crops = []
-    on_rois = _detect_records(FrameMaps(FocusEstimator("analytic")),
-                              lambda rgb: crops.append(rgb.shape[:2]) or [], 0.5, "otsu")
-    assert on_rois(frame) == {"kept": [], "dropped": []}
+    on_rois = DetectStep(lambda rgb: crops.append(rgb.shape[:2]) or [], gate=0.5,
+                         regions=RoiSettings("otsu"), on_rois=True)
+    assert on_rois(picture, focus).record == {"kept": [], "dropped": []}
     assert len(crops) == 1 and crops[0][0] < H and crops[0][1] < W  # the square's crop only
 
 

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import signal
+import sys
 from typing import Optional
 
 import typer
@@ -10,6 +12,7 @@ import typer
 from .._version import __version__
 from .detect_cmd import detect_command
 from .eval_cmd import eval_command
+from .help_style import use_plain_help
 from .map_cmd import map_command
 from .roi_cmd import roi_command
 from .serve_cmd import serve_command
@@ -17,6 +20,7 @@ from .stylize_cmd import stylize_command
 from .train_cmd import train_command
 from .video_cmd import video_command
 
+use_plain_help()
 app = typer.Typer(
     name="dofkit",
     help="Find the in-focus region of photos and put it to work.",
@@ -44,6 +48,33 @@ def main(version: Optional[bool] = typer.Option(None, "--version", callback=_ver
     """dofkit: focus maps (1 = in focus) and the tools that use them."""
 
 
-def run() -> None:
-    """Console-script entry point."""
-    app()
+def run(argv: list[str] | None = None) -> None:
+    """Console-script entry point: usage errors are one line and exit 2, like every other
+    dofkit error; native libraries' warnings are kept off stderr unless --verbose."""
+    from typer.exceptions import TyperException
+
+    from .quiet import silence_native
+
+    arguments = sys.argv[1:] if argv is None else argv
+    if not {"-v", "--verbose"} & set(arguments):
+        silence_native()
+    for number in (signal.SIGTERM, signal.SIGHUP):  # like Ctrl-C: stop cleanly, keep the done
+        signal.signal(number, signal.default_int_handler)
+    try:
+        code = app(args=arguments, prog_name="dofkit", standalone_mode=False)
+    except typer.Exit as exc:
+        code = exc.exit_code
+    except typer.Abort:
+        code = 130
+    except TyperException as exc:  # click's usage errors, as typer vendors them
+        code = _one_line(" ".join(getattr(exc, "format_message", exc.__str__)().split()), 2)
+    except Exception as exc:  # outside any command (help, parsing): still no traceback
+        code = _one_line(f"internal error ({type(exc).__name__}: {exc})", 1)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def _one_line(message: str, code: int) -> int:
+    from .common import error_line
+
+    error_line(message)
+    return code

@@ -1,99 +1,92 @@
-"""Shared CLI pieces: stderr console, one-line errors, batch runs with progress, output paths."""
+"""Shared CLI pieces: the stderr console, one-line errors and notices, and option checks."""
 
 from __future__ import annotations
 
 import functools
 import sys
-from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable
 
 import typer
 from rich.console import Console
-from rich.markup import escape
-from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
-                           TimeRemainingColumn)
 
 from ..errors import DofkitError
 
 #: Everything for people goes to stderr; stdout carries only data.
-console = Console(stderr=True, soft_wrap=True)
+console = Console(stderr=True, soft_wrap=True, highlight=False)
+
+#: Library parameter -> the option that sets it, for messages (a library names its own).
+OPTION_NAMES = {"strength": "--smooth", "every": "--every", "max_rois": "--max",
+                "min_area": "--min-area", "view": "--map-view", "inputs": "IN",
+                "from_list": "--from", "name": "--name", "start": "--start",
+                "duration": "--duration", "rate": "--fps", "threshold": "--threshold",
+                "gate": "--gate", "pad": "--pad", "merge": "--merge", "depth": "--depth",
+                "fraction": "--fraction", "aspect": "--aspect", "method": "--method",
+                "device": "--device", "backend": "--backend", "style": "--style",
+                "weights": "--weights", "max_pixels": "--max-pixels"}
+
+
+def printable(text: str) -> str:
+    """``text`` with control characters (newlines, terminal escapes) shown as escapes."""
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii")
+                   for c in text)
+
+
+def option_message(exc: DofkitError) -> str:
+    """The message of ``exc``, naming the CLI option where the library named its parameter."""
+    message = str(exc)
+    parameter = getattr(exc, "parameter", None)
+    option = OPTION_NAMES.get(parameter or "")
+    if option and message.startswith(parameter):
+        message = option + message[len(parameter):]
+    return message
+
+
+def error_line(message: str) -> None:
+    """``dofkit: error: ...`` on one line of stderr."""
+    console.print(f"[red]dofkit: error:[/red] {escape(printable(message))}")
 
 
 def fail(message: str, code: int = 2) -> None:
-    """Print one ``dofkit: error: ...`` line on stderr and exit with ``code``."""
-    console.print(f"[red]dofkit: error:[/red] {escape(message)}", highlight=False, markup=True)
+    """Print one error line and exit with ``code`` (2: usage, 1: failure)."""
+    error_line(message)
     raise typer.Exit(code)
 
 
 def notice(message: str) -> None:
     """One-line notice on stderr."""
-    console.print(f"dofkit: {message}", highlight=False, markup=False)
+    console.print(f"dofkit: {printable(message)}", markup=False)
+
+
+def escape(text: str) -> str:
+    from rich.markup import escape as rich_escape
+
+    return rich_escape(text)
 
 
 def guarded(command: Callable) -> Callable:
-    """Turn DofkitError (and a few OS errors) into a one-line message and exit code 1."""
+    """Run a command so that no traceback reaches the user: a dofkit error is one line and
+    exit 1 (click's own usage errors exit 2), an unexpected one an 'internal error' line."""
 
     @functools.wraps(command)
     def wrapper(*args, **kwargs):
         try:
             return command(*args, **kwargs)
         except DofkitError as exc:
-            fail(str(exc), 1)
+            fail(option_message(exc), 1)
         except BrokenPipeError:
             sys.stderr.close()
             raise typer.Exit(1) from None
         except KeyboardInterrupt:
             fail("interrupted", 130)
+        except (typer.Exit, typer.Abort, SystemExit):
+            raise
+        except Exception as exc:
+            from ..io.formats import reason
+
+            fail(f"internal error ({type(exc).__name__}: {reason(exc)}); please report it "
+                 "with the command that caused it", 1)
 
     return wrapper
-
-
-def progress_bar(total: int) -> Progress:
-    """A rich progress bar on stderr, hidden for a single item."""
-    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                    TimeRemainingColumn(), console=console, disable=total <= 1, transient=True)
-
-
-def run_batch(items: list, work: Callable[[object], None], label: str = "") -> None:
-    """Run ``work`` on every item with a progress bar; report each failure on one line, go on,
-    and exit 1 at the end if any failed."""
-    failures = 0
-    with progress_bar(len(items)) as bar:
-        task = bar.add_task(label or "working", total=len(items))
-        for item in items:
-            try:
-                work(item)
-            except DofkitError as exc:
-                failures += 1
-                bar.console.print(f"[red]dofkit: error:[/red] {escape(str(exc))}",
-                                  highlight=False)
-            bar.advance(task)
-    if failures:
-        if len(items) > 1:
-            notice(f"{failures} of {len(items)} inputs failed")
-        raise typer.Exit(1)
-
-
-def output_paths(inputs: list[str], output: str | None, out_dir: Path | None,
-                 suffix: str = ".png") -> Iterator[tuple[str, str]]:
-    """Pair every input with its output: ``-o OUT`` for one input, ``DIR/<stem><suffix>`` with
-    ``--out-dir``. Exits with a usage error for a bad combination."""
-    if (output is None) == (out_dir is None):
-        fail("give exactly one of -o/--output (one input) or --out-dir (any number of inputs)")
-    if output is not None:
-        if len(inputs) != 1:
-            fail("-o/--output takes a single input; use --out-dir for several")
-        yield inputs[0], output
-        return
-    assert out_dir is not None
-    out_dir.mkdir(parents=True, exist_ok=True)
-    stems: set[str] = set()
-    for source in inputs:
-        stem = "stdin" if source == "-" else Path(source).stem
-        if stem in stems:
-            fail(f"two inputs share the name '{stem}': their outputs would collide in {out_dir}")
-        stems.add(stem)
-        yield source, str(out_dir / f"{stem}{suffix}")
 
 
 def refuse_unused(context: typer.Context, names: tuple[str, ...], reason: str) -> None:

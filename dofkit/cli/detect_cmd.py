@@ -4,15 +4,18 @@ optionally run the detector on the in-focus regions only."""
 from __future__ import annotations
 
 import sys
-import time
 from typing import List, Optional
 
 import typer
 
+from ..batch import Task
 from ..errors import ParameterError
+from ..pipeline import PipelineSpec, RoiSettings
 from . import options
-from .common import guarded, notice, run_batch
-from .focus_input import MapInput, focus_source, overlay_targets, print_json
+from .batch_run import execute, map_files, side_targets
+from .common import guarded, notice
+from .shared import Shared, shared_options
+from .focus_input import MapInput, parse_threshold, print_json
 
 
 def read_detection_file(path: str):
@@ -32,8 +35,10 @@ def read_detection_file(path: str):
 
 
 @guarded
+@shared_options
 def detect_command(
-    inputs: List[str] = typer.Argument(..., metavar="IN...", help="Images ('-' = stdin)."),
+    inputs: List[str] = typer.Argument(None, metavar="INPUT...", help="Images, folders or "
+                                       "quoted globs ('-' = stdin)."),
     detector_name: Optional[str] = typer.Option(
         None, "--detector", "-d", help="Built-in detector: hog (people), face (a frontal-face "
         "cascade found on this machine) or haar:PATH (any OpenCV cascade XML). Default hog."),
@@ -42,89 +47,64 @@ def detect_command(
         "xyxy boxes; '-' = stdin). See docs/roi-detect.md."),
     gate: float = typer.Option(0.5, "--gate", "-g", min=0.0, max=1.0,
                                help="Keep detections whose focus score is at least this."),
-    threshold: float = typer.Option(0.5, "--threshold", "-t", min=0.001, max=1.0,
-                                    help="Focus level counted as in focus for the 'above' "
-                                         "fraction."),
+    threshold: str = options.Threshold,
     on_rois: bool = typer.Option(False, "--on-rois", help="Run the detector only on the "
-                                 "in-focus regions (dofkit roi defaults), not the whole frame."),
-    pad: Optional[float] = typer.Option(None, "--pad", help="With --on-rois: grow each region "
-                                        "by this fraction of its size before detecting "
-                                        "(default 0.15)."),
+                                 "in-focus regions (--threshold, --min-area, --merge, --pad), "
+                                 "not the whole frame."),
+    min_area: float = options.MinArea,
+    merge: float = options.Merge,
+    pad: Optional[float] = options.Pad,
     use_saliency: bool = typer.Option(False, "--saliency", help="Weight the focus inside each "
                                       "box by spectral-residual saliency."),
     as_json: bool = typer.Option(False, "--json", help="One JSON line per image on stdout."),
     overlay: Optional[str] = typer.Option(None, "--overlay", help="Draw kept (green) and "
                                           "dropped (red) boxes: a file (one input) or a folder."),
     map_path: Optional[str] = MapInput,
-    method: str = options.Method,
-    device: str = options.Device,
-    threads: Optional[int] = options.Threads,
-    weights: Optional[str] = options.Weights,
-    max_pixels: Optional[int] = options.MaxPixels,
-    overwrite: bool = options.Overwrite,
+    shared: Shared = None,
 ) -> None:
     """Score detections by the focus inside their boxes; keep those at or above --gate.
 
     --json prints one line per image with "image", "kept" and "dropped"; each detection keeps
-    its input fields and gains a "focus" object: "mean", "above", "score" (and "saliency").
+    its input fields and gains a "focus" object: "mean", "above" (share of the box at or
+    above --threshold), "score" (and "saliency").
     """
-    from ..detect import detect_on_rois, gate_detections, make_detector, saliency_map
-    from ..detect.records import check_boxes
-    from ..io import open_image, write_image
-    from ..roi import find_rois
-    from ..roi.draw import GREEN, RED, draw_boxes
-
     if detections_path is not None and (detector_name is not None or on_rois):
         raise ParameterError("--detections gates given boxes: it takes no --detector or "
                              "--on-rois")
-    if pad is not None and not on_rois:
-        raise ParameterError("--pad goes with --on-rois (it grows the regions the detector "
-                             "runs on)")
-    if pad is not None and pad < 0:
-        raise ParameterError(f"--pad must be >= 0 (a fraction of the region's size); got {pad}")
-    if detections_path == "-" and "-" in inputs:
+    for value, unused, option in ((pad, None, "--pad"), (min_area, 0.01, "--min-area"),
+                                  (merge, 0.1, "--merge")):
+        if not on_rois and value != unused:
+            raise ParameterError(f"{option} goes with --on-rois (it shapes the regions the "
+                                 "detector runs on)")
+    batch = shared.batch(inputs)
+    paths = [s.path for s in batch.sources]
+    if detections_path == "-" and "-" in paths:
         raise ParameterError("stdin cannot carry both an image and --detections")
     given = read_detection_file(detections_path) if detections_path is not None else None
-    detector = None if given is not None else make_detector(detector_name or "hog")
-    if given is not None and given.adopted_by(inputs):
-        key = given.entries[0][0]
-        notice(f"{given.name}: the detections name image {key!r}; taken as {inputs[0]}, the "
-               "only input")
-    if given is not None and given.unmatched(inputs):
-        notice(f"{given.name}: {given.unmatched(inputs)} detections name none of the inputs "
+    if given is not None and given.adopted_by(paths):
+        notice(f"{given.name}: the detections name image {given.entries[0][0]!r}; taken as "
+               f"{paths[0]}, the only input")
+    if given is not None and given.unmatched(paths):
+        notice(f"{given.name}: {given.unmatched(paths)} detections name none of the inputs "
                "(ignored)")
-    overlays = overlay_targets(inputs, overlay)
-    focus_for = focus_source(inputs, map_path, method, device, threads, weights)
+    regions = RoiSettings(parse_threshold(threshold), min_area, merge, pad)
+    spec = PipelineSpec("detect", {"detector": detector_name, "given": given, "gate": gate,
+                                   "regions": regions, "on_rois": on_rois,
+                                   "saliency": use_saliency, "overlay": overlay is not None,
+                                   "single": len(paths) == 1},
+                        shared.focus())
+    tasks = [Task(s.path, {} if drawn is None else {"overlay": drawn}, given_map)
+             for s, drawn, given_map in zip(batch.sources,
+                                            side_targets(batch, overlay, "--overlay"),
+                                            map_files(batch, map_path))]
 
-    def one(source: str) -> None:
-        picture = open_image(source, max_pixels=max_pixels)
-        focus = focus_for(source, picture)
-        if given is not None:
-            found = given.for_image(source, len(inputs) == 1)
-            check_boxes(found, picture.size, f"{given.name} ({source})")
-        else:
-            start = time.perf_counter()
-            if on_rois:
-                rois = find_rois(focus)
-                found = detect_on_rois(detector, picture.rgb, rois,
-                                       pad=0.15 if pad is None else pad)
-            else:
-                found = list(detector(picture.rgb))
-            took = 1000 * (time.perf_counter() - start)
-            where = f"{len(rois)} in-focus region(s)" if on_rois else "the whole frame"
-            notice(f"{source}: detector ran on {where} in {took:.0f} ms")
-        saliency = saliency_map(picture.rgb) if use_saliency else None
-        result = gate_detections(found, focus, gate, threshold, saliency=saliency)
-        if source in overlays:
-            marked = [(g, GREEN) for g in result.kept] + [(g, RED) for g in result.dropped]
-            drawn = draw_boxes(
-                picture.rgb, [tuple(round(v) for v in g.detection.xyxy) for g, _ in marked],
-                [f"{g.detection.label or ''} {g.focus.score:.2f}".strip() for g, _ in marked],
-                [colour for _, colour in marked])
-            write_image(overlays[source], drawn, inputs=tuple(inputs), overwrite=overwrite)
+    def show(status: dict) -> None:
+        record = status["result"]
         if as_json:
-            print_json({"image": source, "kept": [g.to_json() for g in result.kept],
-                        "dropped": [g.to_json() for g in result.dropped]})
-        notice(f"{source}: {len(result.kept)} kept, {len(result.dropped)} dropped")
+            print_json({"image": status["input"], **record})
+        if not shared.quiet:
+            notice(f"{status['input']}: {len(record['kept'])} kept, "
+                   f"{len(record['dropped'])} dropped")
 
-    run_batch(inputs, one, "gating detections")
+    execute(spec, tasks, batch, label="gating detections", guard=shared.guard(detections_path),
+            on_status=show)

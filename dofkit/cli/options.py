@@ -21,6 +21,42 @@ MapPath = typer.Option(None, "--map", help="Use this focus map (grey image, whit
 MaxPixels = typer.Option(None, "--max-pixels", min=1,
                          help="Refuse images with more pixels (default 100 MP).")
 Overwrite = typer.Option(False, "--overwrite", help="Allow replacing an input file.")
-Output = typer.Option(None, "--output", "-o", help="Output file ('-' = stdout, PNG).")
+Output = typer.Option(None, "--output", "-o", help="Output file for one input ('-' = PNG on "
+                      "stdout).")
 OutDir: Optional[Path] = typer.Option(None, "--out-dir", file_okay=False,
-                                      help="Folder for outputs, one per input.")
+                                      help="Folder for outputs (made if needed).")
+
+# Batches (every command that takes images).
+Recursive = typer.Option(False, "--recursive", "-r",
+                         help="Take the images of sub-folders too (folders given as inputs).")
+FromList = typer.Option(None, "--from", metavar="LIST",
+                        help="Also read input paths from this file, one a line ('-' = stdin).")
+Name = typer.Option(None, "--name", metavar="TEMPLATE",
+                    help="Output name under --out-dir (sub-folders of the input mirrored): "
+                         "{stem}, {name}, {parent}, {style}; default {stem}.png.")
+SkipExisting = typer.Option(False, "--skip-existing",
+                            help="Skip inputs whose outputs all exist (resume a run).")
+Report = typer.Option(None, "--report", metavar="FILE.jsonl",
+                      help="Write one status record per input (JSON Lines).")
+Jobs = typer.Option(1, "--jobs", "-j", min=1,
+                    help="Worker processes, each with its own model and GL context.")
+Engine = typer.Option("local", "--engine", metavar="local|ray",
+                      help="local: this machine; ray: a Ray cluster (the ray extra).")
+RayAddress = typer.Option(None, "--ray-address", metavar="ADDR",
+                          help="--engine ray: cluster to join (default RAY_ADDRESS, else a "
+                               "fresh local Ray for this run).")
+Quiet = typer.Option(False, "--quiet", "-q", help="Only errors on stderr.")
+Verbose = typer.Option(False, "--verbose", "-v",
+                       help="Per-input lines, and warnings of the image libraries.")
+
+# In-focus regions (roi, detect, video): one definition each.
+Threshold = typer.Option("otsu", "--threshold", "-t", metavar="LEVEL|otsu",
+                         help="Focus level counted as in focus, in (0, 1], or otsu.")
+MinArea = typer.Option(0.01, "--min-area", min=0.0, max=0.999,
+                       help="Drop in-focus regions smaller than this fraction of the image.")
+Merge = typer.Option(0.1, "--merge", min=0.0, max=0.999,
+                     help="Join in-focus pieces closer than this fraction of the short side.")
+Pad = typer.Option(None, "--pad", min=0.0,
+                   help="Grow each in-focus region by this fraction of its size on every side "
+                        "(default 0; 0.15 for the regions detect --on-rois runs on).")
+MaxRois = typer.Option(None, "--max", "--max-rois", min=1, help="Keep the N best regions.")

@@ -1,15 +1,20 @@
-"""`dofkit stylize`: focus-weighted NPR stylisation of one image (GLSL, or the CPU reference)."""
+"""`dofkit stylize`: focus-weighted NPR stylisation (GLSL, or the CPU reference)."""
 
 from __future__ import annotations
 
 from enum import Enum
+from pathlib import Path
 from typing import List, Optional
 
 import typer
 
+from ..batch import Task
+from ..pipeline import PipelineSpec
 from ..render.styles import DEFAULT_STYLE, PARAMETERS, STYLES, parse_setting
 from . import options
-from .common import guarded, notice
+from .batch_run import execute, main_targets, map_files, side_targets
+from .common import guarded
+from .shared import Shared, shared_options
 
 Style = Enum("Style", {name: name for name in STYLES}, type=str)
 
@@ -25,46 +30,45 @@ _PARAMETER_HELP = "; ".join(f"{p.name} [{p.low:g}-{p.high:g}]: {p.help}"
 
 
 @guarded
+@shared_options
 def stylize_command(
-    source: str = typer.Argument(..., metavar="IN", help="Image to stylise ('-' = stdin)."),
-    target: str = typer.Argument(..., metavar="OUT", help="Output image ('-' = PNG on stdout)."),
+    inputs: List[str] = typer.Argument(None, metavar="INPUT... [OUT]",
+                                       help="Images, folders or quoted globs ('-' = stdin); "
+                                            "without --out-dir or -o: IN OUT."),
+    output: Optional[str] = options.Output,
+    out_dir: Optional[Path] = options.OutDir,
+    name: Optional[str] = options.Name,
     style: Style = typer.Option(DEFAULT_STYLE, "--style", "-s",
                                 help=f"Preset: {', '.join(STYLES)}."),
     settings: Optional[List[str]] = typer.Option(
         None, "--set", metavar="NAME=VALUE",
         help=f"Override a preset parameter (repeatable). {_PARAMETER_HELP}."),
-    method: str = options.Method,
-    map_path: Optional[str] = options.MapPath,
+    map_path: Optional[str] = typer.Option(None, "--map", help="Use this focus map (white = "
+                                           "in focus) instead of computing one; for several "
+                                           "inputs a folder of <stem>.png."),
     save_map: Optional[str] = typer.Option(None, "--save-map", help="Also write the focus map "
-                                           "used (grey PNG, white = in focus).", dir_okay=False),
+                                           "used (grey PNG, white = in focus): a file for one "
+                                           "input, else a folder."),
     backend: Backend = typer.Option(Backend.auto, "--backend",
                                     help="gl: EGL OpenGL; cpu: numpy reference; auto: gl, else "
                                          "cpu with a notice."),
-    device: str = options.Device,
-    threads: Optional[int] = options.Threads,
-    weights: Optional[str] = options.Weights,
-    max_pixels: Optional[int] = options.MaxPixels,
-    overwrite: bool = options.Overwrite,
+    shared: Shared = None,
 ) -> None:
-    """Stylise IN into OUT: in-focus parts stay detailed and get lines, the rest is abstracted.
+    """Stylise each image: in-focus parts stay detailed and get lines, the rest is abstracted.
 
-    The focus map is computed once (--method) or read from --map; an alpha channel is kept.
+    `dofkit stylize IN OUT`, or `dofkit stylize INPUT... --out-dir DIR`. The focus map is
+    computed once per image (--method) or read from --map; an alpha channel is kept.
     """
-    from ..focus import FocusEstimator
-    from ..io import open_image, read_focus_map, write_image
-    from ..render import Stylizer
-
+    inputs = list(inputs or [])
+    if output is None and out_dir is None and len(inputs) == 2:
+        inputs, output = inputs[:1], inputs[1]
     overrides = dict(parse_setting(text) for text in settings or ())
-    stylizer = Stylizer(style.value, backend.value, notify=notice, **overrides)
-    with stylizer:
-        picture = open_image(source, max_pixels=max_pixels)
-        if map_path is not None:
-            focus = read_focus_map(map_path, picture.size)
-        else:
-            estimator = FocusEstimator(method, device=device, threads=threads, weights=weights,
-                                       notify=notice)
-            focus = estimator(picture.rgb)
-        if save_map is not None:
-            write_image(save_map, focus, inputs=(source, target), overwrite=overwrite)
-        styled = stylizer(picture.rgb, focus)
-    write_image(target, styled, alpha=picture.alpha, inputs=(source,), overwrite=overwrite)
+    batch = shared.batch(inputs, output, out_dir, name)
+    targets = main_targets(batch, style=style.value)
+    maps = side_targets(batch, save_map, "--save-map")
+    spec = PipelineSpec("stylize", {"style": style.value, "backend": backend.value,
+                                    "settings": overrides, "with_map": save_map is not None},
+                        shared.focus())
+    tasks = [Task(s.path, {"styled": t, **({"map": m} if m else {})}, given)
+             for s, t, m, given in zip(batch.sources, targets, maps, map_files(batch, map_path))]
+    execute(spec, tasks, batch, label="stylising", guard=shared.guard())

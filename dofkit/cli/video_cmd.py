@@ -5,16 +5,18 @@ from __future__ import annotations
 import time
 from contextlib import ExitStack
 from enum import Enum
-from typing import Callable, List, Optional
+from typing import List, Optional
 
 import typer
 from rich.progress import (BarColumn, MofNCompleteColumn, Progress, ProgressColumn, Task,
                            TextColumn, TimeRemainingColumn)
 from rich.text import Text
 
+from ..pipeline import RoiSettings
 from ..render.styles import DEFAULT_STYLE, parse_setting
 from . import options
-from .common import console, guarded, notice, refuse_unused
+from .common import console, fail, guarded, notice, refuse_unused
+from .focus_input import parse_threshold
 from .stylize_cmd import Backend, Style
 
 
@@ -37,7 +39,7 @@ MODE_OPTIONS = {
     Mode.map: ("map_view",),
     Mode.stylize: ("style", "settings", "backend", "coherence"),
     Mode.roi: ROI_OPTIONS + ("pad", "max_rois"),
-    Mode.detect: ("detector", "gate", "on_rois"),
+    Mode.detect: ("detector", "gate", "on_rois", "threshold"),
 }
 
 
@@ -84,19 +86,11 @@ def video_command(
                                                   "the end)."),
     fps: Optional[float] = typer.Option(None, "--fps", help="Frame rate of an image-sequence "
                                         "input (default 25)."),
-    threshold: str = typer.Option("otsu", "--threshold", "-t", help="--mode roi (and detect "
-                                  "--on-rois): in-focus level in (0, 1], or otsu."),
-    min_area: float = typer.Option(0.01, "--min-area", min=0.0, max=0.999,
-                                   help="--mode roi (and detect --on-rois): drop regions "
-                                        "smaller than this fraction of the frame."),
-    merge: float = typer.Option(0.1, "--merge", min=0.0, max=0.999,
-                                help="--mode roi (and detect --on-rois): join in-focus pieces "
-                                     "closer than this fraction of the short side."),
-    pad: float = typer.Option(0.0, "--pad", min=0.0,
-                              help="--mode roi: grow each box by this fraction of its size on "
-                                   "each side."),
-    max_rois: Optional[int] = typer.Option(None, "--max", "--max-rois", min=1,
-                                           help="--mode roi: keep the N best boxes."),
+    threshold: str = options.Threshold,
+    min_area: float = options.MinArea,
+    merge: float = options.Merge,
+    pad: Optional[float] = options.Pad,
+    max_rois: Optional[int] = options.MaxRois,
     detector: str = typer.Option("hog", "--detector", "-d",
                                  help="--mode detect: hog (people), face, or haar:PATH (an "
                                       "OpenCV cascade file)."),
@@ -114,41 +108,48 @@ def video_command(
     rate, the frame count and the audio track.
 
     The focus map of each frame is smoothed over time following the motion, and reset at
-    scene cuts. Ctrl-C stops after the current frame and keeps what was done as
-    <name>.partial.<suffix> (a playable file).
+    scene cuts. Ctrl-C (or SIGTERM, SIGHUP) stops after the current frame and keeps what was
+    done as <name>.partial.<suffix> (a playable file). A video that ends before the frame
+    count it announces is reported (exit 1), its frames kept.
     """
     from ..focus import FocusEstimator
-    from ..video import FrameMaps, interrupt_flag, open_sink, open_source, process
+    from ..io import Picture
+    from ..pipeline import DetectStep, MapStep, RoiStep, StylizeStep
+    from ..video import (CoherentStylizer, FrameMaps, interrupt_flag, open_sink, open_source,
+                         process)
 
-    used = MODE_OPTIONS[mode] + (ROI_OPTIONS if mode is Mode.detect and on_rois else ())
+    used = MODE_OPTIONS[mode] + (ROI_OPTIONS + ("pad",) if mode is Mode.detect and on_rois
+                                 else ())
     refuse_unused(context, tuple(n for names in MODE_OPTIONS.values() for n in names
                                  if n not in used), f"with --mode {mode.value}")
 
+    regions = RoiSettings(parse_threshold(threshold), min_area, merge, pad, max_rois)
     with ExitStack() as resources:
-        stylizer = finder = None
-        if mode is Mode.stylize:
-            from ..render import Stylizer
-
-            overrides = dict(parse_setting(text) for text in settings or ())
-            stylizer = resources.enter_context(
-                Stylizer(style.value, backend.value, notify=notice, **overrides))
-        if mode is Mode.detect:
-            from ..detect import make_detector
-
-            finder = make_detector(detector)
+        consumer = {
+            Mode.map: lambda: MapStep(map_view.value),
+            Mode.stylize: lambda: StylizeStep(
+                style.value, backend.value, notify=notice,
+                settings=dict(parse_setting(text) for text in settings or ())),
+            Mode.roi: lambda: RoiStep(regions),
+            Mode.detect: lambda: DetectStep(detector, gate=gate, regions=regions,
+                                            on_rois=on_rois),
+        }[mode]()
+        resources.callback(getattr(consumer, "close", lambda: None))
         video = resources.enter_context(open_source(source, start=start, duration=duration,
                                                     rate=fps))
         maps = FrameMaps(FocusEstimator(method, device=device, threads=threads,
                                          weights=weights, notify=notice),
                          smooth=smooth, every=every)
-        if mode is Mode.roi:
-            work = _roi_records(maps, threshold, min_area=min_area, merge=merge, pad=pad,
-                                max_rois=max_rois)
-        elif mode is Mode.detect:
-            work = _detect_records(maps, finder, gate, threshold if on_rois else None,
-                                   min_area=min_area, merge=merge)
-        else:
-            work = _consumer(mode, map_view, maps, stylizer, coherence)
+        role = {Mode.map: "map", Mode.stylize: "styled"}.get(mode)
+        coherent = (CoherentStylizer(consumer.stylizer, maps, coherence)
+                    if mode is Mode.stylize else None)
+
+        def work(frame):
+            if coherent is not None:  # blended with the previous stylised frame, moved
+                return coherent(frame.rgb)
+            result = consumer(Picture(frame.rgb, None, 8, source), maps(frame.rgb))
+            return result.record if role is None else result.images[role].values
+
         sink = open_sink(target, records=mode in (Mode.roi, Mode.detect), size=video.size,
                          rate=video.rate, audio=video.audio, inputs=(source,))
         began = time.perf_counter()
@@ -163,60 +164,9 @@ def video_command(
                + (" (complete up to there, playable)" if outcome.path is not None else ""))
         raise typer.Exit(130)
     notice(f"{outcome.frames} frames{where} ({rate:.1f} frames/s, {maps.computed} fresh maps)")
-
-
-def _consumer(mode: Mode, view: MapView, maps, stylizer, coherence: float) -> Callable:
-    """The per-frame work of ``mode``: Frame -> image to write, or record to print."""
-    if mode is Mode.stylize:  # blended with the previous stylised frame, moved by the flow
-        from ..video import CoherentStylizer
-
-        coherent = CoherentStylizer(stylizer, maps, coherence)
-        return lambda frame: coherent(frame.rgb)
-    if mode is Mode.map:
-        from ..view import overlay, rainbow
-
-        if view is MapView.rainbow:
-            return lambda frame: rainbow(maps(frame.rgb))
-        if view is MapView.overlay:
-            return lambda frame: overlay(frame.rgb, maps(frame.rgb))
-        return lambda frame: maps(frame.rgb)
-    raise ValueError(f"no image consumer for --mode {mode.value}")
-
-
-def _roi_records(maps, threshold: str, **settings) -> Callable:
-    """--mode roi: Frame -> ``{"rois": [{"bbox", "xyxy", "score", "area"}, ...]}``, boxes in
-    pixels, largest focus mass first (:func:`dofkit.roi.find_rois`)."""
-    from ..roi import find_rois
-    from .focus_input import parse_threshold
-
-    level = parse_threshold(threshold)
-    return lambda frame: {"rois": [roi.to_json() for roi in
-                                   find_rois(maps(frame.rgb), level, **settings)]}
-
-
-def _detect_records(maps, detector, gate: float, roi_threshold: str | None,
-                    **roi_settings) -> Callable:
-    """--mode detect: Frame -> ``{"kept": [...], "dropped": [...]}``, each detection
-    ``{"bbox", "score", "label", "focus": {"mean", "above", "score"}}`` in pixels, split by
-    :func:`dofkit.detect.gate_detections`. With ``roi_threshold`` the detector runs on the
-    in-focus regions only (:func:`dofkit.detect.detect_on_rois`)."""
-    from ..detect import detect_on_rois, gate_detections
-    from ..roi import find_rois
-    from .focus_input import parse_threshold
-
-    level = None if roi_threshold is None else parse_threshold(roi_threshold)
-
-    def record(frame) -> dict:
-        focus = maps(frame.rgb)
-        if level is None:
-            found = detector(frame.rgb)
-        else:
-            found = detect_on_rois(detector, frame.rgb, find_rois(focus, level, **roi_settings))
-        result = gate_detections(found, focus, gate)
-        return {"kept": [g.to_json() for g in result.kept],
-                "dropped": [g.to_json() for g in result.dropped]}
-
-    return record
+    if outcome.ended_early:
+        fail(f"{source}: the video ended early ({outcome.frames} of the {outcome.expected} "
+             "frames it announces; truncated?); what was made is kept", 1)
 
 
 def _progress(total: int | None) -> Progress:

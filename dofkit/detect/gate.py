@@ -8,7 +8,7 @@ from typing import Sequence
 import cv2
 import numpy as np
 
-from ..errors import ParameterError
+from ..errors import ImageError, ParameterError
 from ..io import to_uint
 from ..roi.boxes import BoxMeans, clip_box
 from ..roi.regions import check_focus
@@ -85,7 +85,10 @@ def saliency_map(image: np.ndarray) -> np.ndarray:
     [0, 1] -> float32 (H, W) in [0, 1], scaled by its maximum."""
     saliency = cv2.saliency.StaticSaliencySpectralResidual_create()
     ok, values = saliency.computeSaliency(to_uint(image))
-    values = np.asarray(values, np.float32) if ok else np.zeros(image.shape[:2], np.float32)
+    if not ok:
+        raise ImageError("saliency could not be computed for this image (OpenCV's spectral "
+                         "residual failed)")
+    values = np.asarray(values, np.float32)
     peak = float(values.max())
     return values / peak if peak > 0 else values
 

@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from pathlib import Path
 
 import cv2
 import numpy as np
 import torch
-from safetensors import SafetensorError
+from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save
 
 from ..errors import ResourceError
@@ -76,6 +77,13 @@ def load_weights(path: Path) -> tuple[torch.nn.Module, dict]:
         raise ResourceError(f"{path}: SHA-256 differs from {manifest_file.name} "
                             "(corrupt or replaced weights)")
     try:
+        with torch.device("meta"):  # sized from the manifest without allocating: a manifest
+            sized = sum(p.numel() for p in build(architecture, **config).parameters())
+        with safe_open(str(path), "pt") as stored:  # asking for 4000 channels is refused here
+            held = sum(math.prod(stored.get_slice(k).get_shape()) for k in stored.keys())
+        if sized != held:
+            raise ValueError(f"the manifest asks for {sized:,} parameters, the file holds "
+                             f"{held:,}")
         model = build(architecture, **config)
         model.load_state_dict(load_file(str(path)), strict=True)
     except (SafetensorError, KeyError, RuntimeError, TypeError, ValueError) as exc:

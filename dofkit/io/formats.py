@@ -46,7 +46,7 @@ def open_header(data: bytes, name: str) -> ImageFile.ImageFile:
     if other is not None:
         raise ImageError(f"{name}: {other} images are not accepted (dofkit reads "
                          f"{READ_NAMES})")
-    raise ImageError(f"{name}: not an image (unrecognised format; dofkit reads {READ_NAMES})")
+    raise ImageError(f"{name}: not an image (unrecognised format)")
 
 
 def identify(prefix: bytes) -> str | None:

@@ -66,7 +66,7 @@ def _check_png(data: bytes, name: str) -> None:
             break
         position += 12 + length
     if produced < expected:
-        raise ImageError(f"{name}: truncated image (pixel data ends after "
+        raise ImageError(f"{name}: truncated or corrupt image (pixel data ends after "
                          f"{100 * produced // max(expected, 1)}% of it)")
 
 
@@ -83,7 +83,7 @@ def _check_jpeg(data: bytes, name: str) -> None:
     except Exception as exc:
         text = reason(exc)
     if "premature end" in text.lower():
-        raise ImageError(f"{name}: truncated image ({text})")
+        raise ImageError(f"{name}: truncated or corrupt image ({text})")
     try:  # a recoverable oddity elsewhere (e.g. stray bytes before a marker) is accepted
         simplejpeg.decode_jpeg(data, strict=False, **options)
     except Exception as exc:

@@ -13,6 +13,7 @@ container's default audio codec.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
@@ -26,12 +27,15 @@ from typing import Callable, Iterator
 import av
 import numpy as np
 
-from ..errors import ImageError, ParameterError
-from ..io import STDIO, check_output_path, open_image, to_uint, write_image
+from ..errors import ImageError, OutputError, ParameterError
+from ..io import STDIO, AtomicFile, check_output_path, open_image, to_uint, write_image
+from ..io.atomic import make_folder
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp")
 #: Video suffixes we write (all as H.264 with :data:`H264_OPTIONS`).
 VIDEO_SUFFIXES = (".mp4", ".mov", ".mkv")
+#: FFmpeg container of each video suffix.
+CONTAINERS = {".mp4": "mp4", ".mov": "mov", ".mkv": "matroska"}
 H264_OPTIONS = {"crf": "18", "preset": "veryfast"}
 #: Frame rate of an image-sequence input unless told otherwise.
 DEFAULT_SEQUENCE_RATE = 25
@@ -61,9 +65,9 @@ def is_sequence(path: str) -> bool:
 def check_range(start: float, duration: float | None) -> None:
     """Refuse a negative ``start`` or a non-positive ``duration`` (seconds)."""
     if start < 0:
-        raise ParameterError(f"--start must be >= 0 seconds; got {start:g}")
+        raise ParameterError(f"start must be >= 0 seconds; got {start:g}", "start")
     if duration is not None and duration <= 0:
-        raise ParameterError(f"--duration must be > 0 seconds; got {duration:g}")
+        raise ParameterError(f"duration must be > 0 seconds; got {duration:g}", "duration")
 
 
 # ---------------------------------------------------------------------------------- sources
@@ -213,7 +217,7 @@ class SequenceSource(_Source):
                  duration: float | None = None):
         check_range(start, duration)
         if rate <= 0:
-            raise ParameterError(f"--fps must be > 0; got {rate:g}")
+            raise ParameterError(f"rate must be > 0 frames per second; got {rate:g}", "rate")
         self.name = path
         self.rate = Fraction(rate).limit_denominator(1001)
         files = list_sequence(path)
@@ -268,8 +272,8 @@ def open_source(path: str, *, start: float = 0.0, duration: float | None = None,
         return SequenceSource(path, rate=rate or DEFAULT_SEQUENCE_RATE, start=start,
                               duration=duration)
     if rate is not None:
-        raise ParameterError("--fps applies to image-sequence input only; a video keeps its "
-                             "own frame rate")
+        raise ParameterError("rate applies to image-sequence input only; a video keeps its "
+                             "own frame rate", "rate")
     return VideoSource(path, start=start, duration=duration)
 
 
@@ -278,9 +282,10 @@ def open_source(path: str, *, start: float = 0.0, duration: float | None = None,
 class VideoSink:
     """Encode frames into a video file, with the source's audio; see the module docstring.
 
-    Frames go to a hidden temporary file beside ``target``. :meth:`finish` renames it to
-    ``target``; :meth:`keep_partial` closes it properly (a playable file) and renames it to
-    ``<stem>.partial<suffix>``; :meth:`discard` deletes it.
+    Frames go to an atomic output (:class:`dofkit.io.AtomicFile`: nothing is left if the
+    process is killed). :meth:`finish` names it ``target``; :meth:`keep_partial` closes it
+    properly (a playable file) and names it ``<stem>.partial<suffix>``; :meth:`discard`
+    drops it.
     """
 
     def __init__(self, target: str, *, size: tuple[int, int], rate: Fraction,
@@ -293,12 +298,13 @@ class VideoSink:
         check_writable(self.target, inputs)
         self.written = 0
         self._audio_encoder = None
-        self._temporary = self.target.with_name(f".{self.target.stem}.{os.getpid()}.partial"
-                                                f"{self.target.suffix}")
+        self._output = AtomicFile(self.target)
         try:
-            self._container = av.open(str(self._temporary), "w")
+            self._container = av.open(self._output.file, "w",
+                                      format=CONTAINERS[self.target.suffix.lower()])
         except (av.FFmpegError, OSError) as exc:
-            raise ImageError(f"{target}: cannot write ({_reason(exc)})") from None
+            self._output.discard()
+            raise OutputError(f"{target}: cannot write ({_reason(exc)})") from None
         try:
             with self._encoding():
                 self._video = self._container.add_stream("libx264", rate=rate,
@@ -371,10 +377,9 @@ class VideoSink:
         try:
             self._close()
         except BaseException:
-            self._temporary.unlink(missing_ok=True)
+            self._output.discard()
             raise
-        os.replace(self._temporary, self.target)
-        return self.target
+        return self._output.commit()
 
     def keep_partial(self) -> Path | None:
         """Close properly what was written and keep it as ``<stem>.partial<suffix>``; None
@@ -383,17 +388,15 @@ class VideoSink:
             self.discard()
             return None
         self._close()
-        kept = _partial_name(self.target)
-        os.replace(self._temporary, kept)
-        return kept
+        return self._output.commit(_partial_name(self.target))
 
     def discard(self) -> None:
-        """Close and delete the temporary file."""
+        """Close and drop the output."""
         try:
             self._container.close()
         except av.FFmpegError:
             pass
-        self._temporary.unlink(missing_ok=True)
+        self._output.discard()
 
 
 class SequenceSink:
@@ -407,8 +410,7 @@ class SequenceSink:
         if not _PRINTF_FIELD.search(path.name):
             if path.exists() and not path.is_dir():
                 raise ImageError(f"{target}: exists and is not a folder")
-            if path.parent.is_dir():
-                path.mkdir(exist_ok=True)
+            make_folder(path, path)
             path = path / FOLDER_PATTERN
         if path.suffix.lower() not in IMAGE_SUFFIXES:
             raise ParameterError(f"{target}: image sequence needs one of "
@@ -461,12 +463,13 @@ class JsonLinesSink:
     def __init__(self, target: str, *, inputs: tuple[str, ...] = ()):
         self.written = 0
         if target == STDIO:
-            self.target, self._temporary, self._stream = None, None, sys.stdout
+            self.target, self._stream = None, sys.stdout
             return
         self.target = Path(target)
         check_writable(self.target, inputs)
-        self._temporary = self.target.with_name(f".{self.target.name}.{os.getpid()}.partial")
-        self._stream = open(self._temporary, "w", encoding="utf-8")
+        self._output = AtomicFile(self.target)
+        self._stream = io.TextIOWrapper(self._output.file, encoding="utf-8",
+                                        write_through=True)
 
     def write(self, frame: Frame, record: dict) -> None:
         line = json.dumps({"frame": frame.index, "time": round(frame.time, 6), **record})
@@ -475,24 +478,20 @@ class JsonLinesSink:
         self.written += 1
 
     def finish(self) -> Path | None:
-        if self._temporary is None:
+        if self.target is None:
             return None
-        self._stream.close()
-        os.replace(self._temporary, self.target)
-        return self.target
+        self._stream.flush()
+        return self._output.commit()
 
     def keep_partial(self) -> Path | None:
-        if self._temporary is None:
+        if self.target is None:
             return None
-        self._stream.close()
-        kept = _partial_name(self.target)
-        os.replace(self._temporary, kept)
-        return kept
+        self._stream.flush()
+        return self._output.commit(_partial_name(self.target))
 
     def discard(self) -> None:
-        if self._temporary is not None:
-            self._stream.close()
-            self._temporary.unlink(missing_ok=True)
+        if self.target is not None:
+            self._output.discard()
 
 
 def open_sink(target: str, *, records: bool, size: tuple[int, int], rate: Fraction,
@@ -502,11 +501,11 @@ def open_sink(target: str, *, records: bool, size: tuple[int, int], rate: Fracti
     suffix, made as a folder)."""
     if records:
         if Path(target).suffix.lower() in VIDEO_SUFFIXES + IMAGE_SUFFIXES:
-            raise ParameterError(f"{target}: --mode roi and detect write JSON lines; give a "
+            raise ParameterError(f"{target}: roi and detect records write JSON lines; give a "
                                  f".jsonl file or '-' (stdout)")
         return JsonLinesSink(target, inputs=inputs)
     if target == STDIO:
-        raise ParameterError("OUT '-' (stdout) takes JSON lines only (--mode roi or detect); "
+        raise ParameterError("'-' (stdout) takes JSON lines only (roi or detect records); "
                              "give a video file, an image pattern or a folder")
     path = Path(target)
     if is_sequence(target) or not path.suffix:
@@ -518,11 +517,10 @@ def open_sink(target: str, *, records: bool, size: tuple[int, int], rate: Fracti
 
 
 def check_writable(target: Path, inputs: tuple[str, ...]) -> None:
-    """Refuse an output in a missing or read-only folder, a folder, or one of ``inputs``."""
+    """Refuse an output in a read-only folder, a folder, or one of ``inputs`` (a missing
+    folder is made when the output is written)."""
     folder = target.parent
-    if not folder.is_dir():
-        raise ImageError(f"{target}: folder {folder} does not exist")
-    if not os.access(folder, os.W_OK | os.X_OK):
+    if folder.is_dir() and not os.access(folder, os.W_OK | os.X_OK):
         raise ImageError(f"{target}: cannot write in folder {folder} (permission denied)")
     if target.exists() and any(source != STDIO and Path(source).exists()
                                and os.path.samefile(source, target) for source in inputs):

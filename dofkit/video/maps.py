@@ -29,7 +29,7 @@ class FrameMaps:
     def __init__(self, estimate: Callable[[np.ndarray], np.ndarray], *, smooth: float = 0.7,
                  every: int = 1):
         if every < 1:
-            raise ParameterError(f"--every must be >= 1 frame; got {every}")
+            raise ParameterError(f"every must be >= 1 frame; got {every}", "every")
         self._estimate = estimate
         self._smoother = TemporalSmoother(smooth)
         self.every = every

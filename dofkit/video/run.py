@@ -16,11 +16,19 @@ from .io import Frame
 @dataclass(frozen=True)
 class Outcome:
     """What a run left: ``frames`` written, ``path`` of the output (None for stdout or when
-    nothing was kept), ``complete`` False when it was stopped early."""
+    nothing was kept), ``complete`` False when it was stopped early, ``expected`` the frames
+    the source announced (None when unknown)."""
 
     frames: int
     path: Path | None
     complete: bool
+    expected: int | None = None
+
+    @property
+    def ended_early(self) -> bool:
+        """True when the source gave clearly fewer frames than it announced (truncated)."""
+        return (self.complete and self.expected is not None
+                and self.frames < self.expected - max(1, self.expected // 50))
 
 
 def process(source, sink, work: Callable[[Frame], object], *,
@@ -41,25 +49,34 @@ def process(source, sink, work: Callable[[Frame], object], *,
     except BaseException:
         sink.discard()
         raise
-    return Outcome(sink.written, sink.finish(), complete=True)
+    return Outcome(sink.written, sink.finish(), complete=True,
+                   expected=getattr(source, "count", None))
+
+
+#: Signals that stop a run cleanly: Ctrl-C, ``kill`` (TERM) and a closed terminal (HUP).
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
 @contextmanager
 def interrupt_flag() -> Iterator[Callable[[], bool]]:
-    """Within the block, a first Ctrl-C (SIGINT) only sets a flag, read by calling the value
-    yielded; a second one raises KeyboardInterrupt as usual. Outside the main thread (where
-    signal handlers cannot be set) the flag never turns true."""
+    """Within the block, a first SIGINT, SIGTERM or SIGHUP only sets a flag, read by calling
+    the value yielded; a second one acts as usual (KeyboardInterrupt, or the end of the
+    process). Outside the main thread (where signal handlers cannot be set) the flag never
+    turns true."""
     pressed = threading.Event()
     if threading.current_thread() is not threading.main_thread():
         yield pressed.is_set
         return
+    previous = {}
 
     def handler(signum, frame) -> None:
         pressed.set()
-        signal.signal(signal.SIGINT, previous)
+        signal.signal(signum, previous[signum])
 
-    previous = signal.signal(signal.SIGINT, handler)
+    for number in STOP_SIGNALS:
+        previous[number] = signal.signal(number, handler)
     try:
         yield pressed.is_set
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for number, action in previous.items():
+            signal.signal(number, action)

@@ -52,7 +52,7 @@ class TemporalSmoother:
 
     def __init__(self, strength: float = 0.7):
         if not 0.0 <= strength < 1.0:
-            raise ParameterError(f"--smooth must be in [0, 1); got {strength:g}")
+            raise ParameterError(f"strength must be in [0, 1); got {strength:g}", "strength")
         self.strength = strength
         self._flow = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST)
         self._grey: np.ndarray | None = None

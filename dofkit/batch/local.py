@@ -1,0 +1,81 @@
+"""The local engine: tasks through one pipeline in this process, or through ``jobs`` worker
+processes that each build their own (network, GL context). Status records come back in
+task order, at most ``2 * jobs`` tasks in flight (memory stays flat)."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+import warnings
+from collections import deque
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Iterable, Iterator
+
+from ..pipeline import PipelineSpec
+from .naming import Task
+
+_worker: dict = {}
+
+
+def run_local(spec: PipelineSpec, tasks: Iterable[Task], *, jobs: int = 1,
+              guard: tuple = (), overwrite: bool = False, quiet: bool = True,
+              notify=None) -> Iterator[dict]:
+    """Status records of ``tasks`` (see :meth:`dofkit.pipeline.Pipeline.process`);
+    ``guard`` are the run's other input files (never overwritten unless ``overwrite``)."""
+    if jobs <= 1:
+        pipeline = spec.build(notify)
+        try:
+            for task in tasks:
+                yield pipeline.process(task.source, task.targets, map_path=task.map,
+                                       inputs=guard, overwrite=overwrite)
+        finally:
+            pipeline.close()
+        return
+    spec.build(notify).close()  # a bad setting fails here once, not in every worker
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(jobs, mp_context=context, initializer=_start,
+                             initargs=(spec, guard, overwrite, quiet)) as pool:
+        pending: deque = deque()
+        try:
+            for task in tasks:
+                pending.append(pool.submit(_process, task))
+                if len(pending) >= 2 * jobs:
+                    yield pending.popleft().result()
+            while pending:
+                yield pending.popleft().result()
+        except BaseException:
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
+
+
+def worker_threads(jobs: int) -> int:
+    """CPU threads for each of ``jobs`` workers: the cores shared out, at least 1."""
+    return max(1, (os.cpu_count() or 1) // max(jobs, 1))
+
+
+def _start(spec: PipelineSpec, guard: tuple, overwrite: bool, quiet: bool) -> None:
+    """Worker set-up: Ctrl-C is the parent's to handle; the pipeline is built once."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if quiet:
+        warnings.simplefilter("ignore")
+    _worker.update(pipeline=spec.build(notify=lambda message: None), guard=guard,
+                   overwrite=overwrite)
+
+
+def _process(task: Task) -> dict:
+    return _worker["pipeline"].process(task.source, task.targets, map_path=task.map,
+                                       inputs=_worker["guard"],
+                                       overwrite=_worker["overwrite"])
+
+
+def skipped(task: Task) -> dict | None:
+    """The status record of a task whose outputs all exist (``--skip-existing``), else None.
+    A task with no file outputs is never skipped; crops count when the first one exists."""
+    files = [target.format(index=0) if role == "crop" else target
+             for role, target in task.targets.items() if target != "-"]
+    if not files or not all(Path(f).exists() for f in files):
+        return None
+    return {"input": task.source, "outputs": files, "ok": True, "error": None,
+            "seconds": 0.0, "skipped": True}

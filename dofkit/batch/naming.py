@@ -1,0 +1,105 @@
+"""Where each input's outputs go: ``-o`` for one input, or ``--out-dir`` mirroring the input
+tree with names from a template; every collision refused before anything runs."""
+
+from __future__ import annotations
+
+import os
+import string
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import OutputError, ParameterError
+from ..io import STDIO
+from .inputs import Source
+
+#: Fields a ``--name`` template may use.
+TEMPLATE_FIELDS = ("stem", "name", "parent", "style", "index")
+
+
+@dataclass
+class Task:
+    """One input's work: ``source``, ``targets`` (role -> path; ``"crop"`` is a pattern with
+    ``{index}``) and the focus ``map`` file to use instead of computing one (or None)."""
+
+    source: str
+    targets: dict[str, str] = field(default_factory=dict)
+    map: str | None = None
+
+    def to_json(self) -> dict:
+        return {"source": self.source, "targets": self.targets, "map": self.map}
+
+
+def check_template(template: str) -> None:
+    """Refuse a ``--name`` template with unknown fields or path separators going up."""
+    try:
+        used = {name for _, name, _, _ in string.Formatter().parse(template) if name}
+    except ValueError as exc:
+        raise ParameterError(f"name template {template!r}: {exc}", "name") from None
+    unknown = used - set(TEMPLATE_FIELDS)
+    if unknown:
+        raise ParameterError(f"name template {template!r}: unknown field {{{sorted(unknown)[0]}}}"
+                             f"; use {', '.join('{' + f + '}' for f in TEMPLATE_FIELDS[:4])}",
+                             "name")
+    if ".." in Path(template).parts or Path(template).is_absolute():
+        raise ParameterError(f"name template {template!r} must stay inside the output folder",
+                             "name")
+
+
+def fill(template: str, source: Source, **extra) -> str:
+    """``template`` with ``{stem}``, ``{name}``, ``{parent}`` (and ``extra``) of ``source``."""
+    relative = source.relative
+    parent = Path(source.path).resolve().parent.name if source.path != STDIO else ""
+    try:
+        return template.format(stem=relative.stem, name=relative.name, parent=parent, **extra)
+    except KeyError as exc:
+        raise ParameterError(f"name template {template!r}: {{{exc.args[0]}}} means nothing "
+                             "for this command", "name") from None
+
+
+def place(sources: list[Source], template: str, out_dir: Path, **extra) -> list[str]:
+    """``out_dir/<sub-folders of the input>/<template filled>`` for every source."""
+    return [str(out_dir / source.relative.parent / fill(template, source, **extra))
+            for source in sources]
+
+
+def refuse_collisions(tasks: list[Task], inputs: list[str], overwrite: bool = False) -> None:
+    """Refuse, before anything runs, two outputs with one path, and an output that is an
+    input (image, map, detections, weights) of the run unless ``overwrite``, crop patterns
+    included."""
+    seen: dict[str, str] = {}
+    patterns = []
+    for task in tasks:
+        for role, target in task.targets.items():
+            if target == STDIO:
+                continue
+            if role == "crop":
+                patterns.append((task.source, target))
+                continue
+            key = os.path.abspath(target)
+            if key in seen:
+                raise ParameterError(f"{target}: two outputs would be written here ({seen[key]} "
+                                     f"and {task.source}); use --name with {{parent}} or "
+                                     "another template", "name")
+            seen[key] = task.source
+    sources = {os.path.abspath(p) for p in inputs if p and p != STDIO}
+    for key, owner in seen.items():
+        if key in sources and not overwrite:
+            raise OutputError(f"{key}: refusing to overwrite an input file of this run "
+                              f"(an output of {owner}; pass --overwrite)")
+        for source, pattern in patterns:
+            if _matches(pattern, key):
+                raise ParameterError(f"{key}: an output of {owner} is named like a crop of "
+                                     f"{source}; choose other names", "name")
+
+
+    for key in sources:
+        for source, pattern in patterns:
+            if _matches(pattern, key) and not overwrite:
+                raise OutputError(f"{key}: refusing to overwrite an input file of this run (a "
+                                  f"crop of {source} would take its name; pass --overwrite)")
+
+
+def _matches(pattern: str, path: str) -> bool:
+    head, _, tail = os.path.abspath(pattern).partition("{index}")
+    middle = path[len(head):len(path) - len(tail)] if tail else path[len(head):]
+    return path.startswith(head) and path.endswith(tail) and middle.isdigit()

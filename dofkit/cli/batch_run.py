@@ -1,0 +1,198 @@
+"""The CLI side of a batch: inputs and output names from the options, then any engine's
+status records turned into progress, error lines, JSON, a report and the exit code."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Callable, Optional
+
+import typer
+
+from ..batch import Report, Task, check_template, collect, place, refuse_collisions, skipped
+from ..batch.inputs import Source
+from ..errors import ParameterError
+from ..io import STDIO
+from ..pipeline import PipelineSpec
+from .common import fail, notice, printable
+from .progress import BatchProgress
+
+ENGINES = ("local", "ray")
+
+
+@dataclass
+class Shared:
+    """The options every image command shares (inputs, focus map, batch), as given."""
+
+    recursive: bool = False
+    from_list: Optional[str] = None
+    method: str = "auto"
+    device: str = "cpu"
+    threads: Optional[int] = None
+    weights: Optional[str] = None
+    max_pixels: Optional[int] = None
+    overwrite: bool = False
+    skip_existing: bool = False
+    report: Optional[str] = None
+    jobs: int = 1
+    engine: str = "local"
+    ray_address: Optional[str] = None
+    quiet: bool = False
+    verbose: bool = False
+
+    def batch(self, inputs: list[str] | None, output: Optional[str] = None,
+              out_dir: Optional[Path] = None, name: Optional[str] = None) -> "BatchOptions":
+        """The batch of these ``inputs`` (and main output options); checks them all."""
+        values = {f.name: getattr(self, f.name) for f in fields(Shared)}
+        return BatchOptions(**values, inputs=list(inputs or []), output=output,
+                            out_dir=out_dir, name=name)
+
+    def focus(self) -> dict:
+        """Pipeline keywords of the focus map (see :func:`focus_settings`)."""
+        return focus_settings(self.method, self.device, self.threads, self.weights,
+                              self.max_pixels)
+
+    def guard(self, *more: Optional[str]) -> tuple:
+        """Files besides the images that this run reads (never to be overwritten)."""
+        return tuple(p for p in (self.weights, *more) if p and p != "-")
+
+
+@dataclass
+class BatchOptions(Shared):
+    """:class:`Shared` plus the inputs and the main output options; ``sources`` is the
+    expanded list of inputs."""
+
+    inputs: list[str] = field(default_factory=list)
+    output: Optional[str] = None
+    out_dir: Optional[Path] = None
+    name: Optional[str] = None
+    sources: list[Source] = field(default_factory=list)
+
+    def __post_init__(self):
+        if self.engine not in ENGINES:
+            raise ParameterError(f"--engine must be local or ray; got {self.engine!r}")
+        if self.ray_address is not None and self.engine != "ray":
+            raise ParameterError("--ray-address goes with --engine ray")
+        if self.quiet and self.verbose:
+            raise ParameterError("--quiet and --verbose contradict each other")
+        if self.name is not None:
+            check_template(self.name)
+        self.sources = collect(self.inputs, recursive=self.recursive, from_list=self.from_list)
+        if STDIO in (s.path for s in self.sources) and (self.jobs > 1 or self.engine == "ray"):
+            raise ParameterError("stdin ('-') cannot be read by worker processes; drop --jobs "
+                                 "and --engine ray")
+
+
+def focus_settings(method: str, device: str, threads: Optional[int], weights: Optional[str],
+                   max_pixels: Optional[int]) -> dict:
+    """Pipeline focus keywords; options that only the network reads are refused with a
+    method that has none."""
+    if method in ("analytic", "paper"):
+        for given, option in ((weights, "--weights"), (threads, "--threads"),
+                              (device != "cpu" or None, "--device")):
+            if given is not None:
+                raise ParameterError(f"{option} does nothing with --method {method} (it sets "
+                                     "the network: --method srcnn or auto)")
+    return {"method": method, "device": device, "threads": threads, "weights": weights,
+            "max_pixels": max_pixels}
+
+
+def main_targets(options: BatchOptions, default: str = "{stem}.png", **fields) -> list[str]:
+    """Each input's main output: ``-o`` (one input) or ``--out-dir`` + ``--name``."""
+    sources = options.sources
+    if (options.output is None) == (options.out_dir is None):
+        raise ParameterError("give exactly one of -o/--output (one input) or --out-dir (any "
+                             "number of inputs)")
+    if options.output is not None:
+        if len(sources) != 1:
+            raise ParameterError("-o/--output takes a single input; use --out-dir for several")
+        if options.name is not None:
+            raise ParameterError("--name goes with --out-dir")
+        return [options.output]
+    return place(sources, options.name or default, options.out_dir, **fields)
+
+
+def side_targets(options: BatchOptions, value: Optional[str], option: str,
+                 suffix: str = ".png") -> list[Optional[str]]:
+    """Targets of an extra output option (``--overlay``, ``--save-map``): a file for one
+    input, else a folder receiving ``<sub-folders>/<stem><suffix>`` per input."""
+    if value is None:
+        return [None] * len(options.sources)
+    if len(options.sources) == 1 and not Path(value).is_dir() and Path(value).suffix:
+        return [value]
+    if value == STDIO:
+        raise ParameterError(f"{option} '-' takes a single input")
+    return place(options.sources, "{stem}" + suffix, Path(value))
+
+
+def map_files(options: BatchOptions, map_path: Optional[str]) -> list[Optional[str]]:
+    """``--map``: a file for one input, else a folder of maps named as ``dofkit map --out-dir``
+    writes them (``<sub-folders>/<stem>.png``)."""
+    if map_path is None:
+        return [None] * len(options.sources)
+    if len(options.sources) == 1 and not Path(map_path).is_dir():
+        return [map_path]
+    if not Path(map_path).is_dir():
+        raise ParameterError(f"--map {map_path}: with several inputs, give a folder of maps "
+                             "named <stem>.png")
+    return place(options.sources, "{stem}.png", Path(map_path))
+
+
+def execute(spec: PipelineSpec, tasks: list[Task], options: BatchOptions, *, label: str,
+            guard: tuple = (), on_status: Callable[[dict], None] | None = None) -> None:
+    """Run ``tasks`` on the chosen engine; exits 1 when any input failed."""
+    refuse_collisions(tasks, [t.source for t in tasks] + [t.map for t in tasks if t.map]
+                      + [str(g) for g in guard] + ([options.report] if options.report else []),
+                      options.overwrite)
+    if any(STDIO in t.targets.values() for t in tasks) and stdout_is_terminal():
+        raise ParameterError("refusing to write image data to a terminal; redirect stdout or "
+                             "name an output file")
+    done = [s for s in (skipped(t) for t in tasks) if s] if options.skip_existing else []
+    skip = {s["input"] for s in done}
+    todo = [t for t in tasks if t.source not in skip]
+    quiet_native = not options.verbose
+    with Report(options.report) as report, \
+            BatchProgress(len(tasks), label, quiet=options.quiet) as progress:
+        try:
+            for status in _chain(done, _engine(spec, todo, options, guard, quiet_native)):
+                progress.add(status)
+                report.write(status)
+                if not status["ok"]:
+                    progress.print(f"dofkit: error: {printable(status['error'])}")
+                elif on_status is not None and not status.get("skipped"):
+                    on_status(status)
+        except KeyboardInterrupt:
+            report.close()
+            fail(f"interrupted after {progress.done} of {len(tasks)} inputs"
+                 + (f"; {options.report} holds them" if options.report else ""), 130)
+    if not options.quiet and len(tasks) > 1:
+        notice(f"{label}: {progress.summary()}")
+    if progress.failed:
+        raise typer.Exit(1)
+
+
+def stdout_is_terminal() -> bool:
+    """Whether stdout is a terminal (image bytes are then refused, as gzip does)."""
+    return sys.stdout.isatty()
+
+
+def _chain(first: list, rest):
+    yield from first
+    yield from rest
+
+
+def _engine(spec, tasks, options: BatchOptions, guard, quiet_native):
+    if not tasks:
+        return iter(())
+    if options.engine == "ray":
+        from ..batch.ray_engine import run_ray
+
+        return run_ray(spec, tasks, address=options.ray_address, jobs=options.jobs,
+                       guard=guard, overwrite=options.overwrite, quiet=quiet_native)
+    from ..batch import run_local
+
+    return run_local(spec, tasks, jobs=options.jobs, guard=guard, overwrite=options.overwrite,
+                     quiet=quiet_native, notify=notice)
+
+

@@ -1,0 +1,28 @@
+"""Help screens in click's plain style: ``--jobs INTEGER``, ``--colormap [none|rainbow]``,
+flags bare; not typer's ``<bool>`` / ``<list[str]>`` type markers."""
+
+from __future__ import annotations
+
+from typer import core
+
+_NAMES = {"str": "TEXT", "int": "INTEGER", "float": "NUMBER", "int range": "INTEGER",
+          "float range": "NUMBER", "dir": "DIR", "file": "FILE", "path": "PATH"}
+
+
+def _value_name(self, ctx) -> str | None:
+    if getattr(self, "is_flag", False) or getattr(self, "is_bool_flag", False):
+        return None
+    if self.metavar is not None:
+        return self.metavar
+    label = self.display_type(ctx).strip("<>")
+    if label == "bool":
+        return None
+    if "|" in label:
+        return f"[{label}]"
+    return _NAMES.get(label, label.upper())
+
+
+def use_plain_help() -> None:
+    """Make typer's help show value names, not type markers (the command owns the process)."""
+    core.TyperOption.display_type_rich = _value_name
+    core.TyperArgument.display_type_rich = lambda self, ctx: None

@@ -1,0 +1,31 @@
+"""Keep native libraries' chatter (libtiff, libpng, libjpeg, OpenCV) off the user's stderr.
+
+The C libraries write straight to file descriptor 2. The command (the process owner, never
+the library) points descriptor 2 at /dev/null and gives Python's ``sys.stderr`` a copy of
+the real one, so dofkit's own messages and Python errors still show."""
+
+from __future__ import annotations
+
+import os
+import sys
+import warnings
+
+
+def silence_native() -> None:
+    """Redirect fd 2 to /dev/null, keeping ``sys.stderr`` on the original stream; also mute
+    Python warnings from the image libraries and OpenCV's log."""
+    try:
+        sys.stderr.flush()
+        original = os.dup(2)
+        quiet = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(quiet, 2)
+        os.close(quiet)
+    except OSError:
+        return
+    sys.stderr = os.fdopen(original, "w", buffering=1, encoding="utf-8", errors="replace",
+                           closefd=True)
+    from .common import console
+
+    console.file = sys.stderr
+    warnings.simplefilter("ignore")
+    os.environ.setdefault("OPENCV_LOG_LEVEL", "ERROR")

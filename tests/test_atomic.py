@@ -1,0 +1,78 @@
+"""The one atomic-output helper: all or nothing, no litter after kill -9, one-line errors."""
+
+from __future__ import annotations
+
+import errno
+import os
+import signal
+import socket
+import subprocess
+import sys
+
+import pytest
+
+from dofkit.errors import OutputError
+from dofkit.io import AtomicFile, write_bytes_atomic
+
+WRITER = """
+import sys, time
+from dofkit.io import AtomicFile
+output = AtomicFile(sys.argv[1])
+output.file.write(b"x" * 1_000_000)
+output.file.flush()
+print("ready", flush=True)
+time.sleep(60)
+"""
+
+
+def test_kill_9_while_writing_leaves_nothing(tmp_path):
+    writer = subprocess.Popen([sys.executable, "-c", WRITER, str(tmp_path / "out.png")],
+                              stdout=subprocess.PIPE, text=True)
+    assert writer.stdout.readline().strip() == "ready"
+    writer.send_signal(signal.SIGKILL)
+    writer.wait()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_commit_discard_and_other_name(tmp_path):
+    with AtomicFile(tmp_path / "a.bin") as output:
+        output.file.write(b"abc")
+        assert list(tmp_path.iterdir()) == []  # invisible until complete
+    assert (tmp_path / "a.bin").read_bytes() == b"abc"
+    with pytest.raises(RuntimeError):
+        with AtomicFile(tmp_path / "b.bin") as output:
+            output.file.write(b"half")
+            raise RuntimeError("stop")
+    output = AtomicFile(tmp_path / "c.mp4")
+    output.file.write(b"partial")
+    assert output.commit(tmp_path / "c.partial.mp4").read_bytes() == b"partial"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.bin", "c.partial.mp4"]
+
+
+def test_temporaries_of_dead_processes_are_swept(tmp_path):
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True).stdout.strip()
+    host = socket.gethostname()[:32]
+    stale = tmp_path / f".dofkit-{host}-{dead}-0a1b2c3d.part"
+    stale.write_bytes(b"left by kill -9 between link and rename")
+    alive = tmp_path / f".dofkit-{host}-{os.getpid()}-0a1b2c3d.part"
+    alive.write_bytes(b"ours, in progress")
+    write_bytes_atomic(tmp_path / "new.png", b"data")
+    assert not stale.exists() and alive.exists()
+
+
+def test_os_errors_are_one_output_error_naming_the_file(tmp_path, monkeypatch):
+    long_name = tmp_path / ("x" * 300 + ".png")
+    with pytest.raises(OutputError, match=r"x\.png: cannot write \(File name too long\)"):
+        write_bytes_atomic(long_name, b"data")
+    with pytest.raises(OutputError, match="a file is in the way"):
+        (tmp_path / "file").write_text("x")
+        write_bytes_atomic(tmp_path / "file" / "out.png", b"data")
+
+    def full(*args):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", full)
+    with pytest.raises(OutputError, match=r"disk\.png: cannot write \(No space left on device\)"):
+        write_bytes_atomic(tmp_path / "disk.png", b"data")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file"]

@@ -1,0 +1,181 @@
+"""Batches from the command line: folders, globs, lists, mirrored outputs, templates,
+collisions, reports, resume, jobs; every broken input one line, the batch goes on."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from dofkit.cli import app
+from dofkit.io import open_image, write_image
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def tree(tmp_path, half_sharp) -> Path:
+    """photos/a.png, photos/b.jpg, photos/sub/a.png, photos/sub/deep/c.tif; broken files:
+    photos/cut.png (truncated), photos/sub/empty.jpg, photos/sub/text.webp."""
+    root = tmp_path / "photos"
+    image = half_sharp[0]
+    for name in ("a.png", "b.jpg", "sub/a.png", "sub/deep/c.tif"):
+        write_image(root / name, image)
+    (root / "cut.png").write_bytes((root / "a.png").read_bytes()[:400])
+    (root / "sub/empty.jpg").write_bytes(b"")
+    (root / "sub/text.webp").write_bytes(b"hello")
+    return root
+
+
+def run(*arguments: str):
+    return runner.invoke(app, [str(a) for a in arguments])
+
+
+def rows(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def test_folder_recursive_mirrors_the_tree_and_reports_failures(tree, tmp_path):
+    out, report = tmp_path / "maps", tmp_path / "r.jsonl"
+    result = run("map", tree, "-r", "-m", "analytic", "--out-dir", out, "--report", report)
+    assert result.exit_code == 1
+    written = sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file())
+    assert written == ["a.png", "b.png", "sub/a.png", "sub/deep/c.png"]
+    records = rows(report)
+    assert len(records) == 7 and sum(not r["ok"] for r in records) == 3
+    assert all(set(r) >= {"input", "outputs", "ok", "error", "seconds"} for r in records)
+    assert sum(line.startswith("dofkit: error:") for line in result.stderr.splitlines()) == 3
+    assert "Traceback" not in result.output
+
+
+def test_skip_existing_redoes_nothing_and_still_fails(tree, tmp_path):
+    out = tmp_path / "maps"
+    run("map", tree, "-r", "-m", "analytic", "--out-dir", out)
+    stamps = {p: p.stat().st_mtime_ns for p in out.rglob("*.png")}
+    report = tmp_path / "again.jsonl"
+    result = run("map", tree, "-r", "-m", "analytic", "--out-dir", out, "--skip-existing",
+                 "--report", report)
+    assert result.exit_code == 1
+    assert {p: p.stat().st_mtime_ns for p in out.rglob("*.png")} == stamps
+    records = rows(report)
+    assert sum(bool(r.get("skipped")) for r in records) == 4
+    assert sum(not r["ok"] for r in records) == 3
+
+
+def test_without_recursive_a_folder_gives_its_own_images(tree, tmp_path):
+    result = run("map", tree, "-m", "analytic", "--out-dir", tmp_path / "m", "-q")
+    assert result.exit_code == 1  # cut.png
+    assert sorted(p.name for p in (tmp_path / "m").iterdir()) == ["a.png", "b.png"]
+
+
+def test_glob_and_list_file(tree, tmp_path):
+    listing = tmp_path / "list.txt"
+    listing.write_text(f"{tree / 'b.jpg'}\n\n# a comment\n")
+    result = run("map", str(tree / "sub" / "*.png"), "--from", listing, "-m", "analytic",
+                 "--out-dir", tmp_path / "m")
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in (tmp_path / "m").iterdir()) == ["a.png", "b.png"]
+
+
+def test_name_template_and_collisions_refused_before_anything_runs(tree, tmp_path):
+    inputs = (tree / "a.png", tree / "sub" / "a.png")  # named directly: no tree to mirror
+    result = run("map", *inputs, "-m", "analytic", "--out-dir", tmp_path / "w")
+    assert result.exit_code == 1 and "two outputs would be written here" in result.stderr
+    assert not (tmp_path / "w").exists()
+    result = run("map", *inputs, "-m", "analytic", "--out-dir", tmp_path / "m", "--name",
+                 "{parent}-{stem}.png")
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in (tmp_path / "m").iterdir()) == ["photos-a.png", "sub-a.png"]
+    result = run("map", *inputs, "-m", "analytic", "--out-dir", tmp_path / "x", "--name",
+                 "../{stem}.png")
+    assert result.exit_code == 1 and "inside the output folder" in result.stderr
+    result = run("map", *inputs, "-m", "analytic", "--out-dir", tmp_path / "y", "--name",
+                 "{stem}-{style}.png")
+    assert result.exit_code == 1 and "{style} means nothing" in result.stderr
+    result = run("map", tree / "a.png", "-m", "analytic", "--out-dir", tree, "--name",
+                 "a.png")
+    assert result.exit_code == 1 and "refusing to overwrite an input" in result.stderr
+
+
+def test_stylize_folder_one_output_per_good_image(tree, tmp_path):
+    out = tmp_path / "styled"
+    result = run("stylize", tree, "-r", "--out-dir", out, "-m", "analytic", "--backend", "cpu",
+                 "--name", "{stem}-{style}.png")
+    assert result.exit_code == 1
+    written = sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file())
+    assert written == ["a-toon.png", "b-toon.png", "sub/a-toon.png", "sub/deep/c-toon.png"]
+
+
+def test_stylize_two_argument_form_stays(tree, tmp_path):
+    result = run("stylize", tree / "a.png", tmp_path / "s.png", "-m", "analytic", "--backend",
+                 "cpu")
+    assert result.exit_code == 0, result.output
+    assert open_image(tmp_path / "s.png").size == (128, 96)
+
+
+def test_jobs_give_the_same_maps(tree, tmp_path):
+    one, two = tmp_path / "one", tmp_path / "two"
+    run("map", tree, "-r", "-m", "analytic", "--out-dir", one, "-q")
+    result = run("map", tree, "-r", "-m", "analytic", "--out-dir", two, "-q", "--jobs", "2",
+                 "--report", tmp_path / "r.jsonl")
+    assert result.exit_code == 1
+    for path in one.rglob("*.png"):
+        other = two / path.relative_to(one)
+        np.testing.assert_array_equal(open_image(path).rgb, open_image(other).rgb)
+    assert len(rows(tmp_path / "r.jsonl")) == 7
+
+
+def test_messages_escape_control_characters(tmp_path):
+    weird = tmp_path / "bad\x1b[31mname\n.png"
+    weird.write_bytes(b"junk")
+    result = run("map", weird, "-m", "analytic", "-o", tmp_path / "m.png")
+    assert result.exit_code == 1
+    assert "\x1b" not in result.stderr and "\\x1b[31mname\\n.png" in result.stderr
+
+
+def test_video_input_points_to_dofkit_video(tmp_path):
+    result = run("map", tmp_path / "clip.mp4", "-o", tmp_path / "m.png")
+    assert result.exit_code == 1 and "use `dofkit video" in result.stderr
+
+
+def test_refuses_image_bytes_onto_a_terminal(tree, monkeypatch):
+    monkeypatch.setattr("dofkit.cli.batch_run.stdout_is_terminal", lambda: True)
+    result = run("map", tree / "a.png", "-o", "-", "-m", "analytic")
+    assert result.exit_code == 1 and "terminal" in result.stderr
+
+
+def test_options_the_method_ignores_are_refused(tree, tmp_path):
+    result = run("map", tree / "a.png", "-o", tmp_path / "m.png", "-m", "analytic",
+                 "--weights", "w.safetensors")
+    assert result.exit_code == 1 and "--weights does nothing with --method analytic" in (
+        result.stderr)
+
+
+def test_usage_errors_are_one_line_exit_2(tree):
+    result = run("map", tree / "a.png", "--no-such-option")
+    assert result.exit_code == 2
+    assert result.stderr.startswith("dofkit: error:") or "No such option" in result.output
+
+
+def test_unwritable_output_folder_is_one_line_and_the_batch_goes_on(tree, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    result = run("map", tree / "a.png", tree / "b.jpg", "-m", "analytic", "--out-dir",
+                 blocker / "maps")
+    assert result.exit_code == 1
+    errors = [line for line in result.stderr.splitlines() if "error" in line]
+    assert len(errors) == 2 and all("cannot make folder" in line for line in errors)
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only folders")
+def test_read_only_folder(tree, tmp_path):
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    folder.chmod(0o500)
+    result = run("map", tree / "a.png", "-m", "analytic", "-o", folder / "m.png")
+    folder.chmod(0o700)
+    assert result.exit_code == 1 and "Permission denied" in result.stderr

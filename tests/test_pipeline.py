@@ -1,0 +1,90 @@
+"""The per-input pipeline: in memory and on files, status records, never an exception."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from dofkit.io import decode_image, encode_image, open_image, write_image
+from dofkit.pipeline import (DetectStep, MapStep, Pipeline, PipelineSpec, RoiSettings, RoiStep,
+                             StylizeStep)
+
+
+@pytest.fixture(scope="module")
+def pipeline():
+    return Pipeline(MapStep("grey"), method="analytic")
+
+
+def test_run_in_memory_takes_an_array_or_a_decoded_picture(pipeline, half_sharp):
+    image = half_sharp[0]
+    result = pipeline.run(image)
+    focus = result.images["map"].values
+    assert focus.shape == image.shape[:2] and focus.dtype == np.float32
+    assert focus[:, :40].mean() > focus[:, 88:].mean() + 0.3
+    picture = decode_image(encode_image(image, ".png"), "upload")
+    assert np.abs(pipeline.run(picture).images["map"].values - focus).mean() < 0.02
+
+
+def test_process_writes_and_reports(pipeline, half_sharp, tmp_path):
+    write_image(tmp_path / "a.png", half_sharp[0])
+    status = pipeline.process(str(tmp_path / "a.png"), {"map": str(tmp_path / "out/a.png")})
+    assert status["ok"] and status["error"] is None and status["seconds"] >= 0
+    assert status["outputs"] == [str(tmp_path / "out/a.png")]
+    assert open_image(tmp_path / "out/a.png").size == (128, 96)
+
+
+@pytest.mark.parametrize("content, message", [(b"", "empty file"), (b"nope", "not an image"),
+                                              (None, "no such file")])
+def test_process_never_raises_for_a_bad_input(pipeline, tmp_path, content, message):
+    source = tmp_path / "bad.png"
+    if content is not None:
+        source.write_bytes(content)
+    status = pipeline.process(str(source), {"map": str(tmp_path / "m.png")})
+    assert not status["ok"] and status["outputs"] == []
+    assert status["error"].startswith(f"{source}: ") and message in status["error"]
+    assert not (tmp_path / "m.png").exists()
+
+
+def test_process_reports_an_unexpected_failure_on_one_line(half_sharp, tmp_path):
+    def broken(picture, focus):
+        raise ZeroDivisionError("boom")
+
+    write_image(tmp_path / "a.png", half_sharp[0])
+    status = Pipeline(broken, method="analytic").process(str(tmp_path / "a.png"), {})
+    assert status["error"] == f"{tmp_path / 'a.png'}: internal error (ZeroDivisionError: boom)"
+
+
+def test_given_map_is_used_and_never_overwritten(pipeline, half_sharp, tmp_path):
+    write_image(tmp_path / "a.png", half_sharp[0])
+    write_image(tmp_path / "m.png", np.ones((96, 128), np.float32))
+    before = (tmp_path / "m.png").read_bytes()
+    styled = Pipeline(StylizeStep("toon", "cpu", with_map=True), method="analytic")
+    status = styled.process(str(tmp_path / "a.png"), {"styled": str(tmp_path / "s.png"),
+                                                      "map": str(tmp_path / "m.png")},
+                            map_path=str(tmp_path / "m.png"))
+    assert not status["ok"] and "refusing to overwrite an input" in status["error"]
+    assert (tmp_path / "m.png").read_bytes() == before
+
+
+def test_roi_and_detect_records(half_sharp):
+    picture = decode_image(encode_image(half_sharp[0], ".png"), "p")
+    roi = Pipeline(RoiStep(RoiSettings(0.5), crops=True, overlay=True), method="analytic")
+    result = roi.run(picture)
+    assert result.record["width"] == 128 and len(result.record["rois"]) == 1
+    assert {"overlay", "crop0"} <= set(result.images)
+    detect = Pipeline(DetectStep(lambda rgb: []), method="analytic")
+    assert detect.run(picture).record == {"kept": [], "dropped": []}
+
+
+def test_spec_builds_the_same_pipeline(half_sharp):
+    spec = PipelineSpec("map", {"view": "rainbow"}, {"method": "analytic"})
+    built = spec.build()
+    assert built.run(half_sharp[0]).images["map"].values.shape == (96, 128, 3)
+
+
+def test_library_errors_name_their_parameter():
+    from dofkit.errors import ParameterError
+
+    with pytest.raises(ParameterError, match="^view must be one of") as info:
+        MapStep("sepia")
+    assert info.value.parameter == "view"

@@ -1,0 +1,114 @@
+"""``--engine ray`` on a local Ray cluster started here on 127.0.0.1 (and stopped by PID):
+the same maps as the local engine, a failure row per broken file, resume."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ray = pytest.importorskip("ray")
+psutil = pytest.importorskip("psutil")
+
+from dofkit.batch.ray_engine import RAY_ENVIRONMENT  # noqa: E402
+from dofkit.io import open_image, write_image  # noqa: E402
+
+ENVIRONMENT = {**os.environ, **RAY_ENVIRONMENT}
+ENVIRONMENT.pop("RAY_ADDRESS", None)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def stop_cluster(folder: str) -> None:
+    """Stop the processes of the cluster kept in ``folder``: raylet first, gcs_server last
+    (never `ray stop`, which would end every Ray process on the machine)."""
+    mine = [p for p in psutil.process_iter(["cmdline"])
+            if folder in " ".join(p.info["cmdline"] or [])]
+    order = sorted(mine, key=lambda p: ("raylet" not in " ".join(p.info["cmdline"]),
+                                        "gcs_server" in " ".join(p.info["cmdline"])))
+    for process in order:
+        try:
+            process.send_signal(signal.SIGTERM)
+            process.wait(10)
+        except psutil.TimeoutExpired:
+            process.kill()
+        except psutil.NoSuchProcess:
+            pass
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    folder = tempfile.mkdtemp(prefix="dkr-", dir="/tmp")  # socket paths must stay short
+    port = free_port()
+    ray_command = str(Path(sys.executable).with_name("ray"))
+    try:
+        subprocess.run([ray_command, "start", "--head", "--node-ip-address", "127.0.0.1",
+                        "--port", str(port), "--num-cpus", "2", "--include-dashboard", "false",
+                        "--disable-usage-stats", "--temp-dir", folder], env=ENVIRONMENT,
+                       check=True, capture_output=True, timeout=300)
+        yield f"127.0.0.1:{port}"
+    finally:
+        stop_cluster(folder)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def tree(tmp_path_factory) -> Path:
+    from conftest import textured
+
+    root = tmp_path_factory.mktemp("ray") / "photos"
+    for index, name in enumerate(("a.png", "b.jpg", "sub/a.png", "sub/deep/c.tif")):
+        write_image(root / name, textured(48, 64, seed=index))
+    (root / "cut.png").write_bytes((root / "a.png").read_bytes()[:300])
+    (root / "sub" / "empty.jpg").write_bytes(b"")
+    return root
+
+
+def dofkit(*arguments) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "dofkit", *map(str, arguments)],
+                          env=ENVIRONMENT, capture_output=True, text=True, timeout=600)
+
+
+def test_ray_engine_matches_the_local_engine(cluster, tree, tmp_path):
+    local, remote, report = tmp_path / "local", tmp_path / "ray", tmp_path / "r.jsonl"
+    assert dofkit("map", tree, "-r", "-m", "analytic", "--out-dir", local).returncode == 1
+    done = dofkit("map", tree, "-r", "-m", "analytic", "--out-dir", remote, "--report", report,
+                  "--engine", "ray", "--ray-address", cluster)
+    assert done.returncode == 1, done.stderr
+    assert "Traceback" not in done.stderr
+    maps = sorted(p.relative_to(local) for p in local.rglob("*.png"))
+    assert maps == sorted(p.relative_to(remote) for p in remote.rglob("*.png"))
+    assert len(maps) == 4
+    for relative in maps:
+        np.testing.assert_array_equal(open_image(local / relative).rgb,
+                                      open_image(remote / relative).rgb)
+    rows = [json.loads(line) for line in report.read_text().splitlines()]
+    failed = sorted(Path(r["input"]).name for r in rows if not r["ok"])
+    assert failed == ["cut.png", "empty.jpg"] and all(r["error"] for r in rows if not r["ok"])
+
+    stamps = {p: p.stat().st_mtime_ns for p in remote.rglob("*.png")}
+    time.sleep(0.01)
+    again = dofkit("map", tree, "-r", "-m", "analytic", "--out-dir", remote, "--skip-existing",
+                   "--engine", "ray", "--ray-address", cluster)
+    assert again.returncode == 1
+    assert {p: p.stat().st_mtime_ns for p in remote.rglob("*.png")} == stamps
+
+
+def test_plain_import_does_not_import_ray():
+    code = "import dofkit, dofkit.cli, dofkit.batch, dofkit.pipeline, sys; print('ray' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

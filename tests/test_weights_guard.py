@@ -1,0 +1,24 @@
+"""Tampered weights manifests are refused before any large allocation."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+from dofkit.errors import ResourceError
+
+torch = pytest.importorskip("torch")
+
+
+def test_manifest_asking_for_a_huge_model_is_refused_without_allocating(tmp_path):
+    from dofkit.focus.srcnn import default_weights, load_weights, manifest_path
+
+    weights = tmp_path / "net.safetensors"
+    shutil.copy(default_weights(), weights)
+    manifest = json.loads(manifest_path(default_weights()).read_text())
+    manifest["config"]["width"] = 4000
+    manifest_path(weights).write_text(json.dumps(manifest))
+    with pytest.raises(ResourceError, match="asks for [0-9,]+ parameters"):
+        load_weights(weights)
