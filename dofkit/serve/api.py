@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse, Response
 from .. import __version__
 from ..errors import ParameterError
 from ..focus import METHODS
+from ..pipeline import MapStep, RoiStep
 from ..render.styles import DEFAULT_STYLE, PARAMETERS, STYLES
 from .errors import ERROR_SCHEMA
 from .negotiate import SUFFIXES, choose
@@ -56,14 +57,11 @@ async def map_image(request: Request, method: MethodName = METHOD,
                     depth: Depth = DEPTH) -> Response:
     """The focus map: grey (8- or 16-bit), the rainbow view, or an overlay on the photo."""
     media = choose(request.headers.get("accept"), IMAGES)
-    if depth == 16 and (overlay or colormap != "none"):
-        raise ParameterError("depth=16 applies to grey maps; the rainbow view and the overlay "
-                             "are 8-bit pictures")
+    step = MapStep("overlay" if overlay else "rainbow" if colormap == "rainbow" else "grey",
+                   int(depth))
     if depth == 16 and media != "image/png":
-        raise ParameterError("depth=16 needs a PNG response (Accept: image/png)")
-    view = "overlay" if overlay else "rainbow" if colormap == "rainbow" else "grey"
-    return await _run(request, media, request.app.state.engine.map_view, method, view,
-                      int(depth))
+        raise ParameterError("depth 16 needs a PNG response (Accept: image/png)", "depth")
+    return await _run(request, media, request.app.state.engine.consume, method, step, "map")
 
 
 @router.post("/stylize", summary="Focus-weighted stylisation, as dofkit stylize",
@@ -83,30 +81,34 @@ async def roi(request: Request, method: MethodName = METHOD,
               options: dict = Depends(roi_options)) -> Response:
     """Boxes around the in-focus regions, sorted by focus mass."""
     media = choose(request.headers.get("accept"), RECORD_OR_IMAGES)
-    given = set(request.query_params)
     if options["aspect"] is not None:
-        _refuse(given, ("pad", "max", "min_area", "merge"), "with aspect (it gives one window)")
+        _refuse(request, ("pad", "max", "min_area", "merge"), "with aspect (it gives one window)")
     else:
-        _refuse(given, ("fraction",), "without aspect")
-    return await _run(request, media, request.app.state.engine.roi, method, options)
+        _refuse(request, ("fraction",), "without aspect")
+    step = RoiStep(**options, overlay=media != "application/json")
+    return await _run(request, media, request.app.state.engine.consume, method, step,
+                      "overlay")
 
 
 @router.post("/detect", summary="Focus-gated detection, as dofkit detect --json",
              **_openapi(RECORD_OR_IMAGES, "the JSON record of `dofkit detect --json`, or the "
                                           "photo with kept (green) and dropped (red) boxes"))
 async def detect(request: Request, method: MethodName = METHOD,
-                 options: dict = Depends(detect_options)) -> Response:
+                 options: tuple = Depends(detect_options)) -> Response:
     """Run a built-in detector and keep the detections in focus."""
     media = choose(request.headers.get("accept"), RECORD_OR_IMAGES)
-    if options["pad"] is not None and not options["on_rois"]:
-        raise ParameterError("pad goes with on_rois (it grows the regions the detector runs on)")
-    return await _run(request, media, request.app.state.engine.detect, method, options)
+    name, settings = options
+    if not settings["on_rois"]:
+        _refuse(request, ("pad", "min_area", "merge"), "without on_rois (they shape the "
+                "regions the detector runs on)")
+    return await _run(request, media, request.app.state.engine.detect, method, name, settings)
 
 
-def _refuse(given: set[str], names: tuple[str, ...], reason: str) -> None:
+def _refuse(request: Request, names: tuple[str, ...], reason: str) -> None:
+    """ParameterError when a query parameter of ``names`` was given: it would be ignored."""
     for name in names:
-        if name in given:
-            raise ParameterError(f"{name} does nothing {reason}")
+        if name in request.query_params:
+            raise ParameterError(f"{name} does nothing {reason}", name)
 
 
 @router.get("/health", summary="Version, focus method and stylise backend of this process")

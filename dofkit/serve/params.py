@@ -8,7 +8,9 @@ from typing import Literal, Optional
 
 from fastapi import Query
 
+from ..cli.focus_input import parse_threshold
 from ..focus import METHODS
+from ..pipeline import RoiSettings
 from ..render.styles import DEFAULT_STYLE, PARAMETERS, STYLES
 
 MethodName = Literal[METHODS]  # type: ignore[valid-type]
@@ -47,23 +49,31 @@ style_overrides.__signature__ = inspect.Signature([  # one query parameter per P
     for p in PARAMETERS.values()])
 
 
+THRESHOLD = Query("otsu", max_length=32, description="Focus level counted as in focus, in "
+                  "(0, 1], or otsu.")
+MIN_AREA = Query(0.01, ge=0.0, le=0.999, description="Drop in-focus regions smaller than this "
+                 "fraction of the image.")
+MERGE = Query(0.1, ge=0.0, le=0.999, description="Join in-focus pieces closer than this "
+              "fraction of the short side.")
+PAD = Query(None, ge=0.0, le=10.0, description="Grow each in-focus region by this fraction of "
+            "its size on every side (default 0; 0.15 for the regions detect on_rois runs on).")
+
+
 def roi_options(
-    threshold: str = Query("otsu", description="In-focus level in (0, 1], or 'otsu'."),
-    min_area: float = Query(0.01, ge=0.0, le=0.999, description="Drop regions smaller than "
-                            "this fraction of the image."),
-    pad: float = Query(0.0, ge=0.0, le=10.0, description="Grow each box by this fraction of its "
-                       "size on every side (clipped to the image)."),
+    threshold: str = THRESHOLD, min_area: float = MIN_AREA, merge: float = MERGE,
+    pad: Optional[float] = PAD,
     max_rois: Optional[int] = Query(None, alias="max", ge=1, le=10_000,
-                                    description="Keep the N best."),
-    merge: float = Query(0.1, ge=0.0, le=0.999, description="Join pieces closer than this "
-                         "fraction of the short side (0 = every piece is its own region)."),
+                                    description="Keep the N best regions."),
     aspect: Optional[str] = Query(None, max_length=32, description="W:H: instead, the smallest "
                                   "W:H window holding `fraction` of the focus mass."),
     fraction: float = Query(0.9, ge=0.01, le=1.0, description="Focus mass kept by `aspect`."),
 ) -> dict:
-    """The options of ``dofkit roi``."""
-    return dict(threshold=threshold, min_area=min_area, pad=pad, max=max_rois, merge=merge,
-                aspect=aspect, fraction=fraction)
+    """The options of ``dofkit roi``, as :class:`~dofkit.pipeline.RoiStep` arguments."""
+    from ..roi import parse_aspect
+
+    regions = RoiSettings(parse_threshold(threshold), min_area, merge, pad, max_rois)
+    return dict(regions=regions, aspect=parse_aspect(aspect) if aspect is not None else None,
+                fraction=fraction)
 
 
 def detect_options(
@@ -71,14 +81,14 @@ def detect_options(
                                    "cascade found on the server)."),
     gate: float = Query(0.5, ge=0.0, le=1.0, description="Keep detections whose focus score "
                         "is at least this."),
-    threshold: float = Query(0.5, ge=0.001, le=1.0, description="Focus level counted as in "
-                             "focus for the 'above' fraction."),
-    on_rois: bool = Query(False, description="Run the detector only on the in-focus regions."),
-    pad: Optional[float] = Query(None, ge=0.0, le=10.0, description="With on_rois: grow each "
-                                 "region by this fraction of its size (default 0.15)."),
+    threshold: str = THRESHOLD,
+    on_rois: bool = Query(False, description="Run the detector only on the in-focus regions "
+                          "(threshold, min_area, merge, pad), not the whole frame."),
+    min_area: float = MIN_AREA, merge: float = MERGE, pad: Optional[float] = PAD,
     saliency: bool = Query(False, description="Weight the focus inside each box by "
                            "spectral-residual saliency."),
-) -> dict:
-    """The options of ``dofkit detect`` (built-in detectors)."""
-    return dict(detector=detector, gate=gate, threshold=threshold, on_rois=on_rois, pad=pad,
-                saliency=saliency)
+) -> tuple[str, dict]:
+    """The options of ``dofkit detect`` (built-in detectors): the detector's name and the
+    other :class:`~dofkit.pipeline.DetectStep` arguments."""
+    regions = RoiSettings(parse_threshold(threshold), min_area, merge, pad)
+    return detector, dict(gate=gate, regions=regions, on_rois=on_rois, saliency=saliency)
