@@ -31,5 +31,6 @@ section = text.split("[project.optional-dependencies]", 1)[1].split("\n[", 1)[0]
 print(",".join(re.findall(r"^([A-Za-z0-9_-]+)\s*=", section, re.M)))
 PY
 )
-.venv/bin/python -m pip install -q --disable-pip-version-check -c constraints.txt -e ".[$EXTRAS]" >&2
+.venv/bin/python -m pip install -q --disable-pip-version-check -c constraints.txt \
+    -e ".[$EXTRAS]" >&2
 echo "setup: ready ($(.venv/bin/dofkit --version))" >&2

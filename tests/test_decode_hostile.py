@@ -138,7 +138,7 @@ def test_float_tiff_read_with_its_real_range():
     picture = decode_image(buffer.getvalue(), "f.tif")
     np.testing.assert_allclose(picture.rgb[:, :, 1], values, atol=1e-6)
     ok, rgb = cv2.imencode(".tiff", np.dstack([values] * 3))
-    with pytest.raises(ImageError, match="f3.tif: unsupported TIFF pixel layout"):  # Pillow cannot parse
+    with pytest.raises(ImageError, match="f3.tif: unsupported TIFF pixel layout"):
         decode_image(rgb.tobytes(), "f3.tif")
 
 

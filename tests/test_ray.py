@@ -109,6 +109,7 @@ def test_ray_engine_matches_the_local_engine(cluster, tree, tmp_path):
 
 
 def test_plain_import_does_not_import_ray():
-    code = "import dofkit, dofkit.cli, dofkit.batch, dofkit.pipeline, sys; print('ray' in sys.modules)"
+    code = ("import dofkit, dofkit.cli, dofkit.batch, dofkit.pipeline, sys; "
+            "print('ray' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"

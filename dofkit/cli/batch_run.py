@@ -3,6 +3,7 @@ status records turned into progress, error lines, JSON, a report and the exit co
 
 from __future__ import annotations
 
+import os
 import sys
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -12,7 +13,7 @@ import typer
 
 from ..batch import Report, Task, check_template, collect, place, refuse_collisions, skipped
 from ..batch.inputs import Source
-from ..errors import ParameterError
+from ..errors import OutputError, ParameterError
 from ..io import STDIO
 from ..pipeline import PipelineSpec
 from .common import fail, notice, printable
@@ -55,7 +56,7 @@ class Shared:
 
     def guard(self, *more: Optional[str]) -> tuple:
         """Files besides the images that this run reads (never to be overwritten)."""
-        return tuple(p for p in (self.weights, *more) if p and p != "-")
+        return tuple(p for p in (self.weights, self.from_list, *more) if p and p != "-")
 
 
 @dataclass
@@ -142,9 +143,11 @@ def map_files(options: BatchOptions, map_path: Optional[str]) -> list[Optional[s
 def execute(spec: PipelineSpec, tasks: list[Task], options: BatchOptions, *, label: str,
             guard: tuple = (), on_status: Callable[[dict], None] | None = None) -> None:
     """Run ``tasks`` on the chosen engine; exits 1 when any input failed."""
-    refuse_collisions(tasks, [t.source for t in tasks] + [t.map for t in tasks if t.map]
-                      + [str(g) for g in guard] + ([options.report] if options.report else []),
+    read = [t.source for t in tasks] + [t.map for t in tasks if t.map] + [str(g) for g in guard]
+    refuse_collisions(tasks, read + ([options.report] if options.report else []),
                       options.overwrite)
+    if options.report and os.path.abspath(options.report) in map(os.path.abspath, read):
+        raise OutputError(f"{options.report}: the report would replace an input of this run")
     if any(STDIO in t.targets.values() for t in tasks) and stdout_is_terminal():
         raise ParameterError("refusing to write image data to a terminal; redirect stdout or "
                              "name an output file")

@@ -39,18 +39,13 @@ def read_detection_file(path: str):
 def detect_command(
     inputs: List[str] = typer.Argument(None, metavar="INPUT...", help="Images, folders or "
                                        "quoted globs ('-' = stdin)."),
-    detector_name: Optional[str] = typer.Option(
-        None, "--detector", "-d", help="Built-in detector: hog (people), face (a frontal-face "
-        "cascade found on this machine) or haar:PATH (any OpenCV cascade XML). Default hog."),
+    detector_name: Optional[str] = options.Detector,
     detections_path: Optional[str] = typer.Option(
         None, "--detections", help="Gate these detections instead (JSON: COCO results or "
         "xyxy boxes; '-' = stdin). See docs/roi-detect.md."),
-    gate: float = typer.Option(0.5, "--gate", "-g", min=0.0, max=1.0,
-                               help="Keep detections whose focus score is at least this."),
+    gate: float = options.Gate,
     threshold: str = options.Threshold,
-    on_rois: bool = typer.Option(False, "--on-rois", help="Run the detector only on the "
-                                 "in-focus regions (--threshold, --min-area, --merge, --pad), "
-                                 "not the whole frame."),
+    on_rois: bool = options.OnRois,
     min_area: float = options.MinArea,
     merge: float = options.Merge,
     pad: Optional[float] = options.Pad,

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from enum import Enum
 from pathlib import Path
 from typing import Optional
 
 import typer
 
 from ..focus import METHODS
+from ..render.styles import DEFAULT_STYLE, PARAMETERS, STYLES
 
 Method = typer.Option("auto", "--method", "-m",
                       help=f"Focus-map method: {', '.join(METHODS)}.")
@@ -60,3 +62,30 @@ Pad = typer.Option(None, "--pad", min=0.0,
                    help="Grow each in-focus region by this fraction of its size on every side "
                         "(default 0; 0.15 for the regions detect --on-rois runs on).")
 MaxRois = typer.Option(None, "--max", "--max-rois", min=1, help="Keep the N best regions.")
+
+# Stylisation (stylize, video --mode stylize).
+Style = Enum("Style", {name: name for name in STYLES}, type=str)
+
+
+class Backend(str, Enum):
+    auto = "auto"
+    gl = "gl"
+    cpu = "cpu"
+
+
+StyleName = typer.Option(DEFAULT_STYLE, "--style", "-s", help=f"Preset: {', '.join(STYLES)}.")
+Settings = typer.Option(
+    None, "--set", metavar="NAME=VALUE",
+    help="Override a preset parameter (repeatable). " + "; ".join(
+        f"{p.name} [{p.low:g}-{p.high:g}]: {p.help}" for p in PARAMETERS.values()) + ".")
+BackendName = typer.Option(Backend.auto, "--backend", help="gl: EGL OpenGL; cpu: numpy "
+                           "reference; auto: gl, else cpu with a notice.")
+
+# Detection (detect, video --mode detect).
+Detector = typer.Option(None, "--detector", "-d",
+                        help="Built-in detector: hog (people; the default), face (a frontal-face "
+                             "cascade found on this machine) or haar:PATH (any OpenCV cascade).")
+Gate = typer.Option(0.5, "--gate", "-g", min=0.0, max=1.0,
+                    help="Keep detections whose focus score is at least this.")
+OnRois = typer.Option(False, "--on-rois", help="Run the detector only on the in-focus regions "
+                      "(--threshold, --min-area, --merge, --pad), not the whole frame.")

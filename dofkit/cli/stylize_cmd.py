@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from enum import Enum
 from pathlib import Path
 from typing import List, Optional
 
@@ -10,23 +9,11 @@ import typer
 
 from ..batch import Task
 from ..pipeline import PipelineSpec
-from ..render.styles import DEFAULT_STYLE, PARAMETERS, STYLES, parse_setting
+from ..render.styles import parse_setting
 from . import options
 from .batch_run import execute, main_targets, map_files, side_targets
 from .common import guarded
 from .shared import Shared, shared_options
-
-Style = Enum("Style", {name: name for name in STYLES}, type=str)
-
-
-class Backend(str, Enum):
-    auto = "auto"
-    gl = "gl"
-    cpu = "cpu"
-
-
-_PARAMETER_HELP = "; ".join(f"{p.name} [{p.low:g}-{p.high:g}]: {p.help}"
-                            for p in PARAMETERS.values())
 
 
 @guarded
@@ -38,20 +25,15 @@ def stylize_command(
     output: Optional[str] = options.Output,
     out_dir: Optional[Path] = options.OutDir,
     name: Optional[str] = options.Name,
-    style: Style = typer.Option(DEFAULT_STYLE, "--style", "-s",
-                                help=f"Preset: {', '.join(STYLES)}."),
-    settings: Optional[List[str]] = typer.Option(
-        None, "--set", metavar="NAME=VALUE",
-        help=f"Override a preset parameter (repeatable). {_PARAMETER_HELP}."),
+    style: options.Style = options.StyleName,
+    settings: Optional[List[str]] = options.Settings,
     map_path: Optional[str] = typer.Option(None, "--map", help="Use this focus map (white = "
                                            "in focus) instead of computing one; for several "
                                            "inputs a folder of <stem>.png."),
     save_map: Optional[str] = typer.Option(None, "--save-map", help="Also write the focus map "
                                            "used (grey PNG, white = in focus): a file for one "
                                            "input, else a folder."),
-    backend: Backend = typer.Option(Backend.auto, "--backend",
-                                    help="gl: EGL OpenGL; cpu: numpy reference; auto: gl, else "
-                                         "cpu with a notice."),
+    backend: options.Backend = options.BackendName,
     shared: Shared = None,
 ) -> None:
     """Stylise each image: in-focus parts stay detailed and get lines, the rest is abstracted.

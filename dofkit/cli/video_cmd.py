@@ -13,11 +13,10 @@ from rich.progress import (BarColumn, MofNCompleteColumn, Progress, ProgressColu
 from rich.text import Text
 
 from ..pipeline import RoiSettings
-from ..render.styles import DEFAULT_STYLE, parse_setting
+from ..render.styles import parse_setting
 from . import options
 from .common import console, fail, guarded, notice, refuse_unused
 from .focus_input import parse_threshold
-from .stylize_cmd import Backend, Style
 
 
 class Mode(str, Enum):
@@ -64,13 +63,9 @@ def video_command(
     map_view: MapView = typer.Option(MapView.grey, "--map-view",
                                      help="--mode map: grey (white = in focus), rainbow (red = "
                                           "in focus), or overlay (rainbow over the frame)."),
-    style: Style = typer.Option(DEFAULT_STYLE, "--style", "-s", help="--mode stylize: preset."),
-    settings: Optional[List[str]] = typer.Option(
-        None, "--set", metavar="NAME=VALUE",
-        help="--mode stylize: override a preset parameter (repeatable; see dofkit stylize "
-             "--help)."),
-    backend: Backend = typer.Option(Backend.auto, "--backend",
-                                    help="--mode stylize: gl, cpu, or auto (gl, else cpu)."),
+    style: options.Style = options.StyleName,
+    settings: Optional[List[str]] = options.Settings,
+    backend: options.Backend = options.BackendName,
     every: int = typer.Option(1, "--every", min=1,
                               help="Compute a fresh focus map on every N-th frame; the frames "
                                    "between reuse the previous map moved by optical flow. "
@@ -91,15 +86,9 @@ def video_command(
     merge: float = options.Merge,
     pad: Optional[float] = options.Pad,
     max_rois: Optional[int] = options.MaxRois,
-    detector: str = typer.Option("hog", "--detector", "-d",
-                                 help="--mode detect: hog (people), face, or haar:PATH (an "
-                                      "OpenCV cascade file)."),
-    gate: float = typer.Option(0.5, "--gate", min=0.0, max=1.0,
-                               help="--mode detect: keep a detection when the mean focus in its "
-                                    "box is at least this."),
-    on_rois: bool = typer.Option(False, "--on-rois", help="--mode detect: run the detector on "
-                                 "the in-focus regions only (--threshold, --min-area), not "
-                                 "the whole frame."),
+    detector: Optional[str] = options.Detector,
+    gate: float = options.Gate,
+    on_rois: bool = options.OnRois,
     device: str = options.Device,
     threads: Optional[int] = options.Threads,
     weights: Optional[str] = options.Weights,
