@@ -36,7 +36,7 @@ COMPOSE_UNIFORMS = ("levels", "toon_sharpness", "flow_smoothing", "saturation", 
 
 def to_bytes(values: np.ndarray) -> np.ndarray:
     """float32 in [0, 1] (any shape) -> uint8, rounded (values outside clipped)."""
-    return cv2.convertScaleAbs(cv2.max(values, 0.0), alpha=255.0)
+    return cv2.convertScaleAbs(np.maximum(values, 0.0), alpha=255.0)  # cv2.max breaks 1x1
 
 
 def background_scale(radius: float) -> int:
