@@ -235,6 +235,7 @@ async function refreshStyle() {
   const started = performance.now();
   try {
     const params = { style: $("style").value, method: $("method").value, ...styleValues() };
+    showRecipe();
     const response = await api("v1/stylize", params, state.preview, "image/jpeg");
     const blob = await response.blob();
     if (generation === state.generation) {
@@ -248,6 +249,19 @@ async function refreshStyle() {
     busy("result-frame", false);
     if (state.styleAgain) { state.styleAgain = false; refreshStyle(); }
   }
+}
+
+function showRecipe() {
+  // The curl command giving the current result at full resolution.
+  const preset = state.styles.styles[$("style").value];
+  const params = { style: $("style").value };
+  if ($("method").value !== "auto") params.method = $("method").value;
+  for (const p of state.styles.parameters) {
+    if (Math.abs(state.params[p.name] - preset[p.name]) > 1e-9) params[p.name] = state.params[p.name];
+  }
+  const url = new URL(`v1/stylize?${new URLSearchParams(params)}`, document.baseURI);
+  const name = state.name || "photo.jpg";
+  $("curl").textContent = `curl -sf -F 'image=@${name}' '${url}' -o '${stem()}-${params.style}.png'`;
 }
 
 // ---------- downloads (the original photo, full resolution) ----------
@@ -346,6 +360,8 @@ function wire() {
   $("download-result").addEventListener("click", () => download("result"));
   $("download-map").addEventListener("click", () => download("map"));
   $("map").addEventListener("load", placeBoxes);
+  $("copy").addEventListener("click", () => navigator.clipboard.writeText($("curl").textContent)
+    .then(() => { $("copy").textContent = "Copied"; setTimeout(() => { $("copy").textContent = "Copy"; }, 1500); }));
   window.addEventListener("resize", placeBoxes);
 }
 
