@@ -25,6 +25,10 @@ EDGE_RATIO = 1.6
 #: Smallest bilateral sigma, in reduced-resolution px, the background copy may be given:
 #: below it the copy would blur by resampling more than by filtering.
 MIN_BACKGROUND_SIGMA = 1.0
+#: Range sigma of the joint bilateral upsampling of the background, in units of
+#: ``range_sigma``: it snaps the coarse background to outlines several times stronger than what
+#: the abstraction smooths over (round lights), not back to the detail it removed.
+UPSAMPLE_RANGE = 4.0
 #: Step in px of the walk along the edge flow that smooths the lines (the DoG it reads is
 #: already smooth across edges; 2 px halves the taps of a 1 px walk).
 LINE_STEP = 2.0
@@ -119,7 +123,7 @@ def abstract(backend, shrunk: Shrunk, params: dict) -> str:
     near = _bilateral_rounds(backend, "lab", "near", params["subject_radius"], 1, params,
                              focus_range=(0.001, 2.0))
     backend.run("merge", "abstracted", {"subject": near, "background": far}, dtype="f1",
-                range_sigma=float(params["range_sigma"]))
+                range_sigma=UPSAMPLE_RANGE * float(params["range_sigma"]))
     return "abstracted"
 
 
