@@ -40,6 +40,8 @@ def seeds() -> dict[str, bytes]:
 def mutate(data: bytes, rng: np.random.Generator) -> bytes:
     """One random mutant of ``data``: flipped bytes, a truncation, a spliced or repeated
     block, or an overwritten header field."""
+    if len(data) < 2:
+        return bytes(data) + bytes([int(rng.integers(256))])
     data = bytearray(data)
     kind = rng.integers(5)
     if kind == 0:
