@@ -1,9 +1,9 @@
 """Calibration of the focus maps: the mean map of photos sharp all over (should be near 1) and of
 the same photos disc-blurred all over (should be near 0), as asked by evaluation.md.
 
-Data (research use only, read in place): the first 5 photos (sorted) of each of
-``../shared/data/sharp/kodak24`` and ``sharp/urban100``; blurred copies use a disc PSF of
-``--radius`` px (default 4) in linear light, at the photo's own resolution.
+Data (research use only, read in place): the photos of ``../shared/data/sharp/*`` and of
+scikit-image that the shipped recipe held out of training (its seeded split), at their own
+resolution; blurred copies use a disc PSF of ``--radius`` px (default 4) in linear light.
 
 Run: .venv/bin/python benchmarks/calibration.py [--methods analytic paper srcnn] [--radius 4]
 """
@@ -18,14 +18,20 @@ import numpy as np
 from dofkit.focus import FocusEstimator
 from dofkit.io import read_image
 from dofkit.synth import defocus
+from dofkit.train.data import SKIMAGE_HELD_OUT, list_images, load_skimage
+from dofkit.train.recipe import Sources
 
 SHARP = Path(__file__).resolve().parents[2] / "shared" / "data" / "sharp"
 
 
-def photos(per_folder: int = 5) -> list[Path]:
-    """The first ``per_folder`` photos of kodak24 and urban100."""
-    return [p for folder in ("kodak24", "urban100")
-            for p in sorted((SHARP / folder).iterdir())[:per_folder]]
+def photos() -> list[np.ndarray]:
+    """The held-out sharp photos at full resolution, float32 RGB in [0, 1]."""
+    folders = sorted(p for p in SHARP.iterdir() if p.is_dir())
+    _, held = Sources([], folders, skimage=False).split(0)
+    images = [read_image(path) for folder, held_set in zip(folders, held)
+              for path in list_images(folder) if path.stem in held_set.names]
+    skimage = load_skimage(SKIMAGE_HELD_OUT)
+    return images + [skimage.rgb(i) for i in range(len(skimage.photos))]
 
 
 def main() -> None:
@@ -33,9 +39,9 @@ def main() -> None:
     parser.add_argument("--methods", nargs="+", default=["analytic", "paper", "srcnn"])
     parser.add_argument("--radius", type=float, default=4.0)
     args = parser.parse_args()
-    images = [read_image(p) for p in photos()]
+    images = photos()
     blurred = [defocus(image, args.radius) for image in images]
-    print(f"{len(images)} photos; blurred copies: disc radius {args.radius:g} px")
+    print(f"{len(images)} held-out photos; blurred copies: disc radius {args.radius:g} px")
     print(f"{'method':10s} {'sharp':>6s} {'blurred':>8s}")
     for method in args.methods:
         estimator = FocusEstimator(method)

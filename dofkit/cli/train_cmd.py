@@ -23,14 +23,18 @@ def train_command(
     steps: int = typer.Option(5000, "--steps", min=1, help="Training iterations (the shipped "
                               "model: 5000)."),
     batch: int = typer.Option(12, "--batch", min=1, help="Patches per iteration."),
-    patch: int = typer.Option(192, "--patch", min=32, help="Patch side in px (working scale)."),
+    patch: int = typer.Option(224, "--patch", min=64, help="Patch side in px (working scale)."),
+    skimage: bool = typer.Option(True, "--skimage/--no-skimage", help="Also train on the photos "
+                                 "scikit-image ships (held out: astronaut, coffee, chelsea)."),
     learning_rate: float = typer.Option(2e-3, "--lr", min=1e-6, max=1.0, help="Adam step size."),
     seed: int = typer.Option(0, "--seed", help="Seed of the split, samples and weights."),
     workers: int = typer.Option(1, "--workers", min=0, help="Sample-making processes."),
     validation: Optional[Path] = typer.Option(None, "--val", help="dbd-style folder (img/ + "
                                               "gt/) scored at each validation; never trained on."),
     validate_every: int = typer.Option(250, "--validate-every", min=1,
-                                       help="Validate and save the checkpoint every N steps."),
+                                       help="Validate per source (keeping the weights of the "
+                                       "best worst source) and save the checkpoint every N "
+                                       "steps."),
     checkpoint: Optional[Path] = typer.Option(None, "--checkpoint", help="Checkpoint file "
                                               "(saved periodically)."),
     resume: bool = typer.Option(False, "--resume", help="Continue from --checkpoint."),
@@ -71,6 +75,6 @@ def train_command(
     settings = Settings(steps=steps, batch=batch, learning_rate=learning_rate, seed=seed,
                         workers=workers, validate_every=validate_every,
                         checkpoint_every=validate_every)
-    train_focus_model(Sources(list(masked), list(sharp)), settings, patch=patch,
+    train_focus_model(Sources(list(masked), list(sharp), skimage), settings, patch=patch,
                       checkpoint=checkpoint, resume=resume, validation=validation,
                       export=export, command=command, console=console)

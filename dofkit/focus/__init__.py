@@ -5,7 +5,10 @@ Methods
 ``paper``     eq. 3 of the paper as read (:mod:`.paper`), numpy/OpenCV only.
 ``analytic``  our refined analytic map (:mod:`.analytic`), numpy/OpenCV only.
 ``srcnn``     the trained network shipped in ``pretrained/`` (:mod:`.srcnn`, imports torch).
-``auto``      ``srcnn`` when its weights load, else ``analytic`` with a one-line notice.
+``auto``      ``srcnn`` when the shipped weights load and their manifest records that the
+              network beat the analytic map on every validation source
+              (``beats_analytic``); else ``analytic`` (with a one-line notice when the
+              weights do not load).
 
 A :class:`FocusEstimator` holds the heavy state (the network) and is meant to be made once and
 called on many images or frames; :func:`focus_map` keeps one per setting for casual use.
@@ -14,12 +17,14 @@ called on many images or frames; :func:`focus_map` keeps one per setting for cas
 from __future__ import annotations
 
 import functools
+import json
 import sys
 from typing import Callable
 
 import numpy as np
 
 from ..errors import ParameterError, ResourceError
+from ..resources import resource_dir
 from .analytic import analytic_focus
 from .paper import paper_focus
 
@@ -62,6 +67,9 @@ class FocusEstimator:
             return "paper", paper_focus
         if method == "analytic":
             return "analytic", analytic_focus
+        if method == "auto" and weights is None and device == "cpu" \
+                and not _shipped_network_preferred():
+            return "analytic", analytic_focus
         try:
             from .srcnn import SrcnnPredictor
 
@@ -78,6 +86,17 @@ class FocusEstimator:
         """Map float32 RGB (H, W, 3) in [0, 1] -> float32 (H, W) in [0, 1], 1 = in focus."""
         check_rgb(image)
         return self._function(image)
+
+
+def _shipped_network_preferred() -> bool:
+    """Whether the shipped manifest says the network beat the analytic map on every
+    validation source (read without importing torch; an unreadable manifest says yes, so
+    that loading the weights reports the problem)."""
+    try:
+        manifest = json.loads((resource_dir("pretrained") / "focus-net.json").read_text())
+    except (OSError, ValueError):
+        return True
+    return bool(manifest.get("beats_analytic", False)) if isinstance(manifest, dict) else True
 
 
 def check_rgb(image: np.ndarray) -> None:

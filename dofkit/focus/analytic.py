@@ -84,15 +84,35 @@ def propagate(values: np.ndarray, confidence: np.ndarray, sigma: float,
     return (weight * mean + (1.0 - weight) * default).astype(np.float32)
 
 
-def analytic_focus(image: np.ndarray) -> np.ndarray:
-    """Refined analytic map of float32 RGB (H, W, 3) in [0, 1] -> float32 (H, W) in [0, 1]."""
-    small = working_copy(image)
+def analytic_evidence(small: np.ndarray, side: int | None = None) -> np.ndarray:
+    """The analytic map's logit and its local edge evidence, for a working-scale photo
+    (h, w, 3) -> float32 (h, w, 3): channel 0 the focus logit (its sigmoid is the map),
+    channel 1 the edge strength ``c`` in [0, 1) at gradient peaks (else 0), channel 2
+    ``c * (log sigma_edge - log SHARP_SIGMA)`` (negative = sharper than the threshold).
+
+    ``side`` is the long side (px) of the whole working image that ``small`` belongs to (it
+    sets the propagation and guided-filter radii); None means ``small`` is the whole image, so
+    a crop given its ``side`` sees the same filter sizes as the whole.
+    """
+    side = side or max(small.shape[:2])
     log_sigma, confidence = edge_blur(small)
-    side = max(small.shape[:2])
     dense = propagate(log_sigma, confidence, SPREAD_FRACTION * side, default=MAX_LOG_SIGMA)
     radius = max(1, round(GUIDE_RADIUS_FRACTION * side))
     dense = cv2.ximgproc.guidedFilter(small, dense, radius, GUIDE_EPS)
-    focus = 1.0 / (1.0 + np.exp(np.clip((dense - np.log(SHARP_SIGMA)) / LOG_SLOPE, -50, 50)))
+    strength = confidence / (confidence + EDGE_FLOOR)
+    return np.dstack([(np.log(SHARP_SIGMA) - dense) / LOG_SLOPE, strength,
+                      strength * (log_sigma - np.log(SHARP_SIGMA))]).astype(np.float32)
+
+
+def sigmoid(logit: np.ndarray) -> np.ndarray:
+    """Logistic of float logits (clipped to +-50), float32, same shape."""
+    return (1.0 / (1.0 + np.exp(-np.clip(logit, -50.0, 50.0)))).astype(np.float32)
+
+
+def analytic_focus(image: np.ndarray) -> np.ndarray:
+    """Refined analytic map of float32 RGB (H, W, 3) in [0, 1] -> float32 (H, W) in [0, 1]."""
+    small = working_copy(image)
+    focus = sigmoid(analytic_evidence(small)[:, :, 0])
     if small.shape != image.shape:
         focus = cv2.resize(focus, (image.shape[1], image.shape[0]), interpolation=cv2.INTER_LINEAR)
     return np.clip(focus, 0.0, 1.0).astype(np.float32)

@@ -1,18 +1,13 @@
-"""The SRCNN family of focus networks (imports torch; loaded only by :mod:`.srcnn` and
-:mod:`dofkit.train`).
+"""Focus networks (imports torch; loaded only by :mod:`.srcnn` and :mod:`dofkit.train`).
 
-Every model maps a normalised RGB batch ``(N, 3, H, W)`` (see :func:`normalise`) to logits
-``(N, C, H, W)`` of the same size (``C = 1`` for a focus map); zero padding only, so a tile that
-carries :attr:`margin` pixels of real context on each side computes its centre exactly as the
-whole image would.
+Every model maps a batch ``(N, C, H, W)`` whose first three channels are sRGB in [0, 1] to
+logits ``(N, out, H, W)`` of the same size, normalising the colours itself (:func:`normalise`).
 
 - :class:`Srcnn`: the paper's network (Dong et al. 2014: conv 9x9 -> 64, conv 1x1 or 5x5 -> 32,
-  conv 5x5 -> out, ReLU between). It sees 13 px, too little to judge flat regions.
-- :class:`DilatedSrcnn`: the shipped default. The same kind of small convolutions, run on a
-  2x2 space-to-depth copy (full-resolution detail, half-resolution cost), widened by a stack of
-  dilated 3x3 layers (a pyramid of receptive fields, ~250 px) whose outputs are fused by a
-  1x1 head; logits are upsampled back to the input size. Optionally fed, beside the colours,
-  the local edge-blur evidence of the analytic method (:class:`EdgeBlurEvidence`).
+  conv 5x5 -> out, ReLU between), used by the paper replication. It sees 13 px, too little to
+  judge flat regions.
+- :class:`ContextNet`: the shipped default, a small U-Net that corrects the analytic map's
+  logit using colour, the analytic edge evidence and whole-image context.
 """
 
 from __future__ import annotations
@@ -32,7 +27,8 @@ def normalise(batch: torch.Tensor) -> torch.Tensor:
 
 
 class Srcnn(nn.Module):
-    """Plain SRCNN 9-``middle``-5 (the paper's network); ``out_channels`` 1 for W, 3 for W x I."""
+    """Plain SRCNN 9-``middle``-5 (the paper's network) on sRGB (N, 3, H, W) in [0, 1];
+    ``out_channels`` 1 for W, 3 for W x I."""
 
     def __init__(self, out_channels: int = 1, middle: int = 1):
         super().__init__()
@@ -45,85 +41,68 @@ class Srcnn(nn.Module):
         self.multiple = 1
 
     def forward(self, batch: torch.Tensor) -> torch.Tensor:
-        return self.body(batch)
+        return self.body(normalise(batch))
 
 
-class EdgeBlurEvidence(nn.Module):
-    """The analytic method's local blur evidence as two extra input channels (fixed, no
-    weights): at gradient peaks, the re-blur gradient ratio gives the edge's blur sigma
-    (see :func:`dofkit.focus.analytic.edge_blur`).
+class ContextNet(nn.Module):
+    """Focus net that corrects the analytic map (the shipped default).
 
-    Normalised RGB (N, 3, H, W) -> (N, 2, H, W): edge strength ``c`` in [0, 1) at peaks (else
-    0), and ``c * (log sigma - log 1.1)`` (negative = sharper than 1.1 px). Receptive radius
-    :attr:`margin` px.
+    Input (N, 6, H, W): sRGB in [0, 1], then the analytic logit and edge evidence of
+    :func:`dofkit.focus.analytic.analytic_evidence`; H and W multiples of :attr:`multiple`.
+    Output (N, 1, H, W) logits = ``a * base + b + delta`` with ``base`` the analytic logit
+    clipped to +-:attr:`BASE_CLIP`, ``a = 1``, ``b = 0`` and ``delta`` from a zero-initialised
+    head: an untrained net *is* the analytic map.
+
+    ``delta`` comes from a small U-Net: strided 3x3 encoders down to 1/32 scale, a global
+    context vector (mean of the deepest features, so a photo sharp everywhere can say so in its
+    flat regions), and a decoder of bilinear upsampling + 3x3 convolutions with skips, ending
+    at 1/2 scale and upsampled bilinearly. No dilations and no space-to-depth: nothing that
+    samples on a lattice, hence no grid or stripe texture in flat regions.
     """
 
-    EDGE_SCALE = 0.03   # gradient per unit intensity at which c = 0.5
-    SHARP_LOG_SIGMA = 0.0953  # log(1.1 px)
-    margin = 7
+    BASE_CLIP = 12.0
+    BASE_SCALE = 6.0  # the base logit enters the features divided by this
 
-    def __init__(self):
+    def __init__(self, widths: tuple[int, ...] = (16, 24, 32, 48, 64)):
         super().__init__()
-        scharr = torch.tensor([[-3.0, 0.0, 3.0], [-10.0, 0.0, 10.0], [-3.0, 0.0, 3.0]]) / 32
-        kernels = torch.stack([scharr, scharr.T])[:, None].repeat(3, 1, 1, 1)  # (6, 1, 3, 3)
-        taps = torch.exp(-torch.arange(-3.0, 4.0) ** 2 / 2)
-        self.register_buffer("gradient", kernels, persistent=False)
-        self.register_buffer("blur", (taps / taps.sum())[None, None, None].repeat(3, 1, 1, 1),
-                             persistent=False)
-
-    def magnitude(self, rgb: torch.Tensor) -> torch.Tensor:
-        g = F.conv2d(F.pad(rgb, (1, 1, 1, 1), mode="replicate"), self.gradient, groups=3)
-        return g.unflatten(1, (3, 2)).pow(2).sum(2).sqrt().amax(1, keepdim=True)
-
-    def forward(self, batch: torch.Tensor) -> torch.Tensor:
-        rgb = batch * RGB_SCALE + RGB_MEAN
-        blurred = F.conv2d(F.pad(rgb, (3, 3, 0, 0), mode="replicate"), self.blur, groups=3)
-        blurred = F.conv2d(F.pad(blurred, (0, 0, 3, 3), mode="replicate"),
-                           self.blur.transpose(2, 3), groups=3)
-        before, after = self.magnitude(rgb), self.magnitude(blurred)
-        ratio = before / after.clamp_min(1e-6)
-        log_sigma = (-0.5 * torch.log((ratio * ratio - 1.0).clamp_min(1e-6))).clamp(-3.0, 2.08)
-        peak = before >= F.max_pool2d(before, 3, stride=1, padding=1)
-        strength = before / (before + self.EDGE_SCALE) * peak
-        return torch.cat([strength, strength * (log_sigma - self.SHARP_LOG_SIGMA)], dim=1)
-
-
-class DilatedSrcnn(nn.Module):
-    """SRCNN-style focus net with a 2x2 space-to-depth stem and dilated 3x3 layers.
-
-    Input height and width must be even (:attr:`multiple`). With ``edge_evidence`` the colours
-    are joined by :class:`EdgeBlurEvidence`.
-    """
-
-    def __init__(self, width: int = 32, dilations: tuple[int, ...] = (1, 2, 4, 8, 16, 32, 1),
-                 edge_evidence: bool = False):
-        super().__init__()
-        self.evidence = EdgeBlurEvidence() if edge_evidence else None
-        channels = 3 + 2 * edge_evidence
-        self.stem = nn.Sequential(nn.PixelUnshuffle(2),
-                                  nn.Conv2d(4 * channels, width, 3, padding=1),
-                                  nn.ReLU(inplace=True))
-        self.layers = nn.ModuleList(
-            nn.Conv2d(width, width, 3, padding=d, dilation=d) for d in dilations)
-        self.head = nn.Conv2d(width * 2, 1, 1)
-        # receptive radius in half-resolution px: stem 1 + sum of dilations; x2 for full
-        # resolution, +2 for the space-to-depth cell and bilinear upsampling.
-        self.margin = 2 * (1 + sum(dilations)) + 2 + EdgeBlurEvidence.margin * edge_evidence
-        self.multiple = 2
+        channels = 6
+        self.encoders = nn.ModuleList()
+        for width in widths:
+            self.encoders.append(nn.Sequential(
+                nn.Conv2d(channels, width, 3, stride=2, padding=1), nn.ReLU(inplace=True),
+                nn.Conv2d(width, width, 3, padding=1), nn.ReLU(inplace=True)))
+            channels = width
+        self.context = nn.Sequential(nn.Linear(widths[-1], widths[-1]), nn.ReLU(inplace=True))
+        self.lateral = nn.ModuleList(nn.Conv2d(deep, shallow, 1)
+                                     for deep, shallow in zip(widths[:0:-1], widths[-2::-1]))
+        self.decoders = nn.ModuleList(
+            nn.Sequential(nn.Conv2d(shallow, shallow, 3, padding=1), nn.ReLU(inplace=True))
+            for shallow in widths[-2::-1])
+        self.head = nn.Conv2d(widths[0], 1, 3, padding=1)
+        nn.init.zeros_(self.head.weight)
+        nn.init.zeros_(self.head.bias)
+        self.base_gain = nn.Parameter(torch.ones(1))
+        self.base_bias = nn.Parameter(torch.zeros(1))
+        self.multiple = 2 ** len(widths)
 
     def forward(self, batch: torch.Tensor) -> torch.Tensor:
         height, width = batch.shape[-2:]
-        if self.evidence is not None:
-            batch = torch.cat([batch, self.evidence(batch)], dim=1)
-        features = self.stem(batch)
-        local = features
-        for layer in self.layers:
-            features = F.relu(layer(features)) + features
-        logits = self.head(torch.cat([local, features], dim=1))
-        return F.interpolate(logits, size=(height, width), mode="bilinear", align_corners=False)
+        base = batch[:, 3:4].clamp(-self.BASE_CLIP, self.BASE_CLIP)
+        x = torch.cat([normalise(batch[:, :3]), base / self.BASE_SCALE, batch[:, 4:6]], dim=1)
+        skips = []
+        for encoder in self.encoders:
+            x = encoder(x)
+            skips.append(x)
+        x = x + self.context(x.mean(dim=(2, 3)))[:, :, None, None]
+        for lateral, decoder, skip in zip(self.lateral, self.decoders, skips[-2::-1]):
+            x = F.interpolate(x, size=skip.shape[-2:], mode="bilinear", align_corners=False)
+            x = decoder(lateral(x) + skip)
+        delta = F.interpolate(self.head(x), size=(height, width), mode="bilinear",
+                              align_corners=False)
+        return self.base_gain * base + self.base_bias + delta
 
 
-ARCHITECTURES = {"srcnn": Srcnn, "dilated-srcnn": DilatedSrcnn}
+ARCHITECTURES = {"srcnn": Srcnn, "context-net": ContextNet}
 
 
 def build(architecture: str, **config) -> nn.Module:

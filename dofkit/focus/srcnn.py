@@ -1,13 +1,18 @@
-"""The network focus map: a trained SRCNN-family model (:mod:`.models`) run with torch.
+"""The network focus map: a trained model (:mod:`.models`) that corrects the analytic map.
 
 Pipeline for a photo (H, W, 3): area-downscale to the working size the model was trained at
-(long side <= ``work_side``, 640 px), run the net (in tiles with enough overlap to be exact,
-so memory stays bounded), sigmoid, bilinear upsampling to (H, W) and a guided filter driven by
-the full-resolution photo that snaps the map to object boundaries.
+(long side <= ``work_side``, 640 px, so memory is bounded), compute the analytic logit and
+edge evidence there (:func:`.analytic.analytic_evidence`), run the net once on the whole
+working copy (edge-padded to the model's size multiple), multiply the logits by the
+manifest's ``logit_scale`` (chosen with the checkpoint on the validation sources: a net
+trained with cross-entropy hedges where its training data is ambiguous, and the scored maps
+reward decisiveness), sigmoid, bilinear upsampling to (H, W). With an untrained (zero)
+correction and scale 1 the result is exactly the analytic map.
 
 Weights are a safetensors file plus a JSON manifest of the same stem (architecture, config,
-working size, SHA-256 of the weights). They are loaded with strict keys after checking the
-hash; anything missing, corrupt or foreign raises :class:`dofkit.errors.ResourceError`.
+working size, SHA-256 of the weights, validation per source). They are loaded with strict keys
+after checking the hash; anything missing, corrupt or foreign raises
+:class:`dofkit.errors.ResourceError`.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+from contextlib import contextmanager
 from pathlib import Path
 
 import cv2
@@ -26,12 +32,10 @@ from safetensors.torch import load_file, save
 from ..errors import ResourceError
 from ..io.atomic import write_bytes_atomic, write_text_atomic
 from ..resources import resource_dir
-from .models import build, normalise
+from .analytic import analytic_evidence, sigmoid, working_copy
+from .models import build
 
 DEFAULT_NAME = "focus-net"
-GUIDE_RADIUS_FRACTION = 0.008   # guided-filter radius, fraction of the output's long side
-GUIDE_EPS = 1e-3
-DEFAULT_TILE = 768              # px at working scale
 
 
 def default_weights() -> Path:
@@ -103,6 +107,27 @@ def select_device(device: str) -> torch.device:
     raise ResourceError(f"--device must be cpu or cuda; got {device!r}")
 
 
+def network_inputs(work: np.ndarray, side: int | None = None) -> np.ndarray:
+    """RGB (h, w, 3) at working scale -> the network's float32 (h, w, 6) inputs: the RGB and
+    :func:`~dofkit.focus.analytic.analytic_evidence` (``side`` as there)."""
+    return np.concatenate([work, analytic_evidence(work, side)], axis=2)
+
+
+@contextmanager
+def torch_threads(count: int | None):
+    """Run the block with ``count`` torch intra-op threads (None: leave as is), then restore
+    the previous count, so a predictor never changes the process's setting for good."""
+    if count is None:
+        yield
+        return
+    before = torch.get_num_threads()
+    torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
 class SrcnnPredictor:
     """Focus maps from the network; made once, called per image or frame.
 
@@ -110,98 +135,66 @@ class SrcnnPredictor:
     ----------
     weights : safetensors file (with its ``.json`` manifest), or None for the shipped ones.
     device : ``"cpu"`` or ``"cuda"``.
-    threads : torch intra-op threads, or None for torch's default.
-    tile : largest tile side in working-scale px (memory bound); tiles overlap by the
-        model's receptive margin, so the result equals the untiled one.
+    threads : torch intra-op threads while predicting, or None for torch's setting.
     """
 
     def __init__(self, weights: str | Path | None = None, device: str = "cpu",
-                 threads: int | None = None, tile: int = DEFAULT_TILE):
+                 threads: int | None = None):
         self.device = select_device(device)
-        if threads is not None:
-            torch.set_num_threads(threads)
+        self.threads = threads
         path = Path(weights) if weights is not None else default_weights()
         model, self.manifest = load_weights(path)
-        self._setup(model, int(self.manifest["work_side"]), tile)
+        self._setup(model, int(self.manifest["work_side"]),
+                    float(self.manifest.get("logit_scale", 1.0)))
 
     @classmethod
     def from_model(cls, model: torch.nn.Module, work_side: int,
-                   tile: int = DEFAULT_TILE) -> "SrcnnPredictor":
+                   logit_scale: float = 1.0) -> "SrcnnPredictor":
         """A predictor around an in-memory model (training-time validation)."""
         predictor = cls.__new__(cls)
         predictor.device = next(model.parameters()).device
+        predictor.threads = None
         predictor.manifest = {}
-        predictor._setup(model, work_side, tile)
+        predictor._setup(model, work_side, logit_scale)
         return predictor
 
-    def _setup(self, model: torch.nn.Module, work_side: int, tile: int) -> None:
+    def _setup(self, model: torch.nn.Module, work_side: int, logit_scale: float) -> None:
         self.model = model.to(self.device, memory_format=torch.channels_last)
         self.work_side = work_side
-        self.tile = max(tile, model.multiple)
+        self.logit_scale = logit_scale
 
     def __call__(self, image: np.ndarray) -> np.ndarray:
         """Map float32 RGB (H, W, 3) in [0, 1] -> float32 (H, W) in [0, 1], 1 = in focus."""
-        height, width = image.shape[:2]
-        scale = min(1.0, self.work_side / max(height, width))
-        work = image
-        if scale < 1.0:
-            size = (max(1, round(width * scale)), max(1, round(height * scale)))
-            work = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
-        probability = self.probability(work)
-        if probability.shape != (height, width):
-            probability = cv2.resize(probability, (width, height), interpolation=cv2.INTER_LINEAR)
-        return self.refine(image, probability)
-
-    def probability(self, work: np.ndarray) -> np.ndarray:
-        """Raw network map of a working-scale photo (h, w, 3) -> float32 (h, w) in [0, 1]:
-        sigmoid of the logits times the manifest's ``logit_scale`` (1 if absent)."""
-        scale = float(self.manifest.get("logit_scale", 1.0))
-        logits = np.clip(scale * self.logits(work), -50.0, 50.0)
-        return (1.0 / (1.0 + np.exp(-logits))).astype(np.float32)
+        logits = self.logits(working_copy(image, self.work_side))
+        return to_map(self.logit_scale * logits, image.shape[:2])
 
     def logits(self, work: np.ndarray) -> np.ndarray:
-        """Network logits of (h, w, 3), computed tile by tile -> float32 (h, w)."""
+        """Network logits of a working-scale photo (h, w, 3) -> float32 (h, w)."""
+        height, width = work.shape[:2]
+        inputs = _pad_to_multiple(network_inputs(work), self.model.multiple)
+        batch = torch.from_numpy(np.ascontiguousarray(inputs.transpose(2, 0, 1)))[None]
+        batch = batch.to(self.device).contiguous(memory_format=torch.channels_last)
         was_training = self.model.training
         self.model.eval()
         try:
-            with torch.inference_mode():
-                return self._tiled(work)
+            with torch.inference_mode(), torch_threads(self.threads):
+                out = self.model(batch)[0, 0, :height, :width]
         finally:
             self.model.train(was_training)
+        return out.float().cpu().numpy()
 
-    def _tiled(self, work: np.ndarray) -> np.ndarray:
-        height, width = work.shape[:2]
-        multiple = self.model.multiple
-        margin = -(-self.model.margin // multiple) * multiple
-        padded = _pad_to_multiple(work, multiple)
-        out = np.empty(padded.shape[:2], np.float32)
-        step = max(multiple, self.tile // multiple * multiple)
-        for top in range(0, padded.shape[0], step):
-            for left in range(0, padded.shape[1], step):
-                y0, x0 = max(0, top - margin), max(0, left - margin)
-                y1 = min(padded.shape[0], top + step + margin)
-                x1 = min(padded.shape[1], left + step + margin)
-                result = self._run(padded[y0:y1, x0:x1])
-                bottom, right = min(top + step, padded.shape[0]), min(left + step, padded.shape[1])
-                out[top:bottom, left:right] = result[top - y0:bottom - y0, left - x0:right - x0]
-        return out[:height, :width]
 
-    def _run(self, crop: np.ndarray) -> np.ndarray:
-        batch = torch.from_numpy(np.ascontiguousarray(crop.transpose(2, 0, 1)))[None]
-        batch = normalise(batch.to(self.device)).contiguous(memory_format=torch.channels_last)
-        return self.model(batch)[0, 0].float().cpu().numpy()
-
-    @staticmethod
-    def refine(image: np.ndarray, probability: np.ndarray) -> np.ndarray:
-        """Edge-aware refinement: guided filter of the map driven by the photo's luma."""
-        radius = max(1, round(max(image.shape[:2]) * GUIDE_RADIUS_FRACTION))
-        guide = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
-        refined = cv2.ximgproc.guidedFilter(guide, probability, radius, GUIDE_EPS)
-        return np.clip(refined, 0.0, 1.0).astype(np.float32)
+def to_map(logits: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """Working-scale logits (h, w) -> focus map (H, W) = ``shape`` in [0, 1]: sigmoid, then
+    bilinear resizing."""
+    probability = sigmoid(logits)
+    if probability.shape != tuple(shape):
+        probability = cv2.resize(probability, (shape[1], shape[0]), interpolation=cv2.INTER_LINEAR)
+    return np.clip(probability, 0.0, 1.0)
 
 
 def _pad_to_multiple(image: np.ndarray, multiple: int) -> np.ndarray:
-    """Edge-pad (h, w, 3) at the bottom/right so both sides are multiples of ``multiple``."""
+    """Edge-pad (h, w, C) at the bottom/right so both sides are multiples of ``multiple``."""
     pad_y, pad_x = -image.shape[0] % multiple, -image.shape[1] % multiple
     if pad_y or pad_x:
         image = np.pad(image, ((0, pad_y), (0, pad_x), (0, 0)), mode="edge")

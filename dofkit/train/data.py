@@ -1,27 +1,21 @@
-"""Training samples made on the fly from folders of photos (no preprocessing step).
+"""Training samples made on the fly from photos held in memory (no preprocessing step).
 
-A sample is ``(image, label)``: float32 RGB (P, P, 3) in [0, 1] and a float32 (P, P) target,
-cut at the *working scale* of :class:`dofkit.focus.srcnn.SrcnnPredictor` (long side <= 640 px)
-so blur radii in training and inference mean the same.
+Photos come in :class:`PhotoSet` s, one per source (each ``masked/*`` folder with its object
+masks, each ``sharp/*`` folder, and the photos scikit-image ships), kept at the *working
+scale* of the predictor (long side <= 640 px) so blur radii in training and inference mean
+the same. :class:`SceneSamples` draws a source uniformly (no source dominates by its size),
+a photo, a scale, and builds a depth-of-field scene on it (:mod:`.scenes`), then augments
+colour, exposure, noise and JPEG, and computes the analytic evidence the network takes.
 
-Kinds of focus sample (:class:`FocusSamples`), label 1 = in focus:
-
-- ``composite``: a photo with an object mask, background disc-blurred in linear light
-  (:func:`dofkit.synth.composite`, random radius and soft boundary); label = mask.
-- ``inverted``: the same with the subject blurred and the background sharp; label = 1 - mask.
-- ``foreign``: a fully sharp photo blurred outside a mask borrowed from another photo.
-- ``sharp``: a fully sharp photo, label all ones.
-- ``blurred``: a photo defocused all over, label all zeros.
-
-Then augmentation: horizontal flips, colour jitter, optional noise and JPEG re-compression.
+A sample is ``(inputs, label)``: float32 (P, P, 6) = RGB in [0, 1] + the three channels of
+:func:`dofkit.focus.analytic.analytic_evidence`, and a float32 (P, P) label, 1 = in focus.
 :class:`SelfSupervisedSamples` is the paper's mode: any photo, target W (the eq. 3 map,
 smoothed) or W x I.
 """
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
@@ -30,11 +24,16 @@ import numpy as np
 from ..errors import ImageError
 from ..evaluate import IMAGE_SUFFIXES
 from ..focus.paper import paper_focus
-from ..synth import composite, defocus
+from ..focus.srcnn import network_inputs
+from .scenes import Cutout, make_scene
 
 WORK_SIDE = 640                  # px, long side of the working copy (as at inference)
-RADIUS_RANGE = (1.2, 10.0)       # px at working scale, disc PSF radius (log-uniform)
-KIND_WEIGHTS = {"composite": 0.4, "inverted": 0.1, "foreign": 0.15, "sharp": 0.17, "blurred": 0.18}
+SCALE_RANGE = (0.6, 1.0)         # training photos are used at this fraction of WORK_SIDE
+CONTEXT = 16                     # px of scene built around a patch (blur and filter context)
+#: scikit-image's photos (by loader name); the held-out ones are the bundled samples' sources.
+SKIMAGE_TRAIN = ("rocket", "camera", "brick", "grass", "gravel", "coins", "moon", "clock",
+                 "stereo_motorcycle")
+SKIMAGE_HELD_OUT = ("astronaut", "coffee", "chelsea")
 
 
 def list_images(folder: Path) -> list[Path]:
@@ -76,11 +75,6 @@ def read_mask(path: Path) -> np.ndarray:
     return (data >= 128).astype(np.float32)
 
 
-def working_scale(shape: tuple[int, ...], rng: np.random.Generator) -> float:
-    """Downscale factor (<= 1) to a random working size at most :data:`WORK_SIDE` long."""
-    return min(1.0, WORK_SIDE / max(shape[:2])) * rng.uniform(0.6, 1.0)
-
-
 def resize(values: np.ndarray, scale: float) -> np.ndarray:
     """Area-downscale ``values`` by ``scale`` (<= 1)."""
     if scale >= 1.0:
@@ -103,12 +97,12 @@ def random_window(shape: tuple[int, ...], patch: int, margin: int,
 
 def augment(image: np.ndarray, label: np.ndarray, rng: np.random.Generator
             ) -> tuple[np.ndarray, np.ndarray]:
-    """Flip, colour jitter, optional Gaussian noise and JPEG re-compression."""
+    """Flip, colour and exposure jitter, optional Gaussian noise and JPEG re-compression."""
     if rng.random() < 0.5:
         image, label = image[:, ::-1], label[:, ::-1]
-    gain = rng.uniform(0.75, 1.25, size=3).astype(np.float32) * rng.uniform(0.8, 1.2)
-    image = np.clip((image - 0.5) * rng.uniform(0.8, 1.2) + 0.5 + rng.uniform(-0.08, 0.08), 0, 1)
-    image = np.clip(image * gain / gain.mean(), 0.0, 1.0)
+    gain = rng.uniform(0.75, 1.25, size=3).astype(np.float32) * rng.uniform(0.7, 1.3)
+    image = np.clip((image - 0.5) * rng.uniform(0.7, 1.2) + 0.5 + rng.uniform(-0.08, 0.08), 0, 1)
+    image = np.clip(image * gain / gain.mean(), 0.0, 1.0) ** rng.uniform(0.7, 1.4)
     if rng.random() < 0.4:
         image = np.clip(image + rng.normal(0, rng.uniform(0.002, 0.02), image.shape), 0, 1)
     if rng.random() < 0.4:
@@ -119,71 +113,132 @@ def augment(image: np.ndarray, label: np.ndarray, rng: np.random.Generator
     return np.ascontiguousarray(image, np.float32), np.ascontiguousarray(label, np.float32)
 
 
+def to_working(image: np.ndarray) -> np.ndarray:
+    """``image`` area-resized so its long side is at most :data:`WORK_SIDE`, as uint8."""
+    image = resize(image, WORK_SIDE / max(image.shape[:2]))
+    return np.clip(image * 255 + 0.5, 0, 255).astype(np.uint8)
+
+
 @dataclass
-class FocusSamples:
-    """Generator of supervised focus samples (see module docstring).
+class PhotoSet:
+    """The photos of one source at working scale: uint8 RGB (h, w, 3) arrays, each with an
+    optional uint8 object mask (h, w) (255 = object), and their names."""
 
-    masked : (photo, mask) pairs; sharp : photos sharp all over; patch : side in px.
-    """
+    name: str
+    photos: list[np.ndarray]
+    masks: list[np.ndarray | None]
+    names: list[str]
 
-    masked: list[tuple[Path, Path]]
-    sharp: list[Path]
-    patch: int = 192
-    kinds: dict[str, float] = field(default_factory=lambda: dict(KIND_WEIGHTS))
+    def subset(self, keep: list[int]) -> "PhotoSet":
+        return PhotoSet(self.name, [self.photos[i] for i in keep],
+                        [self.masks[i] for i in keep], [self.names[i] for i in keep])
+
+    def split(self, fraction: float, seed: int, held: tuple[str, ...] = ()
+              ) -> tuple["PhotoSet", "PhotoSet"]:
+        """(train, held-out): the photos named in ``held``, else a seeded ``fraction``
+        (at least 2)."""
+        if held:
+            chosen = [i for i, n in enumerate(self.names) if n in held]
+        else:
+            order = np.random.default_rng([seed, len(self.names)]).permutation(len(self.names))
+            chosen = sorted(order[:max(2, int(round(len(self.names) * fraction)))].tolist())
+        rest = [i for i in range(len(self.names)) if i not in set(chosen)]
+        return self.subset(rest), self.subset(chosen)
+
+    def mask(self, index: int) -> np.ndarray | None:
+        """Object mask of photo ``index`` as float32 (h, w) in {0, 1}, or None."""
+        mask = self.masks[index]
+        return None if mask is None else (mask >= 128).astype(np.float32)
+
+    def rgb(self, index: int) -> np.ndarray:
+        """Photo ``index`` as float32 RGB in [0, 1]."""
+        return self.photos[index].astype(np.float32) / 255.0
+
+
+def load_masked(folder: Path) -> PhotoSet:
+    """A ``masked/*`` folder (``img/`` + ``mask/`` of the same stems) as a PhotoSet."""
+    photos, masks, names = [], [], []
+    for photo, mask in masked_pairs(folder):
+        image = read_rgb(photo)
+        photos.append(to_working(image))
+        matte = cv2.resize(read_mask(mask), photos[-1].shape[1::-1], interpolation=cv2.INTER_AREA)
+        masks.append((matte * 255 + 0.5).astype(np.uint8))
+        names.append(photo.stem)
+    return PhotoSet(folder.name, photos, masks, names)
+
+
+def load_sharp(folder: Path) -> PhotoSet:
+    """A folder of photos sharp all over as a PhotoSet (no masks)."""
+    paths = list_images(folder)
+    return PhotoSet(folder.name, [to_working(read_rgb(p)) for p in paths], [None] * len(paths),
+                    [p.stem for p in paths])
+
+
+def load_skimage(names: tuple[str, ...] = SKIMAGE_TRAIN + SKIMAGE_HELD_OUT) -> PhotoSet:
+    """The photos scikit-image ships (grey ones as grey RGB) as a PhotoSet named ``skimage``."""
+    from skimage import data
+
+    photos = []
+    for name in names:
+        image = getattr(data, name)()
+        image = image[0] if isinstance(image, tuple) else image
+        image = np.repeat(image[:, :, None], 3, 2) if image.ndim == 2 else image[:, :, :3]
+        photos.append(to_working(image.astype(np.float32) / 255.0))
+    return PhotoSet("skimage", photos, [None] * len(names), list(names))
+
+
+def cutouts_of(sets: list[PhotoSet], side: int = 320) -> list[Cutout]:
+    """Every masked object of ``sets`` cut to its bounding box (long side <= ``side``)."""
+    cutouts = []
+    for photo_set in sets:
+        for index in range(len(photo_set.photos)):
+            mask = photo_set.mask(index)
+            if mask is None or mask.max() == 0:
+                continue
+            ys, xs = np.nonzero(mask)
+            box = (slice(ys.min(), ys.max() + 1), slice(xs.min(), xs.max() + 1))
+            scale = min(1.0, side / max(np.ptp(ys) + 1, np.ptp(xs) + 1))
+            cutouts.append(Cutout(resize(photo_set.rgb(index)[box], scale),
+                                  resize(mask[box], scale)))
+    return cutouts
+
+
+@dataclass
+class SceneSamples:
+    """Generator of supervised samples (see module docstring): ``sets`` of photos, patches of
+    ``patch`` px, objects to paste from ``cutouts``."""
+
+    sets: list[PhotoSet]
+    cutouts: list[Cutout]
+    patch: int = 224
 
     def __post_init__(self):
-        if not self.masked or not self.sharp:
-            raise ImageError("training needs at least one masked photo and one sharp photo")
+        if not self.sets or not any(s.photos for s in self.sets):
+            raise ImageError("training needs photos")
+        self.sets = [s for s in self.sets if s.photos]
 
     def __call__(self, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-        """One (image (P, P, 3), label (P, P)) sample drawn with ``rng``."""
-        names = list(self.kinds)
-        weights = np.array([self.kinds[n] for n in names], float)
-        kind = names[rng.choice(len(names), p=weights / weights.sum())]
-        radius = math.exp(rng.uniform(*np.log(RADIUS_RANGE)))
-        image, mask = self._pick(kind, rng)
-        scale = working_scale(image.shape, rng)
-        image, mask = resize(image, scale), resize(mask, scale)
+        """One (inputs (P, P, 6), label (P, P)) sample drawn with ``rng``."""
+        photo_set = self.sets[rng.integers(len(self.sets))]
+        index = int(rng.integers(len(photo_set.photos)))
+        image, mask = photo_set.rgb(index), photo_set.mask(index)
+        scale = WORK_SIDE / max(image.shape[:2]) * rng.uniform(*SCALE_RANGE)
+        image = resize(image, min(1.0, scale))
+        mask = None if mask is None else resize(mask, min(1.0, scale))
         if min(image.shape[:2]) < self.patch:  # small photo: upscale minimally (rare)
             grow = self.patch / min(image.shape[:2])
-            image = cv2.resize(image, None, fx=grow, fy=grow, interpolation=cv2.INTER_CUBIC)
-            mask = cv2.resize(mask, None, fx=grow, fy=grow, interpolation=cv2.INTER_LINEAR)
-            image = np.clip(image, 0, 1)
-        rows, cols, top, left = random_window(image.shape, self.patch, int(radius) + 4, rng)
-        image, mask = image[rows, cols], mask[rows, cols]
-        if kind in ("composite", "foreign"):
-            image = composite(image, mask, radius, rng.uniform(0.5, 3.0))
-            label = mask
-        elif kind == "inverted":
-            image = composite(image, 1.0 - mask, radius, rng.uniform(0.5, 3.0))
-            label = 1.0 - mask
-        elif kind == "sharp":
-            label = np.ones(mask.shape, np.float32)
-        else:
-            image = defocus(image, radius)
-            label = np.zeros(mask.shape, np.float32)
+            image = np.clip(cv2.resize(image, None, fx=grow, fy=grow,
+                                       interpolation=cv2.INTER_CUBIC), 0, 1)
+            mask = None if mask is None else cv2.resize(mask, image.shape[1::-1])
+        side = max(image.shape[:2])
+        rows, cols, top, left = random_window(image.shape, self.patch, CONTEXT, rng)
+        scene, label = make_scene(image[rows, cols], None if mask is None else mask[rows, cols],
+                                  self.cutouts, rng)
+        scene, label = augment(scene, label, rng)
+        inputs = network_inputs(scene, side)
         crop = (slice(top, top + self.patch), slice(left, left + self.patch))
-        return augment(image[crop], (label[crop] >= 0.5).astype(np.float32), rng)
-
-    def _pick(self, kind: str, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-        if kind in ("composite", "inverted"):
-            photo, mask = self.masked[rng.integers(len(self.masked))]
-            image = read_rgb(photo)
-            return image, _fit(read_mask(mask), image.shape)
-        image = read_rgb(self.sharp[rng.integers(len(self.sharp))])
-        if kind == "foreign":
-            _, mask = self.masked[rng.integers(len(self.masked))]
-            return image, _fit(read_mask(mask), image.shape)
-        if kind == "blurred" and rng.random() < 0.5:
-            image = read_rgb(self.masked[rng.integers(len(self.masked))][0])
-        return image, np.ones(image.shape[:2], np.float32)
-
-
-def _fit(mask: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
-    """``mask`` resized to the (H, W) of ``shape`` if it differs."""
-    if mask.shape != shape[:2]:
-        mask = cv2.resize(mask, (shape[1], shape[0]), interpolation=cv2.INTER_NEAREST)
-    return mask
+        return (np.ascontiguousarray(inputs[crop]),
+                np.ascontiguousarray((label[crop] >= 0.5).astype(np.float32)))
 
 
 TARGET_SMOOTH_SIGMA = 2.0  # px, the paper's extra smoothing of W "to raise the convergence rate"

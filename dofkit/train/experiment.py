@@ -17,8 +17,8 @@ import torch
 from rich.console import Console
 
 from ..evaluate import evaluate, find_cases, mean_scores
+from ..focus.models import Srcnn, parameter_count
 from ..io.atomic import AtomicFile, write_text_atomic
-from ..focus.models import Srcnn, normalise, parameter_count
 from ..focus.paper import SCALE_PERCENTILE, paper_focus
 from .data import (TARGET_SMOOTH_SIGMA, WORK_SIDE, SelfSupervisedSamples, list_images,
                    resize)
@@ -45,7 +45,7 @@ def map_function(model: Srcnn, target: str):
         small = resize(image, min(1.0, EXPERIMENT_SIDE / max(image.shape[:2])))
         batch = torch.from_numpy(np.ascontiguousarray(small.transpose(2, 0, 1)))[None]
         with torch.inference_mode():
-            output = model.eval()(normalise(batch))[0].numpy().transpose(1, 2, 0)
+            output = model.eval()(batch)[0].numpy().transpose(1, 2, 0)
         if target == "wi":
             result = recover_map(output, small)
         else:
@@ -68,7 +68,7 @@ def diagnostics(images: torch.Tensor, targets: torch.Tensor):
     def validate(model: torch.nn.Module) -> dict:
         model.eval()
         with torch.inference_mode():
-            output = model(normalise(images))
+            output = model(images)
         mse = float(((output - targets) ** 2).mean())
         return {"val_mse": mse, "r2": 1.0 - mse / variance,
                 "corr_target": correlation(output.mean(1), targets.mean(1)),

@@ -17,7 +17,6 @@ from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
 from torch.nn import functional as F
 
 from ..errors import ResourceError
-from ..focus.models import normalise
 from ..io.atomic import AtomicFile
 from ..io.formats import reason
 
@@ -125,7 +124,7 @@ def train(model: torch.nn.Module, sampler: Sampler, settings: Settings, *,
         task = bar.add_task("training", total=settings.steps, completed=step, loss=0.0, rate=0.0)
         while step < settings.steps:
             images, targets = next(stream)
-            loss = loss_function(model(normalise(images)), targets)
+            loss = loss_function(model(images), targets)
             optimiser.zero_grad(set_to_none=True)
             loss.backward()
             optimiser.step()

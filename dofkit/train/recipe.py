@@ -1,7 +1,9 @@
-"""The shipped model's recipe: folders -> seeded split -> training -> export to ``pretrained/``."""
+"""The shipped model's recipe: sources -> per-source held-out split -> training with model
+selection by the worst source -> export of the selected weights to ``pretrained/``."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -9,85 +11,124 @@ import numpy as np
 import torch
 from rich.console import Console
 
-from ..evaluate import evaluate, find_cases, mean_scores
-from ..focus.models import build, normalise, parameter_count
+from ..focus.analytic import analytic_focus
+from ..focus.models import build, parameter_count
 from ..focus.srcnn import SrcnnPredictor, save_weights
-from .data import WORK_SIDE, FocusSamples, list_images, masked_pairs, split
-from .loop import History, Settings, fixed_set, train
+from ..io.atomic import AtomicFile
+from .data import (SKIMAGE_HELD_OUT, WORK_SIDE, PhotoSet, SceneSamples, cutouts_of, load_masked,
+                   load_sharp, load_skimage)
+from .loop import History, Settings, train
+from .validation import (allowances, build_validation, flat, scaled_maps, score_sources,
+                         worst_regret)
 
-ARCHITECTURE = "dilated-srcnn"
-CONFIG = {"width": 32, "dilations": [1, 2, 4, 8, 16, 32, 1], "edge_evidence": True}
-#: Logit scale written to the manifest (see SrcnnPredictor.probability): chosen on held-out
-#: composites by benchmarks/synthetic_eval.py (MAE 0.085 at 1, 0.066 at 2, 0.062 at 3; Fmax
-#: 0.936 -> 0.933 -> 0.931), never on dbd-real.
-LOGIT_SCALE = 2.0
-VALIDATION_FRACTION = 0.05
-VALIDATION_SAMPLES = 48
+ARCHITECTURE = "context-net"
+CONFIG = {"widths": [16, 24, 32, 48, 64]}
+HELD_OUT_FRACTION = 0.05
+#: Logit scales tried at each validation; the best (lowest worst-source MAE) is shipped.
+LOGIT_SCALES = (1.0, 1.5, 2.0, 3.0, 4.0, 6.0)
 
 
 @dataclass
 class Sources:
-    """Training folders: ``masked`` hold ``img/`` + ``mask/``; ``sharp`` hold sharp photos."""
+    """Training sources: ``masked`` folders hold ``img/`` + ``mask/``; ``sharp`` folders hold
+    photos sharp all over; ``skimage`` adds the photos scikit-image ships."""
 
     masked: list[Path]
     sharp: list[Path]
+    skimage: bool = True
 
-    def masked_split(self, seed: int) -> tuple[list, list]:
-        """(train, held-out) (photo, mask) pairs: the seeded split every run uses."""
-        pairs = [pair for folder in self.masked for pair in masked_pairs(folder)]
-        return split(pairs, VALIDATION_FRACTION, seed)
+    def load(self) -> list[PhotoSet]:
+        """Every source as a PhotoSet (photos decoded once, at working scale)."""
+        sets = [load_masked(f) for f in self.masked] + [load_sharp(f) for f in self.sharp]
+        return sets + ([load_skimage()] if self.skimage else [])
 
-    def samplers(self, patch: int, seed: int) -> tuple[FocusSamples, FocusSamples]:
-        """(train, validation) samplers over a seeded split of the photos."""
-        photos = [photo for folder in self.sharp for photo in list_images(folder)]
-        pairs_train, pairs_val = self.masked_split(seed)
-        sharp_train, sharp_val = split(photos, VALIDATION_FRACTION, seed)
-        return (FocusSamples(pairs_train, sharp_train, patch),
-                FocusSamples(pairs_val or pairs_train, sharp_val or sharp_train, patch))
-
-
-def validator(sampler: FocusSamples, seed: int, dbd: Path | None):
-    """A function model -> scores: BCE and MAE on a fixed synthetic validation set, plus the
-    ``dofkit eval`` metrics on a dbd-style folder (``img/`` + ``gt/``) when given."""
-    images, targets = fixed_set(sampler, VALIDATION_SAMPLES, seed)
-    cases = find_cases(dbd / "img", dbd / "gt") if dbd else []
-
-    def validate(model: torch.nn.Module) -> dict:
-        model.eval()
-        with torch.inference_mode():
-            logits = torch.cat([model(normalise(chunk)) for chunk in images.split(8)])
-        scores = {"val_bce": float(torch.nn.functional.binary_cross_entropy_with_logits(
-                      logits, targets)),
-                  "val_mae": float((torch.sigmoid(logits) - targets).abs().mean())}
-        if cases:
-            predictor = SrcnnPredictor.from_model(model, WORK_SIDE)
-            means = mean_scores([s for _, s in evaluate(cases, predictor)])
-            scores.update({f"dbd_{k}": v for k, v in means.items()})
-        return scores
-
-    return validate
+    def split(self, seed: int) -> tuple[list[PhotoSet], list[PhotoSet]]:
+        """(train, held-out) sets: the same seeded split every run uses; scikit-image's
+        held-out photos are those the bundled samples come from."""
+        pairs = [s.split(HELD_OUT_FRACTION, seed, SKIMAGE_HELD_OUT if s.name == "skimage" else ())
+                 for s in self.load()]
+        return [train for train, _ in pairs], [held for _, held in pairs]
 
 
-def train_focus_model(sources: Sources, settings: Settings, *, patch: int = 192,
+def shared_sources(data: Path) -> Sources:
+    """The shipped recipe's sources in a ``shared/data`` folder: ``masked/{people,horses}``,
+    ``sharp/{kodak24,sun80,urban100}`` and scikit-image's photos."""
+    return Sources([data / "masked" / name for name in ("people", "horses")],
+                   [data / "sharp" / name for name in ("kodak24", "sun80", "urban100")])
+
+
+class Selector:
+    """Validation callback of the loop: scores the model per source at each logit scale of
+    :data:`LOGIT_SCALES`, and keeps the weights and scale with the lowest worst-source regret
+    against the analytic map in ``best`` (a file, so a resumed run keeps its choice)."""
+
+    def __init__(self, data, best: Path | None, resume: bool):
+        self.data, self.best = data, best
+        self.analytic = score_sources(analytic_focus, data)
+        self.allowed = allowances(self.analytic)
+        self.record = None
+        if best is not None and resume and best.is_file():
+            self.record = torch.load(best, weights_only=True)["record"]
+
+    def __call__(self, model: torch.nn.Module) -> dict:
+        maps = scaled_maps(SrcnnPredictor.from_model(model, WORK_SIDE), LOGIT_SCALES)
+        by_scale = {scale: score_sources(focus, self.data) for scale, focus in maps.items()}
+        scale = min(by_scale, key=lambda s: worst_regret(by_scale[s], self.allowed))
+        record = {"worst_regret": round(worst_regret(by_scale[scale], self.allowed), 4),
+                  "logit_scale": scale, **flat(by_scale[scale])}
+        if self.record is None or record["worst_regret"] < self.record["worst_regret"]:
+            self.record = record
+            if self.best is not None:
+                with AtomicFile(self.best) as output:
+                    torch.save({"model": model.state_dict(), "record": record}, output.file)
+        return record
+
+    def load_best(self, model: torch.nn.Module) -> None:
+        """Put the selected weights into ``model`` (nothing to do without a best file)."""
+        if self.best is not None and self.best.is_file():
+            model.load_state_dict(torch.load(self.best, weights_only=True)["model"])
+
+
+def train_focus_model(sources: Sources, settings: Settings, *, patch: int = 224,
                       checkpoint: Path | None = None, resume: bool = False,
                       validation: Path | None = None, export: Path | None = None,
                       command: str = "", console: Console | None = None
                       ) -> tuple[torch.nn.Module, History]:
-    """Train the shipped architecture; with ``export`` write weights + manifest there."""
+    """Train the shipped architecture; with ``export`` write the selected weights there, with
+    a manifest holding the per-source scores of exactly the exported predictor and of the
+    analytic map on the same data."""
     console = console or Console(stderr=True)
     torch.manual_seed(settings.seed)
     model = build(ARCHITECTURE, **CONFIG)
     console.print(f"{ARCHITECTURE}: {parameter_count(model)} parameters")
-    train_sampler, val_sampler = sources.samplers(patch, settings.seed)
-    validate = validator(val_sampler, settings.seed, validation)
-    history = train(model, train_sampler, settings, checkpoint=checkpoint, resume=resume,
-                    validate=validate, console=console)
+    train_sets, held_sets = sources.split(settings.seed)
+    cutouts = cutouts_of(train_sets)
+    console.print("sources (train/held-out photos): " + ", ".join(
+        f"{t.name} {len(t.photos)}/{len(h.photos)}" for t, h in zip(train_sets, held_sets)))
+    data = build_validation(held_sets, cutouts_of(held_sets), settings.seed, validation)
+    best = checkpoint.with_suffix(checkpoint.suffix + ".best") if checkpoint else None
+    selector = Selector(data, best, resume)
+    history = train(model, SceneSamples(train_sets, cutouts, patch), settings,
+                    checkpoint=checkpoint, resume=resume, validate=selector, console=console)
+    selector.load_best(model)
     if export is not None:
-        last = history.validation[-1] if history.validation else {}
+        scale = (selector.record or {}).get("logit_scale", 1.0)
+        network = score_sources(SrcnnPredictor.from_model(model.eval(), WORK_SIDE, scale), data)
+        analytic = selector.analytic
+        beats = worst_regret(network, selector.allowed) < 0
         digest = save_weights(model.eval(), export, ARCHITECTURE, CONFIG, WORK_SIDE,
                               parameters=parameter_count(model), steps=settings.steps,
-                              seed=settings.seed, command=command, logit_scale=LOGIT_SCALE,
-                              final_validation={k: round(float(v), 4) for k, v in last.items()},
+                              seed=settings.seed, command=command, logit_scale=scale,
+                              selected=selector.record or {},
+                              validation={"network": _rounded(network),
+                                          "analytic": _rounded(analytic)},
+                              beats_analytic=beats,
                               final_loss=round(float(np.mean(history.loss[-100:])), 4))
-        console.print(f"exported {export} (sha256 {digest})")
+        console.print(f"exported {export} (sha256 {digest}); no worse than the analytic map "
+                      f"on any source: {beats}")
+        console.print(json.dumps({"network": _rounded(network), "analytic": _rounded(analytic)}))
     return model, history
+
+
+def _rounded(scores: dict) -> dict:
+    return {s: {k: round(float(v), 4) for k, v in entry.items()} for s, entry in scores.items()}
