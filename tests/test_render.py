@@ -365,7 +365,7 @@ def _disc(size: int = 64, radius: float = 14.0) -> np.ndarray:
 
 def test_abstraction_has_no_axis_aligned_shapes():
     """A defocused round highlight stays round: its half-level radius along the diagonals
-    matches that along the axes to a pixel (a separable x/y filter rounds it into a square)."""
+    matches that along the axes to a pixel (a guard: no pass follows the pixel grid)."""
     image = _disc()
     styled = stylize(image, np.zeros(image.shape[:2], np.float32), style="painterly",
                      backend="cpu", edge_strength=0, background_edges=0).mean(axis=2)
