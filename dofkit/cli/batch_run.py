@@ -163,7 +163,14 @@ def execute(spec: PipelineSpec, tasks: list[Task], options: BatchOptions, *, lab
                 report.write(status)
                 if not status["ok"]:
                     progress.print(f"dofkit: error: {printable(status['error'])}")
-                elif on_status is not None and not status.get("skipped"):
+                    continue
+                if options.verbose:
+                    done_how = "skipped (outputs exist)" if status.get("skipped") else (
+                        f"{status['seconds']:.2f} s")
+                    progress.print(f"dofkit: {printable(status['input'])} -> "
+                                   f"{printable(', '.join(status['outputs']) or '-')} "
+                                   f"({done_how})")
+                if on_status is not None and not status.get("skipped"):
                     on_status(status)
         except KeyboardInterrupt:
             report.close()
