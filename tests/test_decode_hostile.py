@@ -188,3 +188,18 @@ def test_stderr_holds_one_line_per_broken_file_and_no_library_noise(tmp_path):
     assert sorted(line.split(": ")[2] for line in lines[:-1]) == sorted(files)
     assert all(line.startswith("dofkit: error: ") for line in lines[:-1])
     assert lines[-1].startswith("dofkit: mapping: 0 done, 4 failed")
+
+
+def test_tiff_claiming_more_pixels_than_its_data_can_hold_is_refused():
+    buffer = io.BytesIO()
+    Image.fromarray(upright(8)).save(buffer, format="TIFF")
+    data = bytearray(buffer.getvalue())
+    offset = struct.unpack("<I", data[4:8])[0]
+    for index in range(struct.unpack("<H", data[offset:offset + 2])[0]):
+        entry = offset + 2 + 12 * index
+        tag, kind = struct.unpack("<HH", data[entry:entry + 4])
+        if tag in (256, 257):  # width and height -> 9000 each
+            struct.pack_into("<HH" if kind == 3 else "<I", data, entry + 8,
+                             *((9000, 0) if kind == 3 else (9000,)))
+    with pytest.raises(ImageError, match="truncated or corrupt"):
+        decode_image(bytes(data), "huge.tif")

@@ -142,7 +142,7 @@ def _decode(data: bytes, name: str, limit: int) -> Picture:
         raise ImageTooLargeError(
             f"{name}: image too large ({width}x{height} = {width * height:,} pixels, "
             f"limit {limit:,}; raise it with --max-pixels or DOFKIT_MAX_PIXELS)")
-    check_complete(data, probe.format, name)
+    check_complete(data, probe.format, name, probe)
     kind = _sample_kind(probe, data, name)
     if kind == "float":
         pixels, depth = _float_pixels(_decode_with_opencv(data), name), 16

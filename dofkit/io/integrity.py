@@ -21,15 +21,21 @@ _PNG_CHANNELS = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}
 _ADAM7 = ((0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4), (0, 2, 2, 4), (1, 0, 2, 2),
           (0, 1, 1, 2))
 _CHUNK = 1 << 16
+#: Raw bytes per coded byte no TIFF codec exceeds (LZW's 12-bit codes reach about 2,700:1).
+_TIFF_BEST_RATIO = 4096
 
 
-def check_complete(data: bytes, fmt: str, name: str) -> None:
-    """Raise ImageError when ``data`` (a file of Pillow format ``fmt``) holds less pixel
-    data than its header promises; other formats are checked by their decoders."""
+def check_complete(data: bytes, fmt: str, name: str, probe=None) -> None:
+    """Raise ImageError when ``data`` (a file of Pillow format ``fmt``, header parsed as
+    ``probe``) holds less pixel data than its header promises. PNG and JPEG are checked
+    exactly; TIFF strips or tiles must lie inside the file and could hold the image at the
+    best ratio any TIFF codec reaches; BMP and WebP decoders refuse short data themselves."""
     if fmt == "PNG":
         _check_png(data, name)
     elif fmt in ("JPEG", "MPO"):
         _check_jpeg(data, name)
+    elif fmt == "TIFF" and probe is not None:
+        _check_tiff(data, name, probe)
 
 
 def png_raw_size(width: int, height: int, depth: int, colour: int, interlaced: bool) -> int:
@@ -68,6 +74,25 @@ def _check_png(data: bytes, name: str) -> None:
     if produced < expected:
         raise ImageError(f"{name}: truncated or corrupt image (pixel data ends after "
                          f"{100 * produced // max(expected, 1)}% of it)")
+
+
+def _check_tiff(data: bytes, name: str, probe) -> None:
+    tags = probe.tag_v2
+    offsets = tags.get(273) or tags.get(324) or ()
+    counts = tags.get(279) or tags.get(325) or ()
+    offsets = offsets if isinstance(offsets, tuple) else (offsets,)
+    counts = counts if isinstance(counts, tuple) else (counts,)
+    if any(not isinstance(v, int) or v < 0 for v in offsets + counts):
+        raise ImageError(f"{name}: corrupt TIFF (strip offsets or sizes are not counts)")
+    if any(o + c > len(data) for o, c in zip(offsets, counts)):
+        raise ImageError(f"{name}: truncated or corrupt image (TIFF data runs past the end of "
+                         "the file)")
+    bits = tags.get(258, (8,))
+    bits = sum(bits) if isinstance(bits, tuple) else bits
+    needed = probe.size[0] * probe.size[1] * bits // 8
+    if needed > _TIFF_BEST_RATIO * sum(counts) + _CHUNK:
+        raise ImageError(f"{name}: truncated or corrupt image (the TIFF holds "
+                         f"{sum(counts):,} bytes of pixel data for {needed:,} bytes of pixels)")
 
 
 def _check_jpeg(data: bytes, name: str) -> None:
