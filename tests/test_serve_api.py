@@ -101,8 +101,8 @@ def test_stylize_uses_the_cached_map_and_follows_parameters(client):
     again = client.post("/v1/stylize?radius=2", content=data)
     other = client.post("/v1/stylize?radius=9&style=sketch", content=data)
     assert first.status_code == other.status_code == 200
-    assert 'map;dur=' in first.headers["server-timing"]
-    assert 'desc="cached"' in first.headers["server-timing"]
+    assert 'focus;dur=0.0;desc="cached"' in first.headers["server-timing"]
+    assert "stylize;dur=" in first.headers["server-timing"]
     assert first.content == again.content != other.content
     styled = decode(first.content)
     assert styled.shape[:2] == decode(client.post("/v1/map", content=data).content).shape

@@ -80,11 +80,11 @@ class Engine:
         key = (upload.digest, estimator.method)
         focus = self.cache.get(key)
         if focus is None:
-            with timer("map"):
+            with timer("focus"):
                 focus = estimator(picture.rgb)
             self.cache.put(key, focus)
         else:
-            timer.steps["map"], timer.notes["map"] = 0.0, "cached"
+            timer.steps["focus"], timer.notes["focus"] = 0.0, "cached"
         return picture, focus
 
     def consume(self, upload: Upload, method: str, step, role: str, suffix: str | None,
