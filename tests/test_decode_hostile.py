@@ -203,3 +203,11 @@ def test_tiff_claiming_more_pixels_than_its_data_can_hold_is_refused():
                              *((9000, 0) if kind == 3 else (9000,)))
     with pytest.raises(ImageError, match="truncated or corrupt"):
         decode_image(bytes(data), "huge.tif")
+
+
+def test_bmp_claiming_more_rows_than_it_holds_is_refused():
+    data = bytearray(encode_image(np.zeros((8, 8, 3), np.float32), ".bmp"))
+    struct.pack_into("<i", data, 22, 30000)  # height
+    struct.pack_into("<i", data, 18, 3000)   # width
+    with pytest.raises(ImageError, match="truncated or corrupt"):
+        decode_image(bytes(data), "tall.bmp")

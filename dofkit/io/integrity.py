@@ -29,13 +29,16 @@ def check_complete(data: bytes, fmt: str, name: str, probe=None) -> None:
     """Raise ImageError when ``data`` (a file of Pillow format ``fmt``, header parsed as
     ``probe``) holds less pixel data than its header promises. PNG and JPEG are checked
     exactly; TIFF strips or tiles must lie inside the file and could hold the image at the
-    best ratio any TIFF codec reaches; BMP and WebP decoders refuse short data themselves."""
+    best ratio any TIFF codec reaches; a BMP must hold its rows (run-length coded: at 128:1 at
+    best). WebP's decoder refuses short data itself."""
     if fmt == "PNG":
         _check_png(data, name)
     elif fmt in ("JPEG", "MPO"):
         _check_jpeg(data, name)
     elif fmt == "TIFF" and probe is not None:
         _check_tiff(data, name, probe)
+    elif fmt == "BMP" and probe is not None:
+        _check_bmp(data, name, probe.size)
 
 
 def png_raw_size(width: int, height: int, depth: int, colour: int, interlaced: bool) -> int:
@@ -93,6 +96,18 @@ def _check_tiff(data: bytes, name: str, probe) -> None:
     if needed > _TIFF_BEST_RATIO * sum(counts) + _CHUNK:
         raise ImageError(f"{name}: truncated or corrupt image (the TIFF holds "
                          f"{sum(counts):,} bytes of pixel data for {needed:,} bytes of pixels)")
+
+
+def _check_bmp(data: bytes, name: str, size: tuple[int, int]) -> None:
+    if len(data) < 34 or int.from_bytes(data[14:18], "little") < 40:
+        return  # an old OS/2 header: its decoder checks the length
+    bits = int.from_bytes(data[28:30], "little")
+    compression = int.from_bytes(data[30:34], "little")
+    needed = (size[0] * bits + 31) // 32 * 4 * size[1]
+    ratio = 128 if compression in (1, 2) else 1
+    if needed > ratio * len(data) + _CHUNK:
+        raise ImageError(f"{name}: truncated or corrupt image (the BMP holds {len(data):,} "
+                         f"bytes for {needed:,} bytes of pixels)")
 
 
 def _check_jpeg(data: bytes, name: str) -> None:
