@@ -12,13 +12,20 @@ from dofkit.errors import ResourceError
 torch = pytest.importorskip("torch")
 
 
+def inflate(value):
+    """Every size in a manifest's config x100 (e.g. 64 channels -> 6,400)."""
+    if isinstance(value, list):
+        return [inflate(item) for item in value]
+    return value * 100 if isinstance(value, int) and not isinstance(value, bool) else value
+
+
 def test_manifest_asking_for_a_huge_model_is_refused_without_allocating(tmp_path):
     from dofkit.focus.srcnn import default_weights, load_weights, manifest_path
 
     weights = tmp_path / "net.safetensors"
     shutil.copy(default_weights(), weights)
     manifest = json.loads(manifest_path(default_weights()).read_text())
-    manifest["config"]["width"] = 4000
+    manifest["config"] = {key: inflate(value) for key, value in manifest["config"].items()}
     manifest_path(weights).write_text(json.dumps(manifest))
     with pytest.raises(ResourceError, match="asks for [0-9,]+ parameters"):
         load_weights(weights)
