@@ -20,9 +20,9 @@ def train_command(
                                       "(255 = object); repeatable."),
     sharp: List[Path] = typer.Option([], "--sharp", help="Folder of photos sharp all over; "
                                      "repeatable."),
-    steps: int = typer.Option(5000, "--steps", min=1, help="Training iterations (the shipped "
-                              "model: 5000)."),
-    batch: int = typer.Option(12, "--batch", min=1, help="Patches per iteration."),
+    steps: int = typer.Option(4000, "--steps", min=1, help="Training iterations (the shipped "
+                              "recipe: 4000)."),
+    batch: int = typer.Option(8, "--batch", min=1, help="Patches per iteration."),
     patch: int = typer.Option(224, "--patch", min=64, help="Patch side in px (working scale)."),
     skimage: bool = typer.Option(True, "--skimage/--no-skimage", help="Also train on the photos "
                                  "scikit-image ships (held out: astronaut, coffee, chelsea)."),
@@ -31,7 +31,7 @@ def train_command(
     workers: int = typer.Option(1, "--workers", min=0, help="Sample-making processes."),
     validation: Optional[Path] = typer.Option(None, "--val", help="dbd-style folder (img/ + "
                                               "gt/) scored at each validation; never trained on."),
-    validate_every: int = typer.Option(250, "--validate-every", min=1,
+    validate_every: int = typer.Option(400, "--validate-every", min=1,
                                        help="Validate per source (keeping the weights of the "
                                        "best worst source) and save the checkpoint every N "
                                        "steps."),
