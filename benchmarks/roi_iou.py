@@ -3,9 +3,9 @@ box of the ground-truth in-focus region.
 
 Data (research use only, read in place from ../shared/data, never copied):
 - dbd-real: 9 real shallow-depth-of-field photos, gt/ masks 255 = in focus;
-- masked: the people and horses photos held out by the network's training recipe, their masked
-  subject kept sharp and the rest defocused with dofkit.synth.composite (disc radius 4-8 px,
-  fixed seed), so the mask is the truth.
+- masked: the people and horses photos held out by the network's training recipe (at its
+  640-px working scale), their masked subject kept sharp and the rest defocused with
+  dofkit.synth.composite (disc radius 4-8 px, fixed seed), so the mask is the truth.
 
 Run: .venv/bin/python benchmarks/roi_iou.py --method analytic [--data dbd-real masked]
      [--count 20] [--seed 0] [--threshold otsu] [--min-area 0.01] [--merge 0.1]
@@ -24,7 +24,7 @@ from dofkit.focus import METHODS, FocusEstimator
 from dofkit.io import read_focus_map, read_image
 from dofkit.roi import box_iou, find_rois
 from dofkit.synth import composite
-from dofkit.train.recipe import Sources
+from dofkit.train.recipe import shared_sources
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
@@ -44,17 +44,17 @@ def dbd_real() -> Iterator[tuple[str, np.ndarray, np.ndarray]]:
 
 def masked(count: int, seed: int = 0) -> Iterator[tuple[str, np.ndarray, np.ndarray]]:
     """(name, composite, truth) for up to ``count`` photos of masked/people and masked/horses
-    that the shipped network's recipe held out (never trained on), blurred with a fixed seed."""
-    _, held_out = Sources([DATA / "masked" / "people", DATA / "masked" / "horses"],
-                          []).masked_split(0)
+    that the shipped network's recipe held out (never trained on), at its working scale,
+    blurred with a fixed seed."""
+    _, held = shared_sources(DATA).split(0)
+    cases = [(photo_set, index) for photo_set in held if photo_set.mask(0) is not None
+             for index in range(len(photo_set.photos))][:count]
     rng = np.random.default_rng(seed)
-    for image_path, mask_path in held_out[:count]:
-        truth = read_focus_map(mask_path) > 0.5
-        image = read_image(image_path)
-        if truth.shape != image.shape[:2]:
-            continue
-        image = composite(image, truth.astype(np.float32), float(rng.uniform(4.0, 8.0)))
-        yield f"{image_path.parent.parent.name}/{image_path.stem}", image, truth
+    for photo_set, index in cases:
+        truth = photo_set.mask(index) >= 0.5
+        image = composite(photo_set.rgb(index), truth.astype(np.float32),
+                          float(rng.uniform(4.0, 8.0)))
+        yield f"{photo_set.name}/{photo_set.names[index]}", image, truth
 
 
 def main() -> None:

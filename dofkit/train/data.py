@@ -1,6 +1,6 @@
 """Training samples made on the fly from photos held in memory (no preprocessing step).
 
-Photos come in :class:`PhotoSet` s, one per source (each ``masked/*`` folder with its object
+Photos come in one :class:`PhotoSet` per source (each ``masked/*`` folder with its object
 masks, each ``sharp/*`` folder, and the photos scikit-image ships), kept at the *working
 scale* of the predictor (long side <= 640 px) so blur radii in training and inference mean
 the same. :class:`SceneSamples` draws a source uniformly (no source dominates by its size),
@@ -50,13 +50,6 @@ def masked_pairs(folder: Path) -> list[tuple[Path, Path]]:
     """(photo, mask) pairs of a folder laid out as ``img/`` + ``mask/`` (same stems)."""
     masks = {p.stem: p for p in list_images(folder / "mask")}
     return [(p, masks[p.stem]) for p in list_images(folder / "img") if p.stem in masks]
-
-
-def split(items: list, validation_fraction: float, seed: int) -> tuple[list, list]:
-    """Seeded shuffle of ``items`` into (train, validation)."""
-    order = np.random.default_rng(seed).permutation(len(items))
-    count = int(round(len(items) * validation_fraction))
-    return [items[i] for i in order[count:]], [items[i] for i in order[:count]]
 
 
 def read_rgb(path: Path) -> np.ndarray:
@@ -130,6 +123,7 @@ class PhotoSet:
     names: list[str]
 
     def subset(self, keep: list[int]) -> "PhotoSet":
+        """The photos at the indices ``keep``, as a PhotoSet of the same name."""
         return PhotoSet(self.name, [self.photos[i] for i in keep],
                         [self.masks[i] for i in keep], [self.names[i] for i in keep])
 
