@@ -3,7 +3,7 @@ the same photos disc-blurred all over (should be near 0), as asked by evaluation
 
 Data (research use only, read in place): the photos of ``../shared/data/sharp/*`` and of
 scikit-image that the shipped recipe held out of training (its seeded split), at their own
-resolution; blurred copies use a disc PSF of ``--radius`` px (default 4) in linear light.
+resolution, less scikit-image's coffee and chelsea (they have a shallow depth of field already); blurred copies use a disc PSF of ``--radius`` px (default 4) in linear light.
 
 Run: .venv/bin/python benchmarks/calibration.py [--methods analytic paper srcnn] [--radius 4]
 """
@@ -18,7 +18,7 @@ import numpy as np
 from dofkit.focus import FocusEstimator
 from dofkit.io import read_image
 from dofkit.synth import defocus
-from dofkit.train.data import SKIMAGE_HELD_OUT, list_images, load_skimage
+from dofkit.train.data import SHALLOW_ORIGINALS, SKIMAGE_HELD_OUT, list_images, load_skimage
 from dofkit.train.recipe import Sources
 
 SHARP = Path(__file__).resolve().parents[2] / "shared" / "data" / "sharp"
@@ -30,7 +30,7 @@ def photos() -> list[np.ndarray]:
     _, held = Sources([], folders, skimage=False).split(0)
     images = [read_image(path) for folder, held_set in zip(folders, held)
               for path in list_images(folder) if path.stem in held_set.names]
-    skimage = load_skimage(SKIMAGE_HELD_OUT)
+    skimage = load_skimage(tuple(n for n in SKIMAGE_HELD_OUT if n not in SHALLOW_ORIGINALS))
     return images + [skimage.rgb(i) for i in range(len(skimage.photos))]
 
 

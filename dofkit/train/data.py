@@ -34,6 +34,8 @@ CONTEXT = 16                     # px of scene built around a patch (blur and fi
 SKIMAGE_TRAIN = ("rocket", "camera", "brick", "grass", "gravel", "coins", "moon", "clock",
                  "stereo_motorcycle")
 SKIMAGE_HELD_OUT = ("astronaut", "coffee", "chelsea")
+#: Photos that already have a shallow depth of field of their own: never "sharp all over".
+SHALLOW_ORIGINALS = ("coffee", "chelsea")
 
 
 def list_images(folder: Path) -> list[Path]:

@@ -16,7 +16,7 @@ import numpy as np
 
 from ..evaluate import evaluate, find_cases, mean_scores
 from ..metrics import score
-from .data import PhotoSet
+from .data import SHALLOW_ORIGINALS, PhotoSet
 from .scenes import Cutout, make_scene
 
 #: Scene kinds of the per-source validation composites, in turn (mostly plain shallow depth
@@ -55,7 +55,8 @@ def build_validation(held_out: list[PhotoSet], cutouts: list[Cutout], seed: int,
             scenes.append((image, label >= 0.5))
         data.composites[photo_set.name] = scenes
         if all(mask is None for mask in photo_set.masks):  # photos sharp all over
-            for i in range(min(CALIBRATION_PER_SOURCE, len(photo_set.photos))):
+            sharp = [i for i, n in enumerate(photo_set.names) if n not in SHALLOW_ORIGINALS]
+            for i in sharp[:CALIBRATION_PER_SOURCE]:
                 for kind, name in (("sharp", "sharp-all"), ("blurred", "blurred-all")):
                     image, _ = make_scene(photo_set.rgb(i), None, [], rng, kind)
                     data.calibration[name].append(image)
