@@ -544,5 +544,5 @@ def test_coherent_video_flickers_three_times_less_on_a_static_noisy_shot(scene):
 def test_coherence_out_of_range_is_refused():
     from dofkit.video import CoherentStylizer
 
-    with pytest.raises(ParameterError, match=r"--coherence must be in \[0, 1\); got 1"):
+    with pytest.raises(ParameterError, match=r"coherence must be in \[0, 1\); got 1"):
         CoherentStylizer(None, None, 1.0)

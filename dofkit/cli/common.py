@@ -22,7 +22,8 @@ OPTION_NAMES = {"strength": "--smooth", "every": "--every", "max_rois": "--max",
                 "gate": "--gate", "pad": "--pad", "merge": "--merge", "depth": "--depth",
                 "fraction": "--fraction", "aspect": "--aspect", "method": "--method",
                 "device": "--device", "backend": "--backend", "style": "--style",
-                "weights": "--weights", "max_pixels": "--max-pixels"}
+                "weights": "--weights", "max_pixels": "--max-pixels",
+                "coherence": "--coherence"}
 
 
 def printable(text: str) -> str:

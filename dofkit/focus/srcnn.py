@@ -102,9 +102,9 @@ def select_device(device: str) -> torch.device:
         return torch.device("cpu")
     if device == "cuda":
         if not torch.cuda.is_available():
-            raise ResourceError("--device cuda: no CUDA device available (use --device cpu)")
+            raise ResourceError("device cuda: no CUDA device available (use device cpu)")
         return torch.device("cuda")
-    raise ResourceError(f"--device must be cpu or cuda; got {device!r}")
+    raise ResourceError(f"device must be cpu or cuda; got {device!r}")
 
 
 def network_inputs(work: np.ndarray, side: int | None = None) -> np.ndarray:

@@ -123,7 +123,7 @@ class GlBackend:
         framebuffer dropped when it is remade)."""
         if max(size) > self.max_size:
             raise ImageError(f"image {size[0]}x{size[1]} exceeds the GL texture limit "
-                             f"{self.max_size} px per side; use --backend cpu")
+                             f"{self.max_size} px per side; use the cpu backend")
         texture = self._textures.get(name)
         if texture is not None and self._kinds[name] == (size, components, dtype):
             return texture

@@ -112,7 +112,7 @@ class Stylizer:
         if limit is not None and max(image.shape[:2]) > limit:
             if self.requested == "gl":
                 raise ImageError(f"image {image.shape[1]}x{image.shape[0]} exceeds the GL "
-                                 f"texture limit {limit} px per side; use --backend cpu")
+                                 f"texture limit {limit} px per side; use the cpu backend")
             self._notify(f"image exceeds the GL texture limit {limit} px; rendering on the CPU")
             self._cpu = self._cpu or CpuBackend()
             backend = self._cpu

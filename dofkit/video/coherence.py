@@ -29,7 +29,8 @@ class CoherentStylizer:
 
     def __init__(self, stylizer, maps: FrameMaps, coherence: float = DEFAULT_COHERENCE):
         if not 0.0 <= coherence < 1.0:
-            raise ParameterError(f"--coherence must be in [0, 1); got {coherence:g}")
+            raise ParameterError(f"coherence must be in [0, 1); got {coherence:g}",
+                                 parameter="coherence")
         self._stylizer, self._maps, self.coherence = stylizer, maps, coherence
         self._previous: np.ndarray | None = None
 
