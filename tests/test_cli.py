@@ -7,12 +7,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 from typer.testing import CliRunner
 
 from dofkit.cli import app
 from dofkit.io import encode_image, open_image, write_image
+from tests.conftest import textured
 
 DBD = Path(__file__).resolve().parents[2] / "shared" / "data" / "dbd-real"
 runner = CliRunner()
@@ -143,3 +145,18 @@ def test_map_depth_16_needs_a_format_that_holds_it(tmp_path):
                                  "--depth", "16", "-m", "analytic"])
     assert result.exit_code == 1 and "--depth 16 needs a PNG or TIFF output" in result.stderr
     assert not (tmp_path / "m.jpg").exists()
+
+
+def test_stylize_in_out_never_replaces_an_existing_file(tmp_path):
+    """`stylize A B` with B an existing photo reads like two inputs: refused without
+    --overwrite, and B is untouched."""
+    photo = tmp_path / "b.png"
+    original = (textured(40, 50, seed=9) * 255).astype(np.uint8)
+    cv2.imwrite(str(photo), original)
+    before = photo.read_bytes()
+    source = tmp_path / "a.png"
+    cv2.imwrite(str(source), original)
+    result = subprocess.run([sys.executable, "-m", "dofkit", "stylize", str(source), str(photo),
+                             "-m", "analytic", "--backend", "cpu"], capture_output=True, text=True)
+    assert result.returncode != 0 and "--overwrite" in result.stderr
+    assert photo.read_bytes() == before

@@ -8,6 +8,7 @@ from typing import List, Optional
 import typer
 
 from ..batch import Task
+from ..errors import ParameterError
 from ..pipeline import PipelineSpec
 from ..render.styles import parse_setting
 from . import options
@@ -44,6 +45,10 @@ def stylize_command(
     inputs = list(inputs or [])
     if output is None and out_dir is None and len(inputs) == 2:
         inputs, output = inputs[:1], inputs[1]
+        if Path(output).exists() and not shared.overwrite:
+            # IN OUT reads like two inputs: never replace an existing file on that reading.
+            raise ParameterError(f"{output} exists and `dofkit stylize IN OUT` would replace "
+                                 "it: pass --overwrite, or --out-dir DIR to stylise both")
     overrides = dict(parse_setting(text) for text in settings or ())
     batch = shared.batch(inputs, output, out_dir, name)
     targets = main_targets(batch, style=style.value)
