@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from enum import Enum
 from typing import Optional
 
@@ -52,6 +53,19 @@ def serve_command(
     settings = Settings(max_upload_mb=max_upload_mb, max_pixels=max_pixels, queue=queue,
                         timeout=timeout, cache_mb=cache_mb, backend=backend.value,
                         device=device, threads=threads, weights=weights)
+    listener = _listen(host, port)
     notice(f"serving on http://{host}:{port}/ (API reference at /docs; Ctrl-C stops)")
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning",
-                access_log=False, timeout_graceful_shutdown=5)
+    config = uvicorn.Config(create_app(settings), log_level="warning", access_log=False,
+                            timeout_graceful_shutdown=5)
+    uvicorn.Server(config).run(sockets=[listener])
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """A socket listening on ``host``:``port``; ResourceError naming them if it cannot be had
+    (port in use, address not on this machine), before anything says it is serving."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        return socket.create_server((host, port), family=family)
+    except OSError as exc:
+        raise ResourceError(f"cannot listen on {host}:{port} "
+                            f"({exc.strerror or type(exc).__name__})") from None
