@@ -212,3 +212,12 @@ def test_read_focus_map_checks_size(tmp_path):
     assert abs(float(focus.mean()) - 0.5) < 1e-4
     with pytest.raises(ImageError, match="map is 6x4 but the image is 7x4"):
         read_focus_map(tmp_path / "m.png", size=(7, 4))
+
+
+def test_output_name_too_long_is_an_output_error(tmp_path):
+    """A name the file system refuses is one OutputError naming it, not an OSError."""
+    from dofkit.errors import OutputError
+
+    target = tmp_path / ("a" * 300 + ".png")
+    with pytest.raises(OutputError, match="cannot write"):
+        write_image(target, np.zeros((4, 4, 3), np.float32))

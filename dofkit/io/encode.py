@@ -11,7 +11,7 @@ import cv2
 import numpy as np
 
 from ..errors import ImageError, OutputError, ParameterError
-from .atomic import write_bytes_atomic
+from .atomic import os_reason, write_bytes_atomic
 from .decode import STDIO
 
 WRITE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp"}
@@ -60,9 +60,13 @@ def encode_image(values: np.ndarray, suffix: str, *, depth: int = 8,
 def check_output_path(target: str | os.PathLike, *, inputs=(), overwrite: bool = False) -> None:
     """Refuse an output that is a folder, or (unless ``overwrite``) one of ``inputs``."""
     target = Path(target)
-    if target.is_dir():
+    try:
+        is_dir, exists = target.is_dir(), target.exists()
+    except OSError as exc:  # e.g. a name too long for the file system
+        raise OutputError(f"{target}: cannot write ({os_reason(exc)})") from None
+    if is_dir:
         raise OutputError(f"{target}: is a directory")
-    if overwrite or not target.exists():
+    if overwrite or not exists:
         return
     for source in inputs:
         if source is not None and str(source) != STDIO and _same(source, target):
