@@ -142,6 +142,8 @@ def test_bad_images_are_400_with_the_clis_message(client, tmp_path, body):
     ("/v1/roi?threshold=2", 400, "threshold"),
     ("/v1/roi?aspect=4:3&pad=0.2", 400, "pad does nothing"),
     ("/v1/detect?pad=0.2", 400, "on_rois"),
+    ("/v1/stylize?fades=0.5", 400, "unknown parameter 'fades'"),
+    ("/v1/map?style=toon", 400, "unknown parameter 'style'"),
     ("/v1/nowhere", 404, "not found"),
 ])
 def test_option_errors_are_json(client, path, status, words):

@@ -19,7 +19,30 @@ from .params import (COLORMAP, DEPTH, METHOD, OVERLAY, STYLE, Depth, MethodName,
 from .timing import Timer
 from .upload import REQUEST_BODY, read_upload
 
-router = APIRouter(prefix="/v1")
+
+
+def known_parameters(request: Request) -> None:
+    """Refuse a query parameter the endpoint does not take: a typo (``fades=0.5``) would
+    otherwise be ignored without a word, as the CLI never does."""
+    route = request.scope.get("route")
+    if route is None:
+        return
+    known = _query_names(route.dependant)
+    unknown = sorted(set(request.query_params) - known)
+    if unknown:
+        raise ParameterError(f"unknown parameter {unknown[0]!r}; parameters are "
+                             f"{', '.join(sorted(known)) or 'none'}", unknown[0])
+
+
+def _query_names(dependant) -> set[str]:
+    """Names of the query parameters an endpoint's dependant (and its sub-dependencies) take."""
+    names = {field.alias for field in dependant.query_params}
+    for sub in dependant.dependencies:
+        names |= _query_names(sub)
+    return names
+
+
+router = APIRouter(prefix="/v1", dependencies=[Depends(known_parameters)])
 
 IMAGES = ("image/png", "image/jpeg")
 RECORD_OR_IMAGES = ("application/json", *IMAGES)
