@@ -24,7 +24,7 @@ from .validation import (allowances, build_validation, flat, scaled_maps, score_
 ARCHITECTURE = "context-net"
 CONFIG = {"widths": [16, 24, 32, 48, 64]}
 HELD_OUT_FRACTION = 0.05
-#: Logit scales tried at each validation; the best (lowest worst-source MAE) is shipped.
+#: Logit scales tried at each validation; the best (lowest worst-source regret) is shipped.
 LOGIT_SCALES = (1.0, 1.5, 2.0, 3.0, 4.0, 6.0)
 
 
