@@ -23,7 +23,7 @@ function typeOf(schema, spec) {
 async function render() {
   const spec = await (await fetch("openapi.json")).json();
   const examples = document.getElementById("examples");  // this server's own address
-  examples.textContent = examples.textContent.replaceAll("http://127.0.0.1:8000/", new URL(".", document.baseURI).href);
+  examples.textContent = examples.textContent.replace(/http:\/\/[^/']+\//g, new URL(".", document.baseURI).href);
   document.getElementById("intro").textContent = `${spec.info.title} ${spec.info.version}: ${spec.info.description}`;
   const box = document.getElementById("endpoints");
   for (const [path, operations] of Object.entries(spec.paths)) {
