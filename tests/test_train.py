@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import torch
 
+from dofkit.errors import ParameterError
 from dofkit.focus.models import build
 from dofkit.focus.srcnn import SrcnnPredictor
 from dofkit.train.data import SceneSamples, SelfSupervisedSamples, load_masked, load_sharp
@@ -157,6 +158,28 @@ def test_recipe_selects_by_worst_source_and_exports(folders, tmp_path, monkeypat
     assert manifest["selected"]["worst_regret"] == pytest.approx(regret, abs=2e-4)
     assert manifest["beats_analytic"] == (regret < 0)
     assert predictor(textured(40, 50)).shape == (40, 50)
+
+
+def test_fine_tuning_starts_from_init_and_refuses_other_architectures(folders, tmp_path,
+                                                                       monkeypatch):
+    """--init: training starts from the given weights (scored as a candidate before the first
+    step); weights of another config are refused naming the parameter."""
+    monkeypatch.setattr("dofkit.train.recipe.CONFIG", SMALL)
+    monkeypatch.setattr("dofkit.train.validation.SCENES_PER_SOURCE", 2)
+    sources = Sources([folders / "masked"], [folders / "sharp"], skimage=False)
+    first = tmp_path / "first.safetensors"
+    train_focus_model(sources, Settings(steps=2, batch=2, validate_every=2), patch=48,
+                      export=first)
+    start = SrcnnPredictor(first).model.state_dict()
+    model, history = train_focus_model(sources, Settings(steps=1, batch=2, learning_rate=1e-9,
+                                                         validate_every=10**6), patch=48,
+                                       init=first)
+    for name, value in model.state_dict().items():
+        assert torch.allclose(value, start[name], atol=1e-6), name
+    monkeypatch.setattr("dofkit.train.recipe.CONFIG", {"widths": [4, 8, 8]})
+    with pytest.raises(ParameterError) as refused:
+        train_focus_model(sources, Settings(steps=1, batch=2), patch=48, init=first)
+    assert refused.value.parameter == "init"
 
 
 def test_paper_experiment_writes_report(folders, tmp_path):

@@ -38,6 +38,9 @@ def train_command(
     checkpoint: Optional[Path] = typer.Option(None, "--checkpoint", help="Checkpoint file "
                                               "(saved periodically)."),
     resume: bool = typer.Option(False, "--resume", help="Continue from --checkpoint."),
+    init: Optional[Path] = typer.Option(None, "--init", help="Start from these weights "
+                                        "(.safetensors of the same architecture) instead of "
+                                        "from scratch: fine-tuning."),
     export: Optional[Path] = typer.Option(None, "--export", help="Write the trained weights "
                                           "(.safetensors) and manifest (.json) here."),
     experiment: Optional[str] = typer.Option(None, "--experiment", help="'paper': plain SRCNN "
@@ -77,4 +80,4 @@ def train_command(
                         checkpoint_every=validate_every)
     train_focus_model(Sources(list(masked), list(sharp), skimage), settings, patch=patch,
                       checkpoint=checkpoint, resume=resume, validation=validation,
-                      export=export, command=command, console=console)
+                      export=export, init=init, command=command, console=console)

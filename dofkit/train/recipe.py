@@ -13,7 +13,8 @@ from rich.console import Console
 
 from ..focus.analytic import analytic_focus
 from ..focus.models import build, parameter_count
-from ..focus.srcnn import SrcnnPredictor, save_weights
+from ..errors import ParameterError
+from ..focus.srcnn import SrcnnPredictor, load_weights, save_weights
 from ..io.atomic import AtomicFile
 from .data import (SKIMAGE_HELD_OUT, WORK_SIDE, PhotoSet, SceneSamples, cutouts_of, load_masked,
                    load_sharp, load_skimage)
@@ -60,13 +61,14 @@ def shared_sources(data: Path) -> Sources:
 class Selector:
     """Validation callback of the loop: scores the model per source at each logit scale of
     :data:`LOGIT_SCALES`, and keeps the weights and scale with the lowest worst-source regret
-    against the analytic map in ``best`` (a file, so a resumed run keeps its choice)."""
+    against the analytic map (in memory, and in the file ``best`` when given, so that a resumed
+    run keeps its choice)."""
 
     def __init__(self, data, best: Path | None, resume: bool):
         self.data, self.best = data, best
         self.analytic = score_sources(analytic_focus, data)
         self.allowed = allowances(self.analytic)
-        self.record = None
+        self.record, self.state = None, None
         if best is not None and resume and best.is_file():
             self.record = torch.load(best, weights_only=True)["record"]
 
@@ -78,28 +80,33 @@ class Selector:
                   "logit_scale": scale, **flat(by_scale[scale])}
         if self.record is None or record["worst_regret"] < self.record["worst_regret"]:
             self.record = record
+            self.state = {name: value.clone() for name, value in model.state_dict().items()}
             if self.best is not None:
                 with AtomicFile(self.best) as output:
-                    torch.save({"model": model.state_dict(), "record": record}, output.file)
+                    torch.save({"model": self.state, "record": record}, output.file)
         return record
 
     def load_best(self, model: torch.nn.Module) -> None:
-        """Put the selected weights into ``model`` (nothing to do without a best file)."""
-        if self.best is not None and self.best.is_file():
+        """Put the selected weights into ``model`` (from this run, else from the best file of
+        the run resumed; nothing to do when nothing was validated)."""
+        if self.state is not None:
+            model.load_state_dict(self.state)
+        elif self.best is not None and self.best.is_file():
             model.load_state_dict(torch.load(self.best, weights_only=True)["model"])
 
 
 def train_focus_model(sources: Sources, settings: Settings, *, patch: int = 224,
                       checkpoint: Path | None = None, resume: bool = False,
                       validation: Path | None = None, export: Path | None = None,
-                      command: str = "", console: Console | None = None
-                      ) -> tuple[torch.nn.Module, History]:
-    """Train the shipped architecture; with ``export`` write the selected weights there, with
-    a manifest holding the per-source scores of exactly the exported predictor and of the
-    analytic map on the same data."""
+                      init: Path | None = None, command: str = "",
+                      console: Console | None = None) -> tuple[torch.nn.Module, History]:
+    """Train the shipped architecture, from scratch or (fine-tuning) from the weights file
+    ``init``; with ``export`` write the selected weights there, with a manifest holding the
+    per-source scores of exactly the exported predictor and of the analytic map on the same
+    data."""
     console = console or Console(stderr=True)
     torch.manual_seed(settings.seed)
-    model = build(ARCHITECTURE, **CONFIG)
+    model = build(ARCHITECTURE, **CONFIG) if init is None else initial_weights(init)
     console.print(f"{ARCHITECTURE}: {parameter_count(model)} parameters")
     train_sets, held_sets = sources.split(settings.seed)
     cutouts = cutouts_of(train_sets)
@@ -108,6 +115,8 @@ def train_focus_model(sources: Sources, settings: Settings, *, patch: int = 224,
     data = build_validation(held_sets, cutouts_of(held_sets), settings.seed, validation)
     best = checkpoint.with_suffix(checkpoint.suffix + ".best") if checkpoint else None
     selector = Selector(data, best, resume)
+    if init is not None and not resume:  # the starting weights are a candidate too
+        console.print("validation of --init " + json.dumps(selector(model)))
     history = train(model, SceneSamples(train_sets, cutouts, patch), settings,
                     checkpoint=checkpoint, resume=resume, validate=selector, console=console)
     selector.load_best(model)
@@ -128,6 +137,17 @@ def train_focus_model(sources: Sources, settings: Settings, *, patch: int = 224,
                       f"on any source: {beats}")
         console.print(json.dumps({"network": _rounded(network), "analytic": _rounded(analytic)}))
     return model, history
+
+
+def initial_weights(path: Path) -> torch.nn.Module:
+    """The model of the weights file ``path`` to fine-tune; ParameterError (naming ``init``)
+    unless it is this recipe's architecture and config."""
+    model, manifest = load_weights(path)
+    if manifest["architecture"] != ARCHITECTURE or manifest["config"] != CONFIG:
+        raise ParameterError(f"init: {path} holds {manifest['architecture']} "
+                             f"{manifest['config']}, not this recipe's {ARCHITECTURE} "
+                             f"{CONFIG}", "init")
+    return model.train()
 
 
 def _rounded(scores: dict) -> dict:
