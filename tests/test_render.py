@@ -23,7 +23,7 @@ from dofkit.io import open_image, write_image
 from dofkit.render import PARAMETERS, STYLES, Stylizer, stylize
 from dofkit.render import cpu
 from dofkit.render.cpu_backend import PROGRAMS, CpuBackend, stored
-from dofkit.render.pipeline import COMPOSE_UNIFORMS, render, to_bytes
+from dofkit.render.pipeline import COMPOSE_UNIFORMS, packed_lab, render, to_bytes
 from dofkit.render.sampling import half_kernels
 from dofkit.render.styles import resolve
 from dofkit.render.stylizer import open_backend
@@ -65,8 +65,8 @@ def _float(values: np.ndarray) -> np.ndarray:
 def _pass_inputs(scene):
     """{case: (sources as arrays, uniforms, scale of the result)} for each pass."""
     image, focus = scene
-    image8, focus8 = to_bytes(image), to_bytes(focus)
-    lab8 = stored(cpu.lab(_float(image8), _float(focus8)[..., None]), "f1")
+    image8 = to_bytes(image)
+    lab8 = packed_lab(image, focus)
     small8 = stored(cpu.shrink(_float(lab8), scale=2), "f1")
     structure = cpu.tensor(_float(small8), unit=0.5)
     smoothed = cv2.GaussianBlur(structure, (0, 0), 1.0)
@@ -82,7 +82,6 @@ def _pass_inputs(scene):
     tensor_scale = structure[..., :3].max()
     bilateral = dict(range_sigma=8.0, dtype="f1")
     return {
-        "lab": ({"image": image8, "focus": focus8}, {"dtype": "f1"}, 1),
         "shrink": ({"source": lab8}, dict(scale=2, size=(W // 2, H // 2), dtype="f1"), 1),
         "tensor": ({"source": small8}, dict(unit=0.5), tensor_scale),
         "smooth-x": ({"source": structure}, dict(direction=(1, 0), taps=2,
@@ -109,9 +108,22 @@ def _pass_inputs(scene):
     }
 
 
-CASES = ["lab", "shrink", "tensor", "smooth-x", "smooth-y", "orient", "bilateral-across",
+CASES = ["shrink", "tensor", "smooth-x", "smooth-y", "orient", "bilateral-across",
          "bilateral-along-reduced", "merge", "flow_dog", "flow_lines", "compose",
          "compose-coherent"]
+
+
+def test_packed_lab_is_opencv_lab_of_the_srgb_bytes_and_the_focus(scene):
+    """The buffer every pass starts from: CIELab of the 8-bit photo (OpenCV's fixed-point
+    8-bit conversion: within the passes' parity bound of 2 levels of its float conversion,
+    half a level on average), packed as pack_lab does, and the focus in channel 3."""
+    image, focus = scene
+    packed = packed_lab(image, focus)
+    assert packed.dtype == np.uint8 and packed.shape == (*focus.shape, 4)
+    exact = cpu.pack_lab(cv2.cvtColor(_float(to_bytes(image)), cv2.COLOR_RGB2Lab))
+    error = np.abs(_float(packed[..., :3]) - exact)
+    assert error.max() <= 2 / 255 and error.mean() <= 0.5 / 255
+    assert (packed[..., 3] == to_bytes(focus)).all()
 
 
 def test_every_program_has_a_parity_case():

@@ -29,13 +29,6 @@ def unpack_lab(stored: np.ndarray) -> np.ndarray:
     return np.concatenate([stored[..., :1] * 100, stored[..., 1:3] * 255 - 128], -1)
 
 
-def lab(image: np.ndarray, focus: np.ndarray) -> np.ndarray:
-    """sRGB (H, W, 3) and focus (H, W, 1), in [0, 1] -> (H, W, 4): packed Lab, focus (OpenCV
-    decodes the sRGB curve, as the GL texture unit does)."""
-    colour = cv2.cvtColor(np.ascontiguousarray(image[..., :3]), cv2.COLOR_RGB2Lab)
-    return np.dstack([pack_lab(colour), focus[..., 0]]).astype(np.float32)
-
-
 def tensor(source: np.ndarray, *, unit: float) -> np.ndarray:
     """Structure tensor of channel 0 (packed L) times ``unit`` (3x3 Sobel) -> (H, W, 4):
     (gx², gx gy, gy², 1)."""

@@ -10,7 +10,7 @@ import numpy as np
 from . import cpu
 from .compose import compose
 
-PROGRAMS = {"lab": cpu.lab, "tensor": cpu.tensor, "smooth": cpu.smooth, "orient": cpu.orient,
+PROGRAMS = {"tensor": cpu.tensor, "smooth": cpu.smooth, "orient": cpu.orient,
             "shrink": cpu.shrink,
             "bilateral": cpu.bilateral, "merge": cpu.merge, "flow_dog": cpu.flow_dog,
             "flow_lines": cpu.flow_lines, "compose": compose}

@@ -1,25 +1,14 @@
-// Linear RGB (D65) <-> CIELab, L in [0, 100]; the formulas of OpenCV's cvtColor for float
-// images. The sRGB transfer curve is left to the texture units: 8-bit images are uploaded as
-// SRGB8 (decoded when read) and the result drawn into SRGB8_ALPHA8 (encoded when written).
+// CIELab, L in [0, 100] -> linear RGB (D65); the formulas of OpenCV's cvtColor for float
+// images (the Lab input is made by OpenCV: dofkit.render.pipeline.packed_lab). The sRGB
+// transfer curve is left to the texture unit: the result is drawn into SRGB8_ALPHA8 (encoded
+// when written).
 const vec3 WHITE = vec3(0.950456, 1.0, 1.088754);
-const mat3 RGB_TO_XYZ = mat3(0.412453, 0.212671, 0.019334,   // columns: R, G, B
-                             0.357580, 0.715160, 0.119193,
-                             0.180423, 0.072169, 0.950227);
 const mat3 XYZ_TO_RGB = mat3(3.240479, -0.969256, 0.055648,
                              -1.53715, 1.875991, -0.204043,
                              -0.498535, 0.041556, 1.057311);
 
-vec3 lab_f(vec3 t) {
-    return mix(7.787 * t + 16.0 / 116.0, pow(t, vec3(1.0 / 3.0)), greaterThan(t, vec3(0.008856)));
-}
-
 vec3 lab_f_inverse(vec3 f) {
     return mix((f - 16.0 / 116.0) / 7.787, f * f * f, greaterThan(f, vec3(0.206893)));
-}
-
-vec3 linear_to_lab(vec3 rgb) {
-    vec3 f = lab_f(RGB_TO_XYZ * clamp(rgb, 0.0, 1.0) / WHITE);
-    return vec3(116.0 * f.y - 16.0, 500.0 * (f.x - f.y), 200.0 * (f.y - f.z));
 }
 
 vec3 lab_to_linear(vec3 lab) {
