@@ -189,9 +189,9 @@ def test_gl_and_cpu_pipelines_agree(gl, photo, style):
     params = resolve(style)
     gl_out = render(gl, image, focus, params).astype(np.int16)
     error = np.abs(gl_out - render(CpuBackend(), image, focus, params)) / 255
-    # Typical pixels agree to rounding; steep toon steps amplify a one-level difference of the
-    # 8-bit intermediates, and isolated discrete choices (step sides, line skips) may differ.
-    assert error.mean() < 1 / 255 and np.percentile(error, 95) <= 2 / 255
+    # Pixels agree to rounding; isolated discrete choices (the side of a steep toon step, a
+    # line kept or skipped) may differ.
+    assert np.mean(error <= 2 / 255) >= 0.98
 
 
 @pytest.mark.gl
