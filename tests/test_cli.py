@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -35,6 +36,33 @@ def test_version_and_help_do_not_import_torch():
             "print('torch' in sys.modules, 'moderngl' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False"]
+
+
+def help_lines(arguments: list[str], width: int) -> list[str]:
+    """``dofkit ARGUMENTS --help`` in a terminal ``width`` columns wide (a process of its own:
+    the test runner fixes the width of help at 80)."""
+    result = subprocess.run([sys.executable, "-m", "dofkit", *arguments, "--help"],
+                            capture_output=True, text=True, check=True,
+                            env={**os.environ, "COLUMNS": str(width)})
+    return result.stdout.splitlines()
+
+
+@pytest.mark.parametrize("width", [80, 120])
+def test_help_is_flowed_to_the_terminal(width):
+    """Help paragraphs fill the lines (not the docstring's own breaks), nothing is wider than
+    the terminal, value names stay whole, and command summaries are complete."""
+    lines = help_lines(["video"], width)
+    assert max(map(len, lines)) <= width
+    start = next(i for i, line in enumerate(lines) if "The focus map of each frame" in line)
+    end = next(i for i in range(start, len(lines)) if not lines[i].strip())
+    paragraph = [line.rstrip() for line in lines[start:end]]
+    for line, after in zip(paragraph, paragraph[1:]):  # the next word did not fit (click
+        assert len(line) + 1 + len(after.split()[0]) > width - 2  # keeps two columns free)
+    text = "\n".join(lines)
+    assert "--mode [map|stylize|roi|detect]" in text
+    assert "--style [toon|painterly|sketch|focus-pop]" in text
+    summaries = " ".join(" ".join(help_lines([], width)).split())
+    assert "keeping the frame rate, the frame count and the audio track." in summaries
 
 
 def test_version():

@@ -12,7 +12,7 @@ import typer
 from .._version import __version__
 from .detect_cmd import detect_command
 from .eval_cmd import eval_command
-from .help_style import use_plain_help
+from .help_style import HELP_WIDTH, summary, use_plain_help
 from .map_cmd import map_command
 from .roi_cmd import roi_command
 from .serve_cmd import serve_command
@@ -27,13 +27,14 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
-    context_settings={"help_option_names": ["-h", "--help"]},
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": HELP_WIDTH},
 )
 for _name, _command in (("map", map_command), ("stylize", stylize_command),
                        ("roi", roi_command), ("detect", detect_command),
                        ("video", video_command), ("eval", eval_command),
                        ("train", train_command), ("serve", serve_command)):
-    app.command(_name)(_command)
+    app.command(_name, short_help=summary(_command))(_command)
 
 
 def _version(value: bool) -> None:

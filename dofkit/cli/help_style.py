@@ -1,9 +1,16 @@
 """Help screens in click's plain style: ``--jobs INTEGER``, ``--colormap [none|rainbow]``,
-flags bare; not typer's ``<bool>`` / ``<list[str]>`` type markers."""
+flags bare; not typer's ``<bool>`` / ``<list[str]>`` type markers. Paragraphs are re-flowed to
+the terminal (up to :data:`HELP_WIDTH` columns) and each option's help wraps beside it, which
+reads at 80 columns where rich's six-column panels squeeze it."""
 
 from __future__ import annotations
 
+import inspect
+
 from typer import core
+
+#: Widest help screen, however wide the terminal (longer lines read badly).
+HELP_WIDTH = 120
 
 _NAMES = {"str": "TEXT", "int": "INTEGER", "float": "NUMBER", "int range": "INTEGER",
           "float range": "NUMBER", "dir": "DIR", "file": "FILE", "path": "PATH"}
@@ -20,6 +27,12 @@ def _value_name(self, ctx) -> str | None:
     if "|" in label:
         return f"[{label}]"
     return _NAMES.get(label, label.upper())
+
+
+def summary(command) -> str:
+    """The first paragraph of ``command``'s docstring, whole: its line in ``dofkit --help``
+    (click would cut it at about 45 characters)."""
+    return " ".join(inspect.getdoc(command).split("\n\n")[0].split())
 
 
 def use_plain_help() -> None:
