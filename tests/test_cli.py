@@ -14,6 +14,7 @@ import pytest
 from typer.testing import CliRunner
 
 from dofkit.cli import app
+from dofkit.focus import DEVICES, METHODS
 from dofkit.io import encode_image, open_image, write_image
 from tests.conftest import textured
 
@@ -63,6 +64,11 @@ def test_help_is_flowed_to_the_terminal(width):
     assert "--style [toon|painterly|sketch|focus-pop]" in text
     summaries = " ".join(" ".join(help_lines([], width)).split())
     assert "keeping the frame rate, the frame count and the audio track." in summaries
+
+
+def test_help_names_the_choices_of_method_and_device():
+    text = "\n".join(help_lines(["map"], 100))
+    assert f"--method [{'|'.join(METHODS)}]" in text and f"--device [{'|'.join(DEVICES)}]" in text
 
 
 def test_version():

@@ -16,6 +16,11 @@ _NAMES = {"str": "TEXT", "int": "INTEGER", "float": "NUMBER", "int range": "INTE
           "float range": "NUMBER", "dir": "DIR", "file": "FILE", "path": "PATH"}
 
 
+def choices(values) -> str:
+    """The value name of an option taking one of ``values``: ``[cpu|cuda]``."""
+    return f"[{'|'.join(values)}]"
+
+
 def _value_name(self, ctx) -> str | None:
     if getattr(self, "is_flag", False) or getattr(self, "is_bool_flag", False):
         return None
@@ -25,7 +30,7 @@ def _value_name(self, ctx) -> str | None:
     if label == "bool":
         return None
     if "|" in label:
-        return f"[{label}]"
+        return choices(label.split("|"))
     return _NAMES.get(label, label.upper())
 
 

@@ -8,12 +8,17 @@ from typing import Optional
 
 import typer
 
-from ..focus import METHODS
+from ..focus import DEVICES, METHODS
 from ..render.styles import DEFAULT_STYLE, PARAMETERS, STYLES
+from .batch_run import ENGINES
+from .help_style import choices
 
-Method = typer.Option("auto", "--method", "-m",
-                      help=f"Focus-map method: {', '.join(METHODS)}.")
-Device = typer.Option("cpu", "--device", help="Device for the network: cpu or cuda.")
+Method = typer.Option("auto", "--method", "-m", metavar=choices(METHODS),
+                      help="Focus map: paper (eq. 3 of the paper) and analytic (refined) need "
+                           "no network; srcnn is the trained network; auto: srcnn where it beat "
+                           "analytic in validation, else analytic.")
+Device = typer.Option("cpu", "--device", metavar=choices(DEVICES),
+                      help="Device for the network.")
 Threads = typer.Option(None, "--threads", min=1, help="CPU threads for the network.")
 Weights = typer.Option(None, "--weights", dir_okay=False,
                        help="Network weights (.safetensors with its .json manifest) instead of "
@@ -42,7 +47,7 @@ Report = typer.Option(None, "--report", metavar="FILE.jsonl",
                       help="Write one status record per input (JSON Lines).")
 Jobs = typer.Option(1, "--jobs", "-j", min=1,
                     help="Worker processes, each with its own model and GL context.")
-Engine = typer.Option("local", "--engine", metavar="local|ray",
+Engine = typer.Option("local", "--engine", metavar=choices(ENGINES),
                       help="local: this machine; ray: a Ray cluster (the ray extra).")
 RayAddress = typer.Option(None, "--ray-address", metavar="ADDR",
                           help="--engine ray: cluster to join (default RAY_ADDRESS, else a "

@@ -55,9 +55,11 @@ class FocusEstimator:
     def __init__(self, method: str = "auto", *, device: str = "cpu", threads: int | None = None,
                  weights: str | None = None, notify: Callable[[str], None] = _warn):
         if method not in METHODS:
-            raise ParameterError(f"method must be one of {', '.join(METHODS)}; got {method!r}")
+            raise ParameterError(f"method must be one of {', '.join(METHODS)}; got {method!r}",
+                                 "method")
         if device not in DEVICES:
-            raise ParameterError(f"device must be one of {', '.join(DEVICES)}; got {device!r}")
+            raise ParameterError(f"device must be one of {', '.join(DEVICES)}; got {device!r}",
+                                 "device")
         self.requested = method
         self.method, self._function = self._resolve(method, device, threads, weights, notify)
 
