@@ -128,15 +128,24 @@ def test_tiny_training_lowers_loss_and_is_reproducible(folders):
     assert history.loss == history_again.loss and after == again
 
 
-def test_checkpoint_resume_continues(folders, tmp_path):
+@pytest.mark.parametrize("ema", [0.0, 0.9])
+def test_checkpoint_resume_continues(folders, tmp_path, ema):
     sampler = _sampler(folders)
     checkpoint = tmp_path / "run.ckpt"
-    settings = Settings(steps=6, batch=2, checkpoint_every=3, validate_every=10**6)
+    settings = Settings(steps=6, batch=2, checkpoint_every=3, validate_every=10**6, ema=ema)
     train(build("context-net", **SMALL), sampler, settings, checkpoint=checkpoint)
-    longer = Settings(steps=9, batch=2, checkpoint_every=3, validate_every=10**6)
-    history = train(build("context-net", **SMALL), sampler, longer, checkpoint=checkpoint,
-                    resume=True)
+    longer = Settings(steps=9, batch=2, checkpoint_every=3, validate_every=10**6, ema=ema)
+    model = build("context-net", **SMALL)
+    history = train(model, sampler, longer, checkpoint=checkpoint, resume=True)
     assert len(history.loss) == 9
+    state = torch.load(checkpoint, weights_only=True)
+    if ema:  # the model returned is the average, which differs from the raw weights
+        average = {k[len("module."):]: v for k, v in state["average"].items()
+                   if k.startswith("module.")}
+        assert all(torch.equal(v, average[k]) for k, v in model.state_dict().items())
+        assert not all(torch.equal(v, state["model"][k]) for k, v in average.items())
+    else:
+        assert "average" not in state
 
 
 def test_recipe_selects_by_worst_source_and_exports(folders, tmp_path, monkeypatch):

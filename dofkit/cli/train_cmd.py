@@ -27,6 +27,9 @@ def train_command(
     skimage: bool = typer.Option(True, "--skimage/--no-skimage", help="Also train on the photos "
                                  "scikit-image ships (held out: astronaut, coffee, chelsea)."),
     learning_rate: float = typer.Option(2e-3, "--lr", min=1e-6, max=1.0, help="Adam step size."),
+    ema: float = typer.Option(0.0, "--ema", min=0.0, max=0.9999, help="Validate and keep the "
+                              "moving average of the weights with this decay (e.g. 0.998); "
+                              "0 = the raw weights."),
     seed: int = typer.Option(0, "--seed", help="Seed of the split, samples and weights."),
     workers: int = typer.Option(1, "--workers", min=0, help="Sample-making processes."),
     validation: Optional[Path] = typer.Option(None, "--val", help="dbd-style folder (img/ + "
@@ -76,7 +79,7 @@ def train_command(
     from ..train.recipe import Sources, train_focus_model
 
     settings = Settings(steps=steps, batch=batch, learning_rate=learning_rate, seed=seed,
-                        workers=workers, validate_every=validate_every,
+                        workers=workers, validate_every=validate_every, ema=ema,
                         checkpoint_every=validate_every)
     train_focus_model(Sources(list(masked), list(sharp), skimage), settings, patch=patch,
                       checkpoint=checkpoint, resume=resume, validation=validation,

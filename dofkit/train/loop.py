@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
                            TimeRemainingColumn)
 from torch.nn import functional as F
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from ..errors import ResourceError
 from ..io.atomic import AtomicFile
@@ -74,6 +75,9 @@ class Settings:
     validate_every: int = 250
     checkpoint_every: int = 250
     log_every: int = 50
+    #: Decay of the exponential moving average of the weights that is validated and returned
+    #: (it evens out the swings of small, noisy batches); 0 = off, the raw weights.
+    ema: float = 0.0
 
 
 @dataclass
@@ -88,10 +92,12 @@ def train(model: torch.nn.Module, sampler: Sampler, settings: Settings, *,
           checkpoint: Path | None = None, resume: bool = False,
           validate: Callable[[torch.nn.Module], dict] | None = None,
           console: Console | None = None) -> History:
-    """Train ``model`` in place on batches of ``sampler``; return the history.
+    """Train ``model`` in place on batches of ``sampler``; return the history. With
+    ``settings.ema`` the moving average of the weights is what ``validate`` sees and what
+    ``model`` holds at the end.
 
-    With ``checkpoint`` the model, optimiser, schedule and history are saved there every
-    ``checkpoint_every`` steps and at the end; ``resume`` continues from that file.
+    With ``checkpoint`` the model, its average, optimiser, schedule and history are saved there
+    every ``checkpoint_every`` steps and at the end; ``resume`` continues from that file.
     """
     torch.manual_seed(settings.seed)
     console = console or Console(stderr=True)
@@ -99,6 +105,8 @@ def train(model: torch.nn.Module, sampler: Sampler, settings: Settings, *,
     schedule = torch.optim.lr_scheduler.LambdaLR(
         optimiser, lambda step: 0.5 * (1 + math.cos(math.pi * min(step, settings.steps)
                                                     / settings.steps)) if settings.cosine else 1.0)
+    average = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(settings.ema)) \
+        if settings.ema else None
     history, step = History(), 0
     if resume:
         if checkpoint is None or not checkpoint.is_file():
@@ -108,6 +116,8 @@ def train(model: torch.nn.Module, sampler: Sampler, settings: Settings, *,
             model.load_state_dict(state["model"])
             optimiser.load_state_dict(state["optimiser"])
             schedule.load_state_dict(state["schedule"])
+            if average is not None:
+                average.load_state_dict(state["average"])
             history, step = History(**state["history"]), state["step"]
         except Exception as exc:  # pickled objects, a foreign, damaged or other model's file
             raise ResourceError(f"{checkpoint}: not a checkpoint of this model "
@@ -129,6 +139,8 @@ def train(model: torch.nn.Module, sampler: Sampler, settings: Settings, *,
             loss.backward()
             optimiser.step()
             schedule.step()
+            if average is not None:
+                average.update_parameters(model)
             step += 1
             history.loss.append(loss.item())
             rate = (step - first) / (time.perf_counter() - started)
@@ -138,19 +150,23 @@ def train(model: torch.nn.Module, sampler: Sampler, settings: Settings, *,
                               f"{np.mean(history.loss[-settings.log_every:]):.4f} "
                               f"{rate:.2f} it/s", highlight=False)
             if validate and (step % settings.validate_every == 0 or step == settings.steps):
-                record = {"step": step, **validate(model)}
+                record = {"step": step, **validate(average.module if average else model)}
                 model.train()
                 history.validation.append(record)
                 console.print("validation " + " ".join(
                     f"{k} {v:.4f}" if isinstance(v, float) else f"{k} {v}"
                     for k, v in record.items()), highlight=False)
             if checkpoint and (step % settings.checkpoint_every == 0 or step == settings.steps):
-                _save_checkpoint(checkpoint, model, optimiser, schedule, history, step)
+                _save_checkpoint(checkpoint, model, average, optimiser, schedule, history, step)
+    if average is not None:
+        model.load_state_dict(average.module.state_dict())
     return history
 
 
-def _save_checkpoint(path: Path, model, optimiser, schedule, history: History, step: int) -> None:
+def _save_checkpoint(path: Path, model, average, optimiser, schedule, history: History,
+                     step: int) -> None:
+    extra = {} if average is None else {"average": average.state_dict()}
     with AtomicFile(path) as output:
         torch.save({"model": model.state_dict(), "optimiser": optimiser.state_dict(),
                     "schedule": schedule.state_dict(), "history": asdict(history),
-                    "step": step}, output.file)
+                    "step": step, **extra}, output.file)
