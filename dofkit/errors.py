@@ -5,7 +5,12 @@ class DofkitError(Exception):
     """Base class: a failure the user can act on (bad input, bad option, missing resource)."""
 
 
-class ImageError(DofkitError, ValueError):
+class InputError(DofkitError, ValueError):
+    """An input file cannot be used: unreadable, or not in the form it should have (e.g. a
+    ``--detections`` file that is not JSON). The message names the file."""
+
+
+class ImageError(InputError):
     """An input image cannot be used: missing, empty, truncated, not an image, too large.
 
     The message names the file and the problem, e.g. ``photo.jpg: truncated or corrupt image``.

@@ -84,7 +84,7 @@ def test_glob_and_list_file(tree, tmp_path):
 def test_name_template_and_collisions_refused_before_anything_runs(tree, tmp_path):
     inputs = (tree / "a.png", tree / "sub" / "a.png")  # named directly: no tree to mirror
     result = run("map", *inputs, "-m", "analytic", "--out-dir", tmp_path / "w")
-    assert result.exit_code == 1 and "two outputs would be written here" in result.stderr
+    assert result.exit_code == 2 and "two outputs would be written here" in result.stderr
     assert not (tmp_path / "w").exists()
     result = run("map", *inputs, "-m", "analytic", "--out-dir", tmp_path / "m", "--name",
                  "{parent}-{stem}.png")
@@ -92,10 +92,10 @@ def test_name_template_and_collisions_refused_before_anything_runs(tree, tmp_pat
     assert sorted(p.name for p in (tmp_path / "m").iterdir()) == ["photos-a.png", "sub-a.png"]
     result = run("map", *inputs, "-m", "analytic", "--out-dir", tmp_path / "x", "--name",
                  "../{stem}.png")
-    assert result.exit_code == 1 and "inside the output folder" in result.stderr
+    assert result.exit_code == 2 and "inside the output folder" in result.stderr
     result = run("map", *inputs, "-m", "analytic", "--out-dir", tmp_path / "y", "--name",
                  "{stem}-{style}.png")
-    assert result.exit_code == 1 and "{style} means nothing" in result.stderr
+    assert result.exit_code == 2 and "{style} means nothing" in result.stderr
     result = run("map", tree / "a.png", "-m", "analytic", "--out-dir", tree, "--name",
                  "a.png")
     assert result.exit_code == 1 and "refusing to overwrite an input" in result.stderr
@@ -145,13 +145,13 @@ def test_video_input_points_to_dofkit_video(tmp_path):
 def test_refuses_image_bytes_onto_a_terminal(tree, monkeypatch):
     monkeypatch.setattr("dofkit.cli.batch_run.stdout_is_terminal", lambda: True)
     result = run("map", tree / "a.png", "-o", "-", "-m", "analytic")
-    assert result.exit_code == 1 and "terminal" in result.stderr
+    assert result.exit_code == 2 and "terminal" in result.stderr
 
 
 def test_options_the_method_ignores_are_refused(tree, tmp_path):
     result = run("map", tree / "a.png", "-o", tmp_path / "m.png", "-m", "analytic",
                  "--weights", "w.safetensors")
-    assert result.exit_code == 1 and "--weights does nothing with --method analytic" in (
+    assert result.exit_code == 2 and "--weights does nothing with --method analytic" in (
         result.stderr)
 
 

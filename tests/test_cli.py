@@ -133,9 +133,26 @@ def test_map_stdin_to_stdout(half_sharp):
     (["map", "a.png", "-o", "c.png", "--depth", "12"], "--depth must be 8 or 16"),
 ])
 def test_map_usage_errors(arguments, message, tmp_path, monkeypatch):
+    """Options refused by the CLI or by the library are usage errors, like click's: exit 2."""
     monkeypatch.chdir(tmp_path)
     result = runner.invoke(app, arguments)
-    assert result.exit_code != 0 and message in result.stderr
+    assert result.exit_code == 2 and message in result.stderr
+
+
+def test_an_output_format_dofkit_cannot_write_is_refused_before_any_work(photo, tmp_path):
+    result = runner.invoke(app, ["map", str(photo), "-o", str(tmp_path / "m.xyz"), "-m",
+                                 "analytic"])
+    assert result.exit_code == 2 and "m.xyz: cannot write '.xyz' files" in result.stderr
+    assert len(result.stderr.splitlines()) == 1
+
+
+def test_files_that_cannot_be_used_exit_1(tmp_path):
+    result = runner.invoke(app, ["map", str(tmp_path / "gone.png"), "-o", str(tmp_path / "m.png"),
+                                 "-m", "analytic"])
+    assert result.exit_code == 1 and "gone.png: no such file" in result.stderr
+    result = runner.invoke(app, ["map", "--from", str(tmp_path / "gone.txt"), "--out-dir",
+                                 str(tmp_path), "-m", "analytic"])
+    assert result.exit_code == 1 and "gone.txt: cannot read the list" in result.stderr
 
 
 def test_eval_json_on_given_maps(tmp_path):
@@ -177,7 +194,7 @@ def test_map_depth_16_needs_a_format_that_holds_it(tmp_path):
     write_image(source, np.random.default_rng(0).random((20, 30, 3)).astype(np.float32))
     result = runner.invoke(app, ["map", str(source), "-o", str(tmp_path / "m.jpg"),
                                  "--depth", "16", "-m", "analytic"])
-    assert result.exit_code == 1 and "--depth 16 needs a PNG or TIFF output" in result.stderr
+    assert result.exit_code == 2 and "--depth 16 needs a PNG or TIFF output" in result.stderr
     assert not (tmp_path / "m.jpg").exists()
 
 

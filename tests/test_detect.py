@@ -16,6 +16,7 @@ from dofkit.detect import (Detection, Detector, HogPeopleDetector, detect_on_roi
                            make_detector, parse_detections, saliency_map)
 from dofkit.detect.builtin import FACE_CASCADES, cascade_folders, find_cascade
 from dofkit.detect.on_rois import crop_box
+from dofkit.errors import InputError
 from dofkit.io import open_image, read_image, write_image
 from dofkit.roi import Roi
 
@@ -150,7 +151,7 @@ def test_association_by_name_and_id():
     assert parsed.unmatched(["000007.png"]) == 1
     bare = parse_detections('{"xyxy": [0, 0, 1, 1]}', "d.json")
     assert len(bare.for_image("x.png", only_input=True)) == 1
-    with pytest.raises(ParameterError, match="names no image"):
+    with pytest.raises(InputError, match="names no image"):
         bare.for_image("x.png", only_input=False)
 
 
@@ -171,7 +172,7 @@ def test_json_lines_of_images_without_detections():
     ("hello", "d.json: line 1: not valid JSON"),
 ])
 def test_malformed_detections(text, message):
-    with pytest.raises(ParameterError, match=message.replace("(", r"\(")):
+    with pytest.raises(InputError, match=message.replace("(", r"\(")):
         parse_detections(text, "d.json")
 
 
@@ -196,11 +197,11 @@ def test_cli_malformed_json_and_boxes_outside_name_the_file(scene, tmp_path):
 def test_cli_refuses_conflicting_sources(scene):
     photo, focus = scene
     result = runner.invoke(app, ["detect", str(photo), "--detections", "x.json", "-d", "hog"])
-    assert result.exit_code == 1 and "takes no --detector" in result.stderr
+    assert result.exit_code == 2 and "takes no --detector" in result.stderr
     result = runner.invoke(app, ["detect", "-", "--detections", "-"])
-    assert result.exit_code == 1 and "stdin cannot carry both" in result.stderr
+    assert result.exit_code == 2 and "stdin cannot carry both" in result.stderr
     result = runner.invoke(app, ["detect", str(photo), "--map", str(focus), "--pad", "0.2"])
-    assert result.exit_code == 1 and "--pad goes with --on-rois" in result.stderr
+    assert result.exit_code == 2 and "--pad goes with --on-rois" in result.stderr
     result = runner.invoke(app, ["detect", str(photo), "--on-rois", "--pad", "-1"])
     assert result.exit_code == 2 and "Invalid value for '--pad'" in result.stderr
 

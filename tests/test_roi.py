@@ -229,7 +229,7 @@ def test_cli_map_folder_for_several_inputs(photo_and_map, tmp_path):
 def test_cli_bad_threshold(photo_and_map):
     photo, focus = photo_and_map
     result = runner.invoke(app, ["roi", str(photo), "--map", str(focus), "-t", "high"])
-    assert result.exit_code == 1 and "--threshold must be a number" in result.stderr
+    assert result.exit_code == 2 and "--threshold must be a number" in result.stderr
 
 
 def test_cli_map_folder_finds_the_map_of_stdin(photo_and_map, tmp_path):

@@ -392,19 +392,19 @@ def test_bad_inputs(tmp_path):
         ["notes.mp4", "empty.mp4", "nothing", "sound.m4a"])
 
 
-@pytest.mark.parametrize("target, args, message", [
-    ("out.avi", (), "cannot write '.avi' video"),
-    ("out.png", (), "one image cannot hold a video"),
-    ("-", (), "JSON lines only"),
-    ("out.mp4", ("--smooth", "1"), "--smooth must be in [0, 1)"),
-    ("out.mp4", ("--fps", "10"), "--fps applies to image-sequence input only"),
-    ("out.mp4", ("--start", "-1"), "--start must be >= 0"),
-    ("out.mp4", ("--start", "5"), "no video frames"),
+@pytest.mark.parametrize("target, args, message, code", [
+    ("out.avi", (), "cannot write '.avi' video", 2),
+    ("out.png", (), "one image cannot hold a video", 2),
+    ("-", (), "JSON lines only", 2),
+    ("out.mp4", ("--smooth", "1"), "--smooth must be in [0, 1)", 2),
+    ("out.mp4", ("--fps", "10"), "--fps applies to image-sequence input only", 2),
+    ("out.mp4", ("--start", "-1"), "--start must be >= 0", 2),
+    ("out.mp4", ("--start", "5"), "no video frames", 1),
 ])
-def test_bad_outputs_and_options(clip, tmp_path, target, args, message):
+def test_bad_outputs_and_options(clip, tmp_path, target, args, message, code):
     result = run(clip, tmp_path / target if target != "-" else "-", "--method", "analytic",
                  *args)
-    assert result.exit_code == 1, result.output
+    assert result.exit_code == code, result.output
     assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1
     assert not any(tmp_path.iterdir())
 
@@ -461,7 +461,7 @@ def test_roi_bad_threshold_leaves_nothing(clip, tmp_path):
                                    ("rois.jsonl", "1.5", "threshold must be in"),
                                    ("rois.mp4", "otsu", "write JSON lines")):
         result = run(clip, tmp_path / target, "--mode", "roi", "--threshold", value)
-        assert result.exit_code == 1 and message in result.stderr
+        assert result.exit_code == 2 and message in result.stderr
     assert not any(tmp_path.iterdir())
 
 
@@ -501,4 +501,4 @@ def test_detect_gates_by_focus():
 
 def test_detect_unknown_detector(clip, tmp_path):
     result = run(clip, "-", "--mode", "detect", "--detector", "nope")
-    assert result.exit_code == 1 and "detector must be one of" in result.stderr
+    assert result.exit_code == 2 and "detector must be one of" in result.stderr

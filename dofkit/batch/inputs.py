@@ -9,7 +9,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import ImageError, ParameterError
+from ..errors import ImageError, InputError, ParameterError
 from ..io import STDIO
 
 #: Suffixes taken from folders and globs (case-insensitive).
@@ -58,8 +58,8 @@ def _read_list(name: str) -> list[str]:
     try:
         text = sys.stdin.read() if name == STDIO else Path(name).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise ParameterError(f"{name}: cannot read the list "
-                             f"({getattr(exc, 'strerror', None) or exc})", "from_list") from None
+        raise InputError(f"{name}: cannot read the list "
+                         f"({getattr(exc, 'strerror', None) or exc})") from None
     return [line.strip() for line in text.splitlines() if line.strip()
             and not line.lstrip().startswith("#")]
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import OutputError, ParameterError
-from ..io import STDIO
+from ..io import STDIO, check_suffix
 from .inputs import Source
 
 #: Fields a ``--name`` template may use.
@@ -63,9 +63,9 @@ def place(sources: list[Source], template: str, out_dir: Path, **extra) -> list[
 
 
 def refuse_collisions(tasks: list[Task], inputs: list[str], overwrite: bool = False) -> None:
-    """Refuse, before anything runs, two outputs with one path, and an output that is an
-    input (image, map, detections, weights) of the run unless ``overwrite``, crop patterns
-    included."""
+    """Refuse, before anything runs, an output in a format dofkit does not write, two outputs
+    with one path, and an output that is an input (image, map, detections, weights) of the
+    run unless ``overwrite``, crop patterns included."""
     seen: dict[str, str] = {}
     patterns = []
     for task in tasks:
@@ -75,6 +75,10 @@ def refuse_collisions(tasks: list[Task], inputs: list[str], overwrite: bool = Fa
             if role == "crop":
                 patterns.append((task.source, target))
                 continue
+            try:
+                check_suffix(Path(target).suffix)
+            except ParameterError as exc:
+                raise ParameterError(f"{target}: {exc}", "path") from None
             key = os.path.abspath(target)
             if key in seen:
                 raise ParameterError(f"{target}: two outputs would be written here ({seen[key]} "

@@ -9,7 +9,7 @@ from typing import Callable
 import typer
 from rich.console import Console
 
-from ..errors import DofkitError
+from ..errors import DofkitError, ParameterError
 
 #: Everything for people goes to stderr; stdout carries only data.
 console = Console(stderr=True, soft_wrap=True, highlight=False)
@@ -17,7 +17,7 @@ console = Console(stderr=True, soft_wrap=True, highlight=False)
 #: Library parameter -> the option that sets it, for messages (a library names its own).
 OPTION_NAMES = {"strength": "--smooth", "every": "--every", "max_rois": "--max",
                 "min_area": "--min-area", "view": "--map-view", "inputs": "IN",
-                "from_list": "--from", "name": "--name", "start": "--start",
+                "name": "--name", "start": "--start",
                 "duration": "--duration", "rate": "--fps", "threshold": "--threshold",
                 "gate": "--gate", "pad": "--pad", "merge": "--merge", "depth": "--depth",
                 "fraction": "--fraction", "aspect": "--aspect", "method": "--method",
@@ -65,15 +65,16 @@ def escape(text: str) -> str:
 
 
 def guarded(command: Callable) -> Callable:
-    """Run a command so that no traceback reaches the user: a dofkit error is one line and
-    exit 1 (click's own usage errors exit 2), an unexpected one an 'internal error' line."""
+    """Run a command so that no traceback reaches the user: a dofkit error is one line, exit 2
+    for a refused option (a usage error, like click's own) and 1 for anything else (an input,
+    an output, a resource); an unexpected error is an 'internal error' line."""
 
     @functools.wraps(command)
     def wrapper(*args, **kwargs):
         try:
             return command(*args, **kwargs)
         except DofkitError as exc:
-            fail(option_message(exc), 1)
+            fail(option_message(exc), 2 if isinstance(exc, ParameterError) else 1)
         except BrokenPipeError:
             sys.stderr.close()
             raise typer.Exit(1) from None

@@ -9,7 +9,7 @@ from typing import List, Optional
 import typer
 
 from ..batch import Task
-from ..errors import ParameterError
+from ..errors import InputError, ParameterError
 from ..pipeline import PipelineSpec, RoiSettings
 from . import options
 from .batch_run import execute, map_files, side_targets
@@ -29,8 +29,8 @@ def read_detection_file(path: str):
     try:
         text = Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise ParameterError(f"{path}: cannot read ({getattr(exc, 'strerror', None) or exc})"
-                             ) from None
+        raise InputError(f"{path}: cannot read ({getattr(exc, 'strerror', None) or exc})"
+                         ) from None
     return parse_detections(text, path)
 
 

@@ -25,7 +25,7 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import ParameterError
+from ..errors import InputError
 from .base import Detection
 from .gate import box_problem
 
@@ -56,9 +56,8 @@ class DetectionFile:
         found = []
         for key, detection in self.entries:
             if key is None and not only_input:
-                raise ParameterError(f"{self.name}: a detection names no image (give \"image\","
-                                     " \"file_name\" or \"image_id\") and there are several "
-                                     "inputs")
+                raise InputError(f"{self.name}: a detection names no image (give \"image\", "
+                                 "\"file_name\" or \"image_id\") and there are several inputs")
             if key is None or names_image(key, source):
                 found.append(detection)
         return found
@@ -82,7 +81,7 @@ def names_image(key: object, source: str) -> bool:
 
 def parse_detections(text: str, name: str) -> DetectionFile:
     """Read detections from JSON ``text`` (see the module docs); ``name`` labels errors.
-    Raises ParameterError naming ``name`` and the line or detection at fault."""
+    Raises InputError naming ``name`` and the line or detection at fault."""
     try:
         whole = json.loads(text)
     except json.JSONDecodeError:
@@ -99,13 +98,13 @@ def parse_detections(text: str, name: str) -> DetectionFile:
             try:
                 document = json.loads(line)
             except json.JSONDecodeError as exc:
-                raise ParameterError(f"{name}: line {number}: not valid JSON ({exc.msg} at "
-                                     f"column {exc.colno})") from None
+                raise InputError(f"{name}: line {number}: not valid JSON ({exc.msg} at "
+                                 f"column {exc.colno})") from None
             items += _from_document(document, f"line {number}")
     entries = []
     for image, item, where in items:
         if not isinstance(item, dict):
-            raise ParameterError(f"{name}: {where}: a detection must be a JSON object")
+            raise InputError(f"{name}: {where}: a detection must be a JSON object")
         key = image if image is not None else next(
             (item[k] for k in IMAGE_KEYS if item.get(k) is not None), None)
         entries.append((key, _detection(item, f"{name}: {where}")))
@@ -118,7 +117,7 @@ def _from_document(document: object, where: str):
         for key in DOCUMENT_KEYS:
             items = document.get(key, [])
             if not isinstance(items, list):
-                raise ParameterError(f"{where}: \"{key}\" must be a list")
+                raise InputError(f"{where}: \"{key}\" must be a list")
             for index, item in enumerate(items):
                 yield document.get("image"), item, f"{where}, {key}[{index}]"
     else:
@@ -131,8 +130,8 @@ def _detection(item: dict, where: str) -> Detection:
     if (not isinstance(values, list) or len(values) != 4
             or not all(isinstance(v, (int, float)) and not isinstance(v, bool)
                        and math.isfinite(v) for v in values)):
-        raise ParameterError(f"{where}: needs \"bbox\": [x, y, w, h] or \"xyxy\": "
-                             "[x1, y1, x2, y2] (4 finite numbers)")
+        raise InputError(f"{where}: needs \"bbox\": [x, y, w, h] or \"xyxy\": "
+                         "[x1, y1, x2, y2] (4 finite numbers)")
     x, y, a, b = (float(v) for v in values)
     xyxy = (x, y, x + a, y + b) if key == "bbox" else (x, y, a, b)
     score = item.get("score")
@@ -143,10 +142,10 @@ def _detection(item: dict, where: str) -> Detection:
 
 
 def check_boxes(detections: list[Detection], size: tuple[int, int], where: str) -> None:
-    """Raise ParameterError naming ``where`` for the first box that cannot be scored in an
+    """Raise InputError naming ``where`` for the first box that cannot be scored in an
     image of ``size`` = (width, height)."""
     for detection in detections:
         problem = box_problem(detection.xyxy, size)
         if problem:
             shown = detection.record if detection.record is not None else detection.xyxy
-            raise ParameterError(f"{where}: {problem}: {json.dumps(shown)}")
+            raise InputError(f"{where}: {problem}: {json.dumps(shown)}")

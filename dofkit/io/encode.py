@@ -28,6 +28,15 @@ def to_uint(values: np.ndarray, depth: int = 8) -> np.ndarray:
     return (np.clip(values, 0.0, 1.0) * top + 0.5).astype(dtype)
 
 
+def check_suffix(suffix: str) -> str:
+    """``suffix`` (e.g. ``.PNG``) in lower case; ParameterError unless dofkit writes it."""
+    suffix = suffix.lower()
+    if suffix not in WRITE_SUFFIXES:
+        raise ParameterError(f"cannot write '{suffix or '(no suffix)'}' files; use one of "
+                             + ", ".join(sorted(WRITE_SUFFIXES)), "suffix")
+    return suffix
+
+
 def encode_image(values: np.ndarray, suffix: str, *, depth: int = 8,
                  alpha: np.ndarray | None = None, quality: int = 95) -> bytes:
     """Encode float RGB (H, W, 3) or grey (H, W) in [0, 1] to bytes of the format of ``suffix``.
@@ -35,10 +44,7 @@ def encode_image(values: np.ndarray, suffix: str, *, depth: int = 8,
     ``depth`` 16 is kept only for PNG and TIFF (others fall back to 8). ``alpha`` (H, W) is
     written where the format holds it (PNG, TIFF, WebP). ``quality`` applies to JPEG and WebP.
     """
-    suffix = suffix.lower()
-    if suffix not in WRITE_SUFFIXES:
-        raise ParameterError(f"cannot write '{suffix or '(no suffix)'}' files; use one of "
-                             + ", ".join(sorted(WRITE_SUFFIXES)), "suffix")
+    suffix = check_suffix(suffix)
     if suffix not in SIXTEEN_BIT_SUFFIXES:
         depth = 8
     samples = values
