@@ -369,6 +369,8 @@ def test_truncated_video_is_reported_and_what_was_made_kept(tmp_path):
 def test_bad_inputs(tmp_path):
     text = tmp_path / "notes.mp4"
     text.write_text("not a video at all\n" * 100)
+    fake = tmp_path / "fake.png"  # named like an image, which ffmpeg reads as a video
+    fake.write_text("not an image either\n" * 100)
     empty = tmp_path / "empty.mp4"
     empty.write_bytes(b"")
     nothing = tmp_path / "nothing"
@@ -381,15 +383,16 @@ def test_bad_inputs(tmp_path):
         block.sample_rate = 16000
         container.mux(stream.encode(block))
         container.mux(stream.encode(None))
-    cases = {text: "not a video", empty: "empty file", nothing: "no images found",
-             sound: "no video stream", tmp_path / "missing.mp4": "no such file"}
+    cases = {text: "not a video", fake: "not a video dofkit can read", empty: "empty file",
+             nothing: "no images found", sound: "no video stream",
+             tmp_path / "missing.mp4": "no such file"}
     for path, message in cases.items():
         result = run(path, tmp_path / "out.mp4", "--method", "analytic")
         assert result.exit_code == 1, (path, result.output)
         lines = result.stderr.strip().splitlines()
         assert len(lines) == 1 and message in lines[0] and path.name in lines[0], lines
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
-        ["notes.mp4", "empty.mp4", "nothing", "sound.m4a"])
+        ["notes.mp4", "fake.png", "empty.mp4", "nothing", "sound.m4a"])
 
 
 @pytest.mark.parametrize("target, args, message, code", [

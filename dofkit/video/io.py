@@ -109,10 +109,14 @@ class VideoSource(_Source):
             raise ImageError(f"{path}: no video stream")
         self._video = self._container.streams.video[0]
         context = self._video.codec_context
-        if context is None or not context.width or not context.height:
+        codec = getattr(self._video.codec, "name", "?")
+        if context is None:
             self._container.close()
-            raise ImageError(f"{path}: unsupported video codec "
-                             f"{getattr(self._video.codec, 'name', '?')}")
+            raise ImageError(f"{path}: unsupported video codec {codec}")
+        if not context.width or not context.height:  # e.g. text named x.png
+            self._container.close()
+            raise ImageError(f"{path}: not a video dofkit can read (no frame size in its "
+                             f"{codec} data)")
         self._video.thread_type = "AUTO"
         self.size = (context.width, context.height)
         self.rate = Fraction(self._video.average_rate or self._video.guessed_rate or 0)
