@@ -112,6 +112,18 @@ def test_map_batch_goes_on_after_a_bad_input(photo, tmp_path):
     assert (out_dir / "photo.png").exists() and not (out_dir / "empty.png").exists()
 
 
+def test_summary_of_a_batch_all_skipped_has_no_rate(photo, tmp_path):
+    other = tmp_path / "other.png"
+    other.write_bytes(photo.read_bytes())
+    arguments = ["map", str(photo), str(other), "--out-dir", str(tmp_path / "maps"), "-m",
+                 "analytic"]
+    assert "/s)" in runner.invoke(app, arguments).stderr
+    result = runner.invoke(app, [*arguments, "--skip-existing"])
+    assert result.exit_code == 0, result.output
+    summary = result.stderr.strip().splitlines()[-1]
+    assert "0 done, 0 failed, 2 skipped in" in summary and "/s" not in summary
+
+
 def test_map_refuses_to_overwrite_its_input(photo):
     before = photo.read_bytes()
     result = runner.invoke(app, ["map", str(photo), "-o", str(photo), "-m", "analytic"])

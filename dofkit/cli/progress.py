@@ -51,16 +51,20 @@ class BatchProgress:
             self._bar.update(self._task, advance=1, counts=self.counts(), rate=self.rate())
         elif self._plain and time.monotonic() - self._shown >= PLAIN_EVERY:
             self._shown = time.monotonic()
-            notice(f"{self.label}: {self.done}/{self.total}, {self.counts()}, {self.rate()}")
+            notice(", ".join(filter(None, (f"{self.label}: {self.done}/{self.total}",
+                                           self.counts(), self.rate()))))
 
     def counts(self) -> str:
         parts = [f"{self.failed} failed"] + ([f"{self.skipped} skipped"] if self.skipped else [])
         return ", ".join(parts)
 
     def rate(self) -> str:
-        return f"{self.done / max(time.monotonic() - self._began, 1e-9):.1f}/s"
+        """Inputs worked on (not skipped) per second; empty while there are none."""
+        worked = self.done - self.skipped
+        return f"{worked / max(time.monotonic() - self._began, 1e-9):.1f}/s" if worked else ""
 
     def summary(self) -> str:
         took = time.monotonic() - self._began
+        rate = self.rate()
         return (f"{self.done - self.failed - self.skipped} done, {self.counts()} "
-                f"in {took:.1f} s ({self.rate()})")
+                f"in {took:.1f} s" + (f" ({rate})" if rate else ""))
