@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import pty
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -28,3 +33,27 @@ def half_sharp() -> tuple[np.ndarray, np.ndarray]:
     truth = np.zeros((96, 128), bool)
     truth[:, :64] = True
     return result, truth
+
+
+def run_on_terminal(*arguments: str, stdout_terminal: bool) -> tuple[str, str]:
+    """Run ``dofkit ARGUMENTS`` with stderr on a pseudo-terminal, and stdout on it too or on a
+    pipe: (what the terminal showed, what the pipe received)."""
+    terminal, child_side = pty.openpty()
+    child = subprocess.Popen(
+        [sys.executable, "-m", "dofkit", *arguments], stdin=subprocess.DEVNULL,
+        stdout=child_side if stdout_terminal else subprocess.PIPE, stderr=child_side,
+        env={**os.environ, "TERM": "xterm", "COLUMNS": "100"})
+    os.close(child_side)
+    shown = b""
+    while True:
+        try:
+            chunk = os.read(terminal, 65536)
+        except OSError:  # EIO: the child closed the terminal
+            break
+        if not chunk:
+            break
+        shown += chunk
+    os.close(terminal)
+    piped = child.stdout.read() if child.stdout is not None else b""
+    child.wait(timeout=120)
+    return shown.decode(errors="replace"), piped.decode()

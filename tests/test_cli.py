@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 from dofkit.cli import app
 from dofkit.focus import DEVICES, METHODS
 from dofkit.io import encode_image, open_image, write_image
-from tests.conftest import textured
+from tests.conftest import run_on_terminal, textured
 
 DBD = Path(__file__).resolve().parents[2] / "shared" / "data" / "dbd-real"
 runner = CliRunner()
@@ -122,6 +122,20 @@ def test_summary_of_a_batch_all_skipped_has_no_rate(photo, tmp_path):
     assert result.exit_code == 0, result.output
     summary = result.stderr.strip().splitlines()[-1]
     assert "0 done, 0 failed, 2 skipped in" in summary and "/s" not in summary
+
+
+@pytest.mark.parametrize("stdout_terminal", [True, False])
+def test_json_lines_of_a_batch_reach_stdout_and_no_bar_draws_over_them(photo, tmp_path,
+                                                                        stdout_terminal):
+    """With stderr on a terminal, `roi --json` lines go to stdout whatever it is (not
+    through the bar's console); on a terminal they come without the live bar."""
+    other = tmp_path / "other.png"
+    other.write_bytes(photo.read_bytes())
+    shown, piped = run_on_terminal("roi", str(photo), str(other), "--json", "-m", "analytic",
+                                   stdout_terminal=stdout_terminal)
+    lines = (shown if stdout_terminal else piped).splitlines()
+    assert sum(line.startswith('{"image": ') for line in lines) == 2, (shown, piped)
+    assert ("\x1b[?25l" in shown) is not stdout_terminal  # a live bar hides the cursor
 
 
 def test_map_refuses_to_overwrite_its_input(photo):

@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from conftest import textured
+from conftest import run_on_terminal, textured
 from dofkit.cli import app
 from dofkit.errors import ImageError, ParameterError
 from dofkit.focus import FocusEstimator
@@ -446,6 +446,19 @@ def test_roi_json_lines_on_stdout(clip):
         left = 14 + 2 * record["frame"]
         assert abs(x - left) <= 6 and abs(y - 16) <= 6 and abs(w - 32) <= 10
     assert "6 frames" in result.stderr
+
+
+@pytest.mark.parametrize("stdout_terminal", [True, False])
+def test_no_live_progress_bar_among_json_lines_on_a_terminal(clip, stdout_terminal):
+    """JSON lines on a terminal come without the live bar (which would draw over them); piped,
+    they all reach the pipe while the bar is drawn on the terminal."""
+    shown, piped = run_on_terminal("video", str(clip), "-", "--mode", "roi", "--method",
+                                   "analytic", "--duration", "0.5",
+                                   stdout_terminal=stdout_terminal)
+    hidden_cursor = "\x1b[?25l"  # a live bar hides the cursor while it draws
+    lines = (shown if stdout_terminal else piped).splitlines()
+    assert sum(line.startswith('{"frame": ') for line in lines) == 6, shown
+    assert (hidden_cursor in shown) is not stdout_terminal
 
 
 def test_roi_json_lines_file_with_start(clip, tmp_path):

@@ -4,7 +4,6 @@ status records turned into progress, error lines, JSON, a report and the exit co
 from __future__ import annotations
 
 import os
-import sys
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Callable, Optional
@@ -16,7 +15,7 @@ from ..batch.inputs import Source
 from ..errors import OutputError, ParameterError
 from ..io import STDIO
 from ..pipeline import PipelineSpec
-from .common import fail, notice, printable
+from .common import fail, notice, printable, stdout_is_terminal
 from .progress import BatchProgress
 
 ENGINES = ("local", "ray")
@@ -141,8 +140,10 @@ def map_files(options: BatchOptions, map_path: Optional[str]) -> list[Optional[s
 
 
 def execute(spec: PipelineSpec, tasks: list[Task], options: BatchOptions, *, label: str,
-            guard: tuple = (), on_status: Callable[[dict], None] | None = None) -> None:
-    """Run ``tasks`` on the chosen engine; exits 1 when any input failed."""
+            guard: tuple = (), on_status: Callable[[dict], None] | None = None,
+            stdout: bool = False) -> None:
+    """Run ``tasks`` on the chosen engine; exits 1 when any input failed. ``stdout``: whether
+    ``on_status`` writes data (JSON) to stdout, where no live progress bar may mix with it."""
     read = [t.source for t in tasks] + [t.map for t in tasks if t.map] + [str(g) for g in guard]
     refuse_collisions(tasks, read + ([options.report] if options.report else []),
                       options.overwrite)
@@ -156,7 +157,8 @@ def execute(spec: PipelineSpec, tasks: list[Task], options: BatchOptions, *, lab
     todo = [t for t in tasks if t.source not in skip]
     quiet_native = not options.verbose
     with Report(options.report) as report, \
-            BatchProgress(len(tasks), label, quiet=options.quiet) as progress:
+            BatchProgress(len(tasks), label, quiet=options.quiet,
+                          live=not (stdout and stdout_is_terminal())) as progress:
         try:
             for status in _chain(done, _engine(spec, todo, options, guard, quiet_native)):
                 progress.add(status)
@@ -180,11 +182,6 @@ def execute(spec: PipelineSpec, tasks: list[Task], options: BatchOptions, *, lab
         notice(f"{label}: {progress.summary()}")
     if progress.failed:
         raise typer.Exit(1)
-
-
-def stdout_is_terminal() -> bool:
-    """Whether stdout is a terminal (image bytes are then refused, as gzip does)."""
-    return sys.stdout.isatty()
 
 
 def _chain(first: list, rest):

@@ -53,6 +53,12 @@ def fail(message: str, code: int = 2) -> None:
     raise typer.Exit(code)
 
 
+def stdout_is_terminal() -> bool:
+    """Whether stdout is a terminal: image bytes are then refused (as gzip does), and no live
+    progress bar is drawn among data written there."""
+    return sys.stdout.isatty()
+
+
 def notice(message: str) -> None:
     """One-line notice on stderr."""
     console.print(f"dofkit: {printable(message)}", markup=False)

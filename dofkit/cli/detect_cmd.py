@@ -102,4 +102,4 @@ def detect_command(
                    f"{len(record['dropped'])} dropped")
 
     execute(spec, tasks, batch, label="gating detections", guard=shared.guard(detections_path),
-            on_status=show)
+            on_status=show, stdout=as_json)

@@ -16,17 +16,19 @@ PLAIN_EVERY = 10.0
 class BatchProgress:
     """Counts status records (``ok``, ``skipped``, failed) and shows them."""
 
-    def __init__(self, total: int, label: str, *, quiet: bool = False):
+    def __init__(self, total: int, label: str, *, quiet: bool = False, live: bool = True):
+        """``live`` False: plain lines even on a terminal (stdout shows data there)."""
         self.total, self.label = total, label
         self.done = self.failed = self.skipped = 0
         self._began = self._shown = time.monotonic()
         self._bar = None
-        if not quiet and total > 1 and console.is_terminal:
+        if not quiet and total > 1 and live and console.is_terminal:
             self._bar = Progress(
                 TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                 TaskProgressColumn(), TextColumn("{task.fields[counts]}"),
                 TextColumn("{task.fields[rate]}"),
-                TimeRemainingColumn(), console=console, transient=True)
+                TimeRemainingColumn(), console=console, transient=True,
+                redirect_stdout=False)  # stdout is data: it must not be drawn on stderr
         self._plain = not quiet and total > 1 and self._bar is None
 
     def __enter__(self) -> "BatchProgress":

@@ -83,4 +83,5 @@ def roi_command(
             notice(f"{status['input']}: {len(rois)} region{'s' * (len(rois) != 1)}"
                    f"{': ' + boxes if rois else ''}")
 
-    execute(spec, tasks, batch, label="finding regions", guard=shared.guard(), on_status=show)
+    execute(spec, tasks, batch, label="finding regions", guard=shared.guard(), on_status=show,
+            stdout=as_json)

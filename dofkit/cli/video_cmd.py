@@ -12,10 +12,11 @@ from rich.progress import (BarColumn, MofNCompleteColumn, Progress, ProgressColu
                            TextColumn, TimeRemainingColumn)
 from rich.text import Text
 
+from ..io import STDIO
 from ..pipeline import RoiSettings
 from ..render.styles import parse_setting
 from . import options
-from .common import console, fail, guarded, notice, refuse_unused
+from .common import console, fail, guarded, notice, refuse_unused, stdout_is_terminal
 from .focus_input import parse_threshold
 
 
@@ -142,7 +143,8 @@ def video_command(
         sink = open_sink(target, records=mode in (Mode.roi, Mode.detect), size=video.size,
                          rate=video.rate, audio=video.audio, inputs=(source,))
         began = time.perf_counter()
-        with _progress(video.count) as bar, interrupt_flag() as stopped:
+        live = not (target == STDIO and stdout_is_terminal())  # not among the JSON lines
+        with _progress(live) as bar, interrupt_flag() as stopped:
             task = bar.add_task(mode.value, total=video.count)
             outcome = process(video, sink, work, advance=lambda: bar.advance(task),
                               stop=stopped)
@@ -158,9 +160,9 @@ def video_command(
              "frames it announces; truncated?); what was made is kept", 1)
 
 
-def _progress(total: int | None) -> Progress:
-    """Progress bar on stderr (a terminal only): frames done, frames per second, time left;
-    ``total`` None (unknown frame count) shows a pulsing bar."""
+def _progress(live: bool) -> Progress:
+    """Progress bar on stderr (a terminal only, and ``live``): frames done, frames per second,
+    time left; a pulsing bar when the frame count is unknown."""
     return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                     FpsColumn(), TimeRemainingColumn(), console=console, transient=True,
-                    disable=not console.is_terminal)
+                    redirect_stdout=False, disable=not (live and console.is_terminal))
