@@ -66,6 +66,12 @@ def test_help_is_flowed_to_the_terminal(width):
     assert "keeping the frame rate, the frame count and the audio track." in summaries
 
 
+def test_no_arguments_show_the_help_alone():
+    result = subprocess.run([sys.executable, "-m", "dofkit"], capture_output=True, text=True)
+    assert result.returncode == 2 and result.stderr.startswith("Usage: dofkit")
+    assert "error" not in result.stderr and "  map " in result.stderr
+
+
 def test_help_names_the_choices_of_method_and_device():
     text = "\n".join(help_lines(["map"], 100))
     assert f"--method [{'|'.join(METHODS)}]" in text and f"--device [{'|'.join(DEVICES)}]" in text

@@ -68,8 +68,11 @@ def run(argv: list[str] | None = None) -> None:
     except typer.Abort:
         code = 130
     except TyperException as exc:  # click's usage errors, as typer vendors them
-        message = " ".join(getattr(exc, "format_message", exc.__str__)().split())
-        code = _one_line(message, 2) if message else 2  # no arguments: the help was shown
+        if type(exc).__name__ == "NoArgsIsHelpError":  # no arguments: the help alone
+            exc.show()
+            code = 2
+        else:
+            code = _one_line(" ".join(getattr(exc, "format_message", exc.__str__)().split()), 2)
     except Exception as exc:  # outside any command (help, parsing): still no traceback
         code = _one_line(f"internal error ({type(exc).__name__}: {exc})", 1)
     sys.exit(code if isinstance(code, int) else 0)
