@@ -99,31 +99,36 @@ def bilateral(source: np.ndarray, flow: np.ndarray, *, axis: int, taps: int, sig
     return np.where(keep, source, filtered).astype(np.float32)
 
 
-def merge(subject: np.ndarray, background: np.ndarray, *, range_sigma: float) -> np.ndarray:
+def merge(subject: np.ndarray, background: np.ndarray, *, range_sigma: float,
+          upsample_sigma: float) -> np.ndarray:
     """Full-resolution subject (H, W, 4) over the ``background`` (h, w, 4) upsampled by joint
-    bilateral upsampling (2x2 nearest texels, bilinear weights times the Gaussian of their
-    Lab distance to the subject pixel, plus a floor of 1e-3), mixed by the subject's focus
-    (channel 3) -> (H, W, 4)."""
+    bilateral upsampling (Kopf et al. 2007): the 3x3 texels around the nearest one, weighted
+    by an isotropic Gaussian (sigma ``upsample_sigma`` texels) of their distance to the
+    pixel's position times the Gaussian of their Lab distance to the subject pixel (plus a
+    floor of 1e-3), mixed by the subject's focus (channel 3) -> (H, W, 4). Pixels in full
+    focus are the subject."""
     height, width = subject.shape[:2]
     rows, columns = background.shape[:2]
     x, y = grid(height, width)
     at_x = np.clip(rescale(x, width, columns), 0, columns - 1)
     at_y = np.clip(rescale(y, height, rows), 0, rows - 1)
-    base_x, base_y = np.floor(at_x).astype(np.int64), np.floor(at_y).astype(np.int64)
-    tx, ty = (at_x - base_x)[..., None], (at_y - base_y)[..., None]
+    near_x, near_y = np.floor(at_x + 0.5).astype(np.int64), np.floor(at_y + 0.5).astype(np.int64)
     guide = unpack_lab(subject[..., :3])
     colours = unpack_lab(background[..., :3])
-    total, weights = np.zeros_like(guide), np.zeros_like(tx)
-    for dy in (0, 1):
-        for dx in (0, 1):
-            texel = colours[np.minimum(base_y + dy, rows - 1), np.minimum(base_x + dx, columns - 1)]
+    total, weights = np.zeros_like(guide), np.zeros_like(guide[..., :1])
+    for dy in (-1, 0, 1):
+        for dx in (-1, 0, 1):
+            qx, qy = np.clip(near_x + dx, 0, columns - 1), np.clip(near_y + dy, 0, rows - 1)
+            texel = colours[qy, qx]
+            spread = ((near_x + dx - at_x) ** 2 + (near_y + dy - at_y) ** 2)[..., None]
             distance = ((texel - guide) ** 2).sum(-1, keepdims=True)
-            w = ((tx if dx else 1 - tx) * (ty if dy else 1 - ty)
+            w = (np.exp(-0.5 * spread / upsample_sigma ** 2)
                  * (np.exp(-0.5 * distance / (range_sigma * range_sigma)) + 1e-3))
             total += w * texel
             weights += w
     far, focus = total / weights, subject[..., 3:]
-    return np.concatenate([pack_lab(far + (guide - far) * focus), focus], -1)
+    merged = np.concatenate([pack_lab(far + (guide - far) * focus), focus], -1)
+    return np.where(focus >= 1.0, subject, merged)
 
 
 def flow_dog(source: np.ndarray, flow: np.ndarray, *, taps: int, kernel: np.ndarray,

@@ -23,12 +23,16 @@ FLOW_SCALE = 2
 #: Ratio of the wide to the narrow Gaussian of the DoG (Marr-Hildreth's 1.6).
 EDGE_RATIO = 1.6
 #: Smallest bilateral sigma, in reduced-resolution px, the background copy may be given:
-#: below it the copy would blur by resampling more than by filtering.
-MIN_BACKGROUND_SIGMA = 1.0
+#: below 2 px the filter's shapes are drawn with a handful of texels and come out square
+#: (round lights turn into rounded squares).
+MIN_BACKGROUND_SIGMA = 2.0
 #: Range sigma of the joint bilateral upsampling of the background, in units of
 #: ``range_sigma``: it snaps the coarse background to outlines several times stronger than what
 #: the abstraction smooths over (round lights), not back to the detail it removed.
 UPSAMPLE_RANGE = 4.0
+#: Spatial sigma, in background texels, of the joint bilateral upsampling: an isotropic
+#: Gaussian (a bilinear tent's square footprint squares round lights).
+UPSAMPLE_SIGMA = 0.6
 #: Step in px of the walk along the edge flow that smooths the lines (the DoG it reads is
 #: already smooth across edges; 2 px halves the taps of a 1 px walk).
 LINE_STEP = 2.0
@@ -130,7 +134,8 @@ def abstract(backend, shrunk: Shrunk, params: dict) -> str:
     near = _bilateral_rounds(backend, "lab", "near", params["subject_radius"], 1, params,
                              focus_range=(0.001, 2.0))
     backend.run("merge", "abstracted", {"subject": near, "background": far}, dtype="f1",
-                range_sigma=UPSAMPLE_RANGE * float(params["range_sigma"]))
+                range_sigma=UPSAMPLE_RANGE * float(params["range_sigma"]),
+                upsample_sigma=UPSAMPLE_SIGMA)
     return "abstracted"
 
 
