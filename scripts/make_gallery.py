@@ -24,7 +24,6 @@ import numpy as np
 from dofkit import FocusEstimator
 from dofkit.io import encode_image, read_image, write_bytes_atomic, write_image
 from dofkit.render import STYLES, Stylizer
-from dofkit.synth import defocus
 
 ROOT = Path(__file__).resolve().parent.parent
 GALLERY = ROOT / "docs" / "gallery"
@@ -45,15 +44,21 @@ def tile(image: np.ndarray) -> np.ndarray:
 
 
 def lights() -> tuple[np.ndarray, np.ndarray]:
-    """Small bright lights on a dark blue ground, disc-defocused (radius 9 px) like night
-    bokeh; focus 0 everywhere. float32 (240, 320, 3), (240, 320)."""
+    """Night bokeh: soft discs of light (radius 5-16 px, edges softened by 0.8-3 px) of random
+    colours over a dark, faintly mottled ground with sensor noise; focus 0 everywhere.
+    float32 (240, 320, 3), (240, 320)."""
     rng = np.random.default_rng(7)
-    scene = np.zeros((240, 320, 3), np.float32) + np.array([0.02, 0.03, 0.08], np.float32)
-    for _ in range(30):
-        x, y = rng.integers(10, 310), rng.integers(10, 230)
-        scene[y - 1:y + 2, x - 1:x + 2] = rng.uniform(0.6, 1.0, 3) * 12
-    blurred = np.clip(defocus(np.clip(scene / 12, 0, 1), 9.0) * 12, 0, 1)
-    return blurred.astype(np.float32), np.zeros(scene.shape[:2], np.float32)
+    height, width = 240, 320
+    ground = cv2.GaussianBlur(rng.random((height, width, 3)).astype(np.float32), (0, 0), 12)
+    scene = np.array([0.05, 0.08, 0.12], np.float32) + 0.15 * ground
+    for _ in range(40):
+        radius, x, y = rng.uniform(5, 16), rng.uniform(0, width), rng.uniform(0, height)
+        disc = np.zeros((height, width), np.float32)
+        cv2.circle(disc, (int(x), int(y)), int(radius), 1.0, -1, cv2.LINE_AA)
+        cover = 0.8 * cv2.GaussianBlur(disc, (0, 0), rng.uniform(0.8, 3))[:, :, None]
+        scene = scene * (1 - cover) + cover * rng.uniform(0.5, 1.0, 3).astype(np.float32)
+    scene = scene + rng.normal(0, 0.01, scene.shape).astype(np.float32)
+    return np.clip(scene, 0, 1).astype(np.float32), np.zeros((height, width), np.float32)
 
 
 def gravel() -> tuple[np.ndarray, np.ndarray]:
