@@ -434,8 +434,10 @@ def test_library_errors():
 # ------------------------------------------------------------------------------ JSON modes
 
 def test_roi_json_lines_on_stdout(clip):
+    # --every 1: the boxes of fresh maps follow the square exactly (carried maps lag on a
+    # 96x64 clip, where the flow has little to work with)
     result = run(clip, "-", "--mode", "roi", "--method", "analytic", "--duration", "0.5",
-                 "--max-rois", "1")
+                 "--max-rois", "1", "--every", "1")
     assert result.exit_code == 0, result.output
     records = [json.loads(line) for line in result.stdout.splitlines()]
     assert [r["frame"] for r in records] == list(range(6))

@@ -67,10 +67,11 @@ def video_command(
     style: options.Style = options.StyleName,
     settings: Optional[List[str]] = options.Settings,
     backend: options.Backend = options.BackendName,
-    every: int = typer.Option(1, "--every", min=1,
+    every: int = typer.Option(4, "--every", min=1,
                               help="Compute a fresh focus map on every N-th frame; the frames "
-                                   "between reuse the previous map moved by optical flow. "
-                                   "Every frame is still output."),
+                                   "between reuse the previous map moved by optical flow (a "
+                                   "fresh one at a cut or a poor match). Every frame is still "
+                                   "output. 1 = a fresh map on every frame."),
     coherence: float = typer.Option(0.7, "--coherence", help="--mode stylize: weight in [0, 1) "
                                     "of the previous stylised frame, moved along the optical "
                                     "flow, where the motion is trusted; 0 = off."),
