@@ -1,9 +1,12 @@
-"""The frame loop: source -> work -> sink, one frame in memory, clean stop on Ctrl-C."""
+"""The frame loop: source -> work -> sink, a few frames in memory (the one worked on and up to
+two being written), clean stop on Ctrl-C."""
 
 from __future__ import annotations
 
 import signal
 import threading
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,22 +38,63 @@ def process(source, sink, work: Callable[[Frame], object], *,
             advance: Callable[[], None] = lambda: None,
             stop: Callable[[], bool] = lambda: False) -> Outcome:
     """Write ``work(frame)`` for every frame of ``source`` to ``sink``, calling ``advance``
-    after each frame. When ``stop()`` turns true the output is closed properly and kept as a
-    partial result (see the sinks' ``keep_partial``); on an error it is deleted. A source
-    that yields no frame raises ImageError."""
+    after each frame. The sink is written on a :class:`WriteBehind` thread, so encoding one
+    frame overlaps the work on the next. When ``stop()`` turns true the output is closed
+    properly and kept as a partial result (see the sinks' ``keep_partial``); on an error it is
+    deleted. A source that yields no frame raises ImageError."""
+    writer = WriteBehind(sink)
     try:
-        for frame in source.frames(sink.on_audio):
-            sink.write(frame, work(frame))
+        for frame in source.frames(writer.on_audio):
+            writer.write(frame, work(frame))
             advance()
             if stop():
+                writer.drain()
                 return Outcome(sink.written, sink.keep_partial(), complete=False)
+        writer.drain()
         if not sink.written:
             raise ImageError(f"{source.name}: no video frames to process")
     except BaseException:
+        writer.abandon()
         sink.discard()
         raise
     return Outcome(sink.written, sink.finish(), complete=True,
                    expected=getattr(source, "count", None))
+
+
+class WriteBehind:
+    """Calls a sink's ``write`` (and its audio handler) on one background thread, in order,
+    at most :attr:`DEPTH` calls behind the caller; an error of a call is raised in the caller
+    by the next :meth:`write` or :meth:`drain`. The values handed over must not be changed
+    afterwards (the frame loop's never are)."""
+
+    DEPTH = 2
+
+    def __init__(self, sink):
+        self._sink = sink
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="dofkit-sink")
+        self._pending: deque[Future] = deque()
+        self.on_audio = None if sink.on_audio is None else self._audio
+
+    def _audio(self, packet) -> None:
+        self._pending.append(self._pool.submit(self._sink.on_audio, packet))
+
+    def write(self, frame: Frame, values) -> None:
+        """Queue ``sink.write(frame, values)``; wait while more than DEPTH calls are pending."""
+        self._pending.append(self._pool.submit(self._sink.write, frame, values))
+        while len(self._pending) > self.DEPTH:
+            self._pending.popleft().result()
+
+    def drain(self) -> None:
+        """Wait for every queued call (raising the first error) and stop the thread."""
+        while self._pending:
+            self._pending.popleft().result()
+        self._pool.shutdown()
+
+    def abandon(self) -> None:
+        """Drop the queued calls, wait for the running one, and stop the thread (errors of
+        the calls are not raised: the output is being discarded)."""
+        self._pool.shutdown(wait=True, cancel_futures=True)
+        self._pending.clear()
 
 
 #: Signals that stop a run cleanly: Ctrl-C, ``kill`` (TERM) and a closed terminal (HUP).
