@@ -25,7 +25,7 @@ from ..errors import ImageError
 from ..evaluate import IMAGE_SUFFIXES
 from ..focus.paper import paper_focus
 from ..focus.srcnn import network_inputs
-from .scenes import TRAINING_BLUR_RANGE, Cutout, make_scene
+from .scenes import Cutout, make_scene
 
 WORK_SIDE = 640                  # px, long side of the working copy (as at inference)
 SCALE_RANGE = (0.6, 1.0)         # training photos are used at this fraction of WORK_SIDE
@@ -229,7 +229,7 @@ class SceneSamples:
         side = max(image.shape[:2])
         rows, cols, top, left = random_window(image.shape, self.patch, CONTEXT, rng)
         scene, label = make_scene(image[rows, cols], None if mask is None else mask[rows, cols],
-                                  self.cutouts, rng, blur_range=TRAINING_BLUR_RANGE)
+                                  self.cutouts, rng)
         scene, label = augment(scene, label, rng)
         inputs = network_inputs(scene, side)
         crop = (slice(top, top + self.patch), slice(left, left + self.patch))

@@ -27,11 +27,7 @@ from ..synth import disc_kernel, linear_to_srgb, srgb_to_linear
 
 KINDS = {"shallow": 0.34, "inverted": 0.08, "layers": 0.16, "backdrop": 0.06, "sharp": 0.18,
          "blurred": 0.18}
-#: Disc radius in px at working scale of a defocused layer, drawn log-uniformly: validation
-#: scenes use BLUR_RANGE; training reaches further (TRAINING_BLUR_RANGE), as real bokeh does
-#: (strongly defocused foliage turns into smooth blobs that have no edges left).
-BLUR_RANGE = (2.0, 12.0)
-TRAINING_BLUR_RANGE = (2.0, 24.0)
+BLUR_RANGE = (2.0, 12.0)     # px at working scale: disc radius of a defocused layer (log-uniform)
 SOFT_SIGMA = (0.3, 0.6)      # px: Gaussian softness a sharp layer may have (still label 1)
 #: Chance that a scene's background holds a flat region, by the state of the background: a
 #: sharp background (kinds ``sharp`` and ``inverted``, drawn about a third as often as those with
@@ -64,9 +60,9 @@ class Layer:
         return self.radius == 0.0
 
 
-def blur_radius(rng: np.random.Generator, span: tuple[float, float] = BLUR_RANGE) -> float:
-    """A defocus radius in px drawn log-uniformly from ``span``."""
-    return math.exp(rng.uniform(*np.log(span)))
+def blur_radius(rng: np.random.Generator) -> float:
+    """A defocus radius drawn log-uniformly from :data:`BLUR_RANGE`."""
+    return math.exp(rng.uniform(*np.log(BLUR_RANGE)))
 
 
 def defocus_linear(values: np.ndarray, radius: float, psf: str, soft: float = 0.0) -> np.ndarray:
@@ -213,49 +209,48 @@ def sharp_layer(rgb: np.ndarray, alpha: np.ndarray, rng: np.random.Generator) ->
     return Layer(rgb, alpha, 0.0, soft=soft)
 
 
+def blurred_layer(rgb: np.ndarray, alpha: np.ndarray, rng: np.random.Generator,
+                  radius: float | None = None) -> Layer:
+    """A defocused layer: disc PSF most of the time, Gaussian otherwise."""
+    psf = "gauss" if rng.random() < 0.3 else "disc"
+    return Layer(rgb, alpha, radius if radius is not None else blur_radius(rng), psf)
+
+
 def make_scene(photo: np.ndarray, mask: np.ndarray | None, cutouts: list[Cutout],
-               rng: np.random.Generator, kind: str | None = None,
-               blur_range: tuple[float, float] = BLUR_RANGE) -> tuple[np.ndarray, np.ndarray]:
+               rng: np.random.Generator, kind: str | None = None
+               ) -> tuple[np.ndarray, np.ndarray]:
     """A scene of ``kind`` (drawn from :data:`KINDS` when None) on ``photo`` (h, w, 3) with its
-    optional object ``mask`` (h, w), defocused layers blurred by radii from ``blur_range``
-    (px) -> (image (h, w, 3), label (h, w)), both float32."""
+    optional object ``mask`` (h, w) -> (image (h, w, 3), label (h, w)), both float32."""
     if kind is None:
         names = list(KINDS)
         weights = np.array([KINDS[n] for n in names])
         kind = names[rng.choice(len(names), p=weights / weights.sum())]
     shape = photo.shape[:2]
     full = np.ones(shape, np.float32)
-
-    def blurred(rgb: np.ndarray, alpha: np.ndarray, radius: float | None = None) -> Layer:
-        """A defocused layer: disc PSF most of the time, Gaussian otherwise."""
-        psf = "gauss" if rng.random() < 0.3 else "disc"
-        return Layer(rgb, alpha, radius or blur_radius(rng, blur_range), psf)
-
     background = with_flat_region(photo, rng, sharp=kind in ("sharp", "inverted"))
     if kind in ("shallow", "inverted", "sharp", "blurred"):
         rgb, alpha = object_layer(photo, mask, cutouts, rng)
         if kind == "shallow":
-            layers = [blurred(background, full), sharp_layer(rgb, alpha, rng)]
+            layers = [blurred_layer(background, full, rng), sharp_layer(rgb, alpha, rng)]
         elif kind == "inverted":
-            layers = [sharp_layer(background, full, rng), blurred(rgb, alpha)]
+            layers = [sharp_layer(background, full, rng), blurred_layer(rgb, alpha, rng)]
         elif kind == "sharp":
             layers = [sharp_layer(background, full, rng), sharp_layer(rgb, alpha, rng)]
         else:
-            layers = [blurred(background, full), blurred(rgb, alpha)]
+            layers = [blurred_layer(background, full, rng), blurred_layer(rgb, alpha, rng)]
     elif kind == "layers":
-        far, near = sorted([blur_radius(rng, blur_range), blur_radius(rng, blur_range)],
-                           reverse=True)
+        far, near = sorted([blur_radius(rng), blur_radius(rng)], reverse=True)
         middle_rgb, middle_alpha = object_layer(photo, mask, cutouts, rng)
         front_rgb, front_alpha = object_layer(photo, None, cutouts, rng)
         middle_sharp = rng.random() < 0.5
-        layers = [blurred(background, full, far),
+        layers = [blurred_layer(background, full, rng, far),
                   sharp_layer(middle_rgb, middle_alpha, rng) if middle_sharp
-                  else blurred(middle_rgb, middle_alpha, near),
-                  blurred(front_rgb, front_alpha) if middle_sharp
+                  else blurred_layer(middle_rgb, middle_alpha, rng, near),
+                  blurred_layer(front_rgb, front_alpha, rng) if middle_sharp
                   else sharp_layer(front_rgb, front_alpha, rng)]
     elif kind == "backdrop":
         rgb, alpha = object_layer(photo, mask, cutouts, rng)
-        layers = [blurred(flat_fill(shape, rng), full), sharp_layer(rgb, alpha, rng)]
+        layers = [blurred_layer(flat_fill(shape, rng), full, rng), sharp_layer(rgb, alpha, rng)]
     else:
         raise ValueError(f"kind must be one of {', '.join(KINDS)}; got {kind!r}")
     return render(layers, rng)
