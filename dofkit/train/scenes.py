@@ -29,11 +29,7 @@ KINDS = {"shallow": 0.34, "inverted": 0.08, "layers": 0.16, "backdrop": 0.06, "s
          "blurred": 0.18}
 BLUR_RANGE = (2.0, 12.0)     # px at working scale: disc radius of a defocused layer (log-uniform)
 SOFT_SIGMA = (0.3, 0.6)      # px: Gaussian softness a sharp layer may have (still label 1)
-#: Chance that a scene's background holds a flat region, by the state of the background: a
-#: sharp background (kinds ``sharp`` and ``inverted``, drawn about a third as often as those with
-#: a blurred one) gets one more often, so that flat regions are seen about as often on the sharp
-#: side as on the blurred side and their label must come from context, not from a prior.
-FLAT_CHANCE = {"blurred": 0.4, "sharp": 0.8}
+FLAT_CHANCE = 0.4            # chance that a scene's background holds a flat region
 
 
 @dataclass(frozen=True)
@@ -163,10 +159,9 @@ def flat_region(shape: tuple[int, int], rng: np.random.Generator) -> np.ndarray:
     return random_shape(shape, rng)
 
 
-def with_flat_region(rgb: np.ndarray, rng: np.random.Generator, sharp: bool) -> np.ndarray:
-    """``rgb`` with a flat region painted in (sometimes; how often depends on whether it
-    will be a ``sharp`` layer, see :data:`FLAT_CHANCE`)."""
-    if rng.random() >= FLAT_CHANCE["sharp" if sharp else "blurred"]:
+def with_flat_region(rgb: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """``rgb`` with a flat region painted in (sometimes)."""
+    if rng.random() >= FLAT_CHANCE:
         return rgb
     region = flat_region(rgb.shape[:2], rng)[:, :, None]
     return region * flat_fill(rgb.shape[:2], rng) + (1 - region) * rgb
@@ -227,7 +222,7 @@ def make_scene(photo: np.ndarray, mask: np.ndarray | None, cutouts: list[Cutout]
         kind = names[rng.choice(len(names), p=weights / weights.sum())]
     shape = photo.shape[:2]
     full = np.ones(shape, np.float32)
-    background = with_flat_region(photo, rng, sharp=kind in ("sharp", "inverted"))
+    background = with_flat_region(photo, rng)
     if kind in ("shallow", "inverted", "sharp", "blurred"):
         rgb, alpha = object_layer(photo, mask, cutouts, rng)
         if kind == "shallow":
