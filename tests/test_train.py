@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from dofkit.errors import ParameterError
+from dofkit.errors import ParameterError, ResourceError
 from dofkit.focus.models import build
 from dofkit.focus.srcnn import SrcnnPredictor
 from dofkit.train.data import SceneSamples, SelfSupervisedSamples, load_masked, load_sharp
@@ -146,6 +146,30 @@ def test_checkpoint_resume_continues(folders, tmp_path, ema):
         assert not all(torch.equal(v, state["model"][k]) for k, v in average.items())
     else:
         assert "average" not in state
+
+
+class _Payload:
+    """An arbitrary object: pickled into a checkpoint, loading it would run code."""
+
+
+@pytest.mark.parametrize("content", ["pickled", "other-model", "garbage"])
+def test_resume_refuses_what_is_not_a_checkpoint_of_this_model(folders, tmp_path, content):
+    """--resume reads tensors only: a file holding pickled objects, another model's state or
+    junk is one ResourceError naming it, and nothing is run or changed."""
+    checkpoint = tmp_path / "run.ckpt"
+    if content == "pickled":
+        torch.save({"model": _Payload(), "step": 1}, checkpoint)
+    elif content == "other-model":
+        torch.save({"model": build("context-net", widths=[4, 8, 8]).state_dict(),
+                    "optimiser": {}, "schedule": {}, "history": {}, "step": 1}, checkpoint)
+    else:
+        checkpoint.write_bytes(b"not a checkpoint")
+    before = checkpoint.read_bytes()
+    with pytest.raises(ResourceError, match=f"^{checkpoint}: not a checkpoint of this model"):
+        train(build("context-net", **SMALL), _sampler(folders),
+              Settings(steps=2, batch=2, validate_every=10**6), checkpoint=checkpoint,
+              resume=True)
+    assert checkpoint.read_bytes() == before
 
 
 def test_recipe_selects_by_worst_source_and_exports(folders, tmp_path, monkeypatch):
