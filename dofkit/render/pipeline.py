@@ -130,9 +130,9 @@ def abstract(backend, shrunk: Shrunk, params: dict) -> str:
         return "lab"
     scale = background_scale(params["radius"])
     far = _bilateral_rounds(backend, shrunk(scale), "far", params["radius"] / scale, rounds,
-                            params, focus_range=(-1.0, 0.999))
-    near = _bilateral_rounds(backend, "lab", "near", params["subject_radius"], 1, params,
-                             focus_range=(0.001, 2.0))
+                            params["background_range"], focus_range=(-1.0, 0.999))
+    near = _bilateral_rounds(backend, "lab", "near", params["subject_radius"], 1,
+                             params["range_sigma"], focus_range=(0.001, 2.0))
     backend.run("merge", "abstracted", {"subject": near, "background": far}, dtype="f1",
                 range_sigma=UPSAMPLE_RANGE * float(params["range_sigma"]),
                 upsample_sigma=UPSAMPLE_SIGMA)
@@ -140,13 +140,14 @@ def abstract(backend, shrunk: Shrunk, params: dict) -> str:
 
 
 def _bilateral_rounds(backend, source: str, prefix: str, sigma: float, rounds: int,
-                      params: dict, focus_range: tuple[float, float]) -> str:
+                      range_sigma: float, focus_range: tuple[float, float]) -> str:
     """``rounds`` x (across, along) bilateral passes of ``source`` with spatial ``sigma`` px
-    where focus lies in ``focus_range``; returns the result's buffer name (``source`` if sigma 0)."""
+    and colour tolerance ``range_sigma`` (Lab units) where focus lies in ``focus_range``;
+    returns the result's buffer name (``source`` if sigma 0)."""
     if sigma <= 0:
         return source
     settings = dict(taps=math.ceil(2 * sigma), sigma=float(sigma),
-                    range_sigma=float(params["range_sigma"]), focus_range=focus_range)
+                    range_sigma=float(range_sigma), focus_range=focus_range)
     for _ in range(rounds):
         backend.run("bilateral", f"{prefix}_across", {"source": source, "flow": "flow"},
                     axis=0, dtype="f1", **settings)

@@ -41,7 +41,11 @@ PARAMETERS: dict[str, Parameter] = {p.name: p for p in (
     Parameter("subject_radius", 0, 16, "smoothing sigma in px where focus = 1"),
     Parameter("iterations", 0, 8, "rounds of bilateral smoothing across, then along edges, of "
               "the background (the subject gets one)", integer=True),
-    Parameter("range_sigma", 0.5, 100, "colour tolerance of the smoothing, in Lab units"),
+    Parameter("range_sigma", 0.5, 100, "colour tolerance of the smoothing of the subject, in "
+              "Lab units"),
+    Parameter("background_range", 0.5, 100, "colour tolerance of the smoothing of the "
+              "background, in Lab units: wider than the subject's, so a defocused background "
+              "keeps only its strong outlines"),
     Parameter("levels", 0, 32, "lightness steps of the toon quantisation, 0 = off", integer=True),
     Parameter("toon_sharpness", 0.1, 20, "steepness of the toon steps at strong gradients "
               "and focus 1 (0.1 soft, 20 hard); a quarter in flat areas, and a quarter where "
@@ -68,26 +72,28 @@ _LINES = dict(edge_sigma=1.0, flow_sigma=2.0, edge_tau=0.98, edge_threshold=0.0)
 STYLES: dict[str, dict[str, float]] = {
     # In-focus subject keeps its detail and gets ink lines; the rest turns into flat toon colour.
     "toon": dict(feather=3.0, radius=4.0, subject_radius=0.0, iterations=3, range_sigma=8.0,
-                 levels=8, toon_sharpness=3.0, toon_gradient=2.0, flow_smoothing=1.0,
-                 saturation=1.1, desaturate=0.3, fade=0.0, **_LINES, edge_sharpness=200.0,
-                 edge_strength=1.0, background_edges=0.0, line_coherence=0.5),
+                 background_range=16.0, levels=8, toon_sharpness=3.0, toon_gradient=2.0,
+                 flow_smoothing=1.0, saturation=1.1, desaturate=0.3, fade=0.0, **_LINES,
+                 edge_sharpness=200.0, edge_strength=1.0, background_edges=0.0,
+                 line_coherence=0.5),
     # Soft, strongly smoothed colour fields; light lines on the subject only.
     "painterly": dict(feather=3.0, radius=6.0, subject_radius=1.5, iterations=4,
-                      range_sigma=12.0, levels=0, toon_sharpness=1.0, toon_gradient=2.0,
-                      flow_smoothing=0.0, saturation=1.25, desaturate=0.15, fade=0.0,
-                      **{**_LINES, "edge_sigma": 1.2}, edge_sharpness=100.0, edge_strength=0.5,
-                      background_edges=0.0, line_coherence=0.5),
+                      range_sigma=12.0, background_range=24.0, levels=0, toon_sharpness=1.0,
+                      toon_gradient=2.0, flow_smoothing=0.0, saturation=1.25, desaturate=0.15,
+                      fade=0.0, **{**_LINES, "edge_sigma": 1.2}, edge_sharpness=100.0,
+                      edge_strength=0.5, background_edges=0.0, line_coherence=0.5),
     # Pencil lines on a pale wash; the background fades to paper.
     "sketch": dict(feather=3.0, radius=4.0, subject_radius=1.0, iterations=2, range_sigma=10.0,
-                   levels=4, toon_sharpness=1.0, toon_gradient=2.0, flow_smoothing=1.0,
-                   saturation=0.0, desaturate=1.0, fade=0.7, **_LINES, edge_sharpness=300.0,
-                   edge_strength=1.0, background_edges=0.2, line_coherence=0.6),
+                   background_range=20.0, levels=4, toon_sharpness=1.0, toon_gradient=2.0,
+                   flow_smoothing=1.0, saturation=0.0, desaturate=1.0, fade=0.7, **_LINES,
+                   edge_sharpness=300.0, edge_strength=1.0, background_edges=0.2,
+                   line_coherence=0.6),
     # The subject stays photographic; the rest is smoothed and drained of colour.
     "focus-pop": dict(feather=3.0, radius=6.0, subject_radius=0.0, iterations=3,
-                      range_sigma=15.0, levels=0, toon_sharpness=1.0, toon_gradient=2.0,
-                      flow_smoothing=0.0, saturation=1.0, desaturate=0.85, fade=0.1, **_LINES,
-                      edge_sharpness=100.0, edge_strength=0.0, background_edges=0.0,
-                      line_coherence=0.0),
+                      range_sigma=15.0, background_range=30.0, levels=0, toon_sharpness=1.0,
+                      toon_gradient=2.0, flow_smoothing=0.0, saturation=1.0, desaturate=0.85,
+                      fade=0.1, **_LINES, edge_sharpness=100.0, edge_strength=0.0,
+                      background_edges=0.0, line_coherence=0.0),
 }
 
 DEFAULT_STYLE = "toon"
