@@ -44,8 +44,8 @@ PARAMETERS: dict[str, Parameter] = {p.name: p for p in (
     Parameter("range_sigma", 0.5, 100, "colour tolerance of the smoothing of the subject, in "
               "Lab units"),
     Parameter("background_range", 0.5, 100, "colour tolerance of the smoothing of the "
-              "background, in Lab units: wider than the subject's, so a defocused background "
-              "keeps only its strong outlines"),
+              "background, in Lab units: wider than the subject's keeps only the strong "
+              "outlines of a defocused background"),
     Parameter("levels", 0, 32, "lightness steps of the toon quantisation, 0 = off", integer=True),
     Parameter("toon_sharpness", 0.1, 20, "steepness of the toon steps at strong gradients "
               "and focus 1 (0.1 soft, 20 hard); a quarter in flat areas, and a quarter where "
@@ -78,19 +78,19 @@ STYLES: dict[str, dict[str, float]] = {
                  line_coherence=0.5),
     # Soft, strongly smoothed colour fields; light lines on the subject only.
     "painterly": dict(feather=3.0, radius=6.0, subject_radius=1.5, iterations=4,
-                      range_sigma=12.0, background_range=24.0, levels=0, toon_sharpness=1.0,
+                      range_sigma=12.0, background_range=12.0, levels=0, toon_sharpness=1.0,
                       toon_gradient=2.0, flow_smoothing=0.0, saturation=1.25, desaturate=0.15,
                       fade=0.0, **{**_LINES, "edge_sigma": 1.2}, edge_sharpness=100.0,
                       edge_strength=0.5, background_edges=0.0, line_coherence=0.5),
     # Pencil lines on a pale wash; the background fades to paper.
     "sketch": dict(feather=3.0, radius=4.0, subject_radius=1.0, iterations=2, range_sigma=10.0,
-                   background_range=20.0, levels=4, toon_sharpness=1.0, toon_gradient=2.0,
+                   background_range=15.0, levels=4, toon_sharpness=1.0, toon_gradient=2.0,
                    flow_smoothing=1.0, saturation=0.0, desaturate=1.0, fade=0.7, **_LINES,
                    edge_sharpness=300.0, edge_strength=1.0, background_edges=0.2,
                    line_coherence=0.6),
     # The subject stays photographic; the rest is smoothed and drained of colour.
     "focus-pop": dict(feather=3.0, radius=6.0, subject_radius=0.0, iterations=3,
-                      range_sigma=15.0, background_range=30.0, levels=0, toon_sharpness=1.0,
+                      range_sigma=15.0, background_range=15.0, levels=0, toon_sharpness=1.0,
                       toon_gradient=2.0, flow_smoothing=0.0, saturation=1.0, desaturate=0.85,
                       fade=0.1, **_LINES, edge_sharpness=100.0, edge_strength=0.0,
                       background_edges=0.0, line_coherence=0.0),
