@@ -95,7 +95,7 @@ def video_command(
     threads: Optional[int] = options.Threads,
     weights: Optional[str] = options.Weights,
 ) -> None:
-    """Process every frame of IN into OUT, streaming (one frame in memory), keeping the frame
+    """Process every frame of IN into OUT, streaming (a few frames in memory), keeping the frame
     rate, the frame count and the audio track.
 
     The focus map of each frame is smoothed over time following the motion, and reset at

@@ -1,4 +1,4 @@
-"""Streaming video input and output: one frame in memory at a time, audio carried across.
+"""Streaming video input and output: a few frames in memory at a time, audio carried across.
 
 Sources yield :class:`Frame` objects (float32 RGB (H, W, 3) in [0, 1]) from a video file
 (PyAV) or an image sequence (a folder, or a printf pattern such as ``frames/%05d.png``).
