@@ -1,14 +1,17 @@
 """Temporal smoothing of focus maps that follows motion and resets at scene cuts.
 
 For each new frame the previous smoothed map is warped onto it with dense optical flow
-(OpenCV's DIS flow on a grey copy at most :data:`FLOW_WIDTH` px wide), then blended with the
-frame's own map::
+(OpenCV's DIS flow on a grey copy at most :data:`FLOW_WIDTH` px wide), clamped to the range
+the frame's own map spans nearby (:data:`CLAMP_RADIUS`, widened by :data:`CLAMP_MARGIN`), then
+blended with it::
 
-    smoothed = w * warped_previous + (1 - w) * fresh,   w = strength * confidence
+    smoothed = w * clamped_warped_previous + (1 - w) * fresh,   w = strength * trust
 
 ``confidence`` in [0, 1] is per pixel: 1 where the warped previous frame matches the new one,
 falling to 0 where their locally averaged difference reaches :data:`TOLERANCE` (occlusions,
-flow failures), so a moving subject does not leave a trail while noise does not lower it. A
+flow failures). ``trust`` is the lowest confidence along the way since the last fresh map (a
+map carried over frames, see :meth:`TemporalSmoother.carry`, is only as good as its worst
+match). With the clamp, a moving subject leaves no trail while noise is still averaged. A
 scene cut (grey-histogram Bhattacharyya distance above :data:`CUT_DISTANCE`) drops the history.
 """
 
@@ -35,6 +38,12 @@ MATCH_SIGMA = 2.0
 #: Mean confidence below which the previous map cannot stand in for a fresh one.
 MIN_CONFIDENCE = 0.5
 _BINS = 32
+#: Neighbourhood (px) of the clamp of the history to the fresh map's local range, and the
+#: margin (map units) by which that range is widened: a history value further than that from
+#: anything the fresh map shows nearby is a subject's old place, not noise.
+CLAMP_RADIUS = 3
+CLAMP_MARGIN = 0.25
+_CLAMP_KERNEL = np.ones((2 * CLAMP_RADIUS + 1, 2 * CLAMP_RADIUS + 1), np.uint8)
 
 
 class TemporalSmoother:
@@ -58,6 +67,7 @@ class TemporalSmoother:
         self._grey: np.ndarray | None = None
         self._histogram: np.ndarray | None = None
         self._map: np.ndarray | None = None
+        self._trust: np.ndarray | None = None  # (H, W) in [0, 1]: how far _map is believed
         self._previous_grey: np.ndarray | None = None
         self._size: tuple[int, int] | None = None
         self._motion: np.ndarray | None = None
@@ -86,23 +96,28 @@ class TemporalSmoother:
     def blend(self, focus: np.ndarray) -> np.ndarray:
         """Smooth the fresh map float32 (H, W) in [0, 1] of the frame given to :meth:`advance`
         with the history; returns the smoothed map (and keeps it as the new history)."""
-        if self._map is None or self.strength == 0.0:
-            self._map = focus
-            return focus
-        warped, confidence = self._moved_history()
-        weight = self.strength * confidence
-        self._map = (weight * warped + (1.0 - weight) * focus).astype(np.float32)
-        return self._map
+        if self._map is not None and self.strength > 0.0:
+            warped, trust = self._moved_history()
+            # Neighbourhood clamp (as temporal anti-aliasing does against ghosting): the past
+            # may smooth the fresh map within the range it spans nearby (widened by
+            # CLAMP_MARGIN, so noise is still averaged), not hold a value the frame no longer
+            # has anywhere near (a moved subject's old place).
+            warped = np.clip(warped, cv2.erode(focus, _CLAMP_KERNEL) - CLAMP_MARGIN,
+                             cv2.dilate(focus, _CLAMP_KERNEL) + CLAMP_MARGIN)
+            weight = self.strength * trust
+            focus = (weight * warped + (1.0 - weight) * focus).astype(np.float32)
+        self._map, self._trust = focus, np.ones_like(focus)
+        return focus
 
     def carry(self) -> np.ndarray | None:
         """The previous map moved onto the current frame, kept as the new history; None when
         there is none or it matches the frame too poorly (compute a fresh map then)."""
         if self._map is None:
             return None
-        warped, confidence = self._moved_history()
-        if float(confidence.mean()) < MIN_CONFIDENCE:
+        warped, trust = self._moved_history()
+        if float(trust.mean()) < MIN_CONFIDENCE:
             return None
-        self._map = warped
+        self._map, self._trust = warped, trust
         return warped
 
     def motion(self) -> np.ndarray | None:
@@ -128,16 +143,22 @@ class TemporalSmoother:
         return self._motion
 
     def _moved_history(self) -> tuple[np.ndarray, np.ndarray]:
-        """(previous map warped onto the current frame, per-pixel confidence), full size."""
+        """(previous map warped onto the current frame, its trust), full size. The trust is
+        the lower of the history's own (1 for a map made from a fresh one, the weakest match
+        along the way for one carried over frames), moved along, and this frame's
+        confidence: a map carried through a poor match stays distrusted until a fresh map
+        replaces it, so it leaves no trail."""
         if self._moved is None:
-            assert self._map is not None
+            assert self._map is not None and self._trust is not None
             motion = self.motion()
             height, width = self._map.shape
             full = cv2.resize(motion, (width, height), interpolation=cv2.INTER_LINEAR)
             coordinates = full[..., :2] + _grid(height, width)
-            warped = cv2.remap(self._map, coordinates[..., 0], coordinates[..., 1],
-                               cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-            self._moved = (np.clip(warped, 0.0, 1.0), full[..., 2])
+            warped = cv2.remap(np.dstack([self._map, self._trust]), coordinates[..., 0],
+                               coordinates[..., 1], cv2.INTER_LINEAR,
+                               borderMode=cv2.BORDER_REPLICATE)
+            self._moved = (np.clip(warped[..., 0], 0.0, 1.0),
+                           np.minimum(warped[..., 1], full[..., 2]))
         return self._moved
 
 
