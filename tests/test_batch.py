@@ -98,7 +98,7 @@ def test_name_template_and_collisions_refused_before_anything_runs(tree, tmp_pat
     assert result.exit_code == 2 and "{style} means nothing" in result.stderr
     result = run("map", tree / "a.png", "-m", "analytic", "--out-dir", tree, "--name",
                  "a.png")
-    assert result.exit_code == 1 and "refusing to overwrite an input" in result.stderr
+    assert result.exit_code == 2 and "refusing to overwrite an input" in result.stderr
 
 
 def test_stylize_folder_one_output_per_good_image(tree, tmp_path):

@@ -147,7 +147,7 @@ def test_json_lines_of_a_batch_reach_stdout_and_no_bar_draws_over_them(photo, tm
 def test_map_refuses_to_overwrite_its_input(photo):
     before = photo.read_bytes()
     result = runner.invoke(app, ["map", str(photo), "-o", str(photo), "-m", "analytic"])
-    assert result.exit_code == 1 and "refusing to overwrite an input" in result.stderr
+    assert result.exit_code == 2 and "refusing to overwrite an input" in result.stderr
     assert photo.read_bytes() == before
 
 
@@ -243,3 +243,22 @@ def test_stylize_in_out_never_replaces_an_existing_file(tmp_path):
                              "-m", "analytic", "--backend", "cpu"], capture_output=True, text=True)
     assert result.returncode != 0 and "--overwrite" in result.stderr
     assert photo.read_bytes() == before
+
+
+def test_side_outputs_to_stdout_for_one_input(photo, tmp_path):
+    """--overlay - writes the picture to stdout for one input; with --json (which takes
+    stdout) or beside OUT '-' it is refused naming both; an output written twice for one
+    input says which two."""
+    shown = runner.invoke(app, ["roi", str(photo), "--overlay", "-", "--method", "analytic"])
+    assert shown.exit_code == 0, shown.output
+    assert shown.stdout_bytes.startswith(b"\x89PNG")
+    both = runner.invoke(app, ["roi", str(photo), "--overlay", "-", "--json", "-m", "analytic"])
+    assert both.exit_code == 2
+    assert "--overlay '-' and --json would both write to stdout" in both.stderr
+    twice = runner.invoke(app, ["stylize", str(photo), "-", "--save-map", "-", "-m", "analytic"])
+    assert twice.exit_code == 2 and "two outputs would go to stdout" in twice.stderr
+    same = tmp_path / "same.png"
+    clash = runner.invoke(app, ["stylize", str(photo), str(same), "--save-map", str(same),
+                                "-m", "analytic"])
+    assert clash.exit_code == 2 and not same.exists()
+    assert f"the styled and the map of {photo} would both be written here" in clash.stderr

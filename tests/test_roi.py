@@ -255,5 +255,5 @@ def test_cli_crops_never_replace_another_input(photo_and_map, tmp_path):
         (maps / name).write_bytes(focus.read_bytes())
     result = runner.invoke(app, ["roi", str(photo), str(other), "--map", str(maps),
                                  "--crop-dir", str(tmp_path)])
-    assert result.exit_code == 1 and "refusing to overwrite an input file" in result.stderr
+    assert result.exit_code == 2 and "refusing to overwrite an input file" in result.stderr
     assert other.read_bytes() == before

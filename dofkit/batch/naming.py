@@ -8,7 +8,7 @@ import string
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import OutputError, ParameterError
+from ..errors import ParameterError
 from ..io import STDIO, check_suffix
 from .inputs import Source
 
@@ -66,11 +66,15 @@ def refuse_collisions(tasks: list[Task], inputs: list[str], overwrite: bool = Fa
     """Refuse, before anything runs, an output in a format dofkit does not write, two outputs
     with one path, and an output that is an input (image, map, detections, weights) of the
     run unless ``overwrite``, crop patterns included."""
-    seen: dict[str, str] = {}
-    patterns = []
+    seen: dict[str, tuple[str, str]] = {}  # output path -> (input, role) writing it
+    patterns, to_stdout = [], []
     for task in tasks:
         for role, target in task.targets.items():
             if target == STDIO:
+                to_stdout.append(role)
+                if len(to_stdout) > 1:
+                    raise ParameterError(f"two outputs would go to stdout ('-'): the "
+                                         f"{to_stdout[0]} and the {role}; name a file for one")
                 continue
             if role == "crop":
                 patterns.append((task.source, target))
@@ -80,27 +84,29 @@ def refuse_collisions(tasks: list[Task], inputs: list[str], overwrite: bool = Fa
             except ParameterError as exc:
                 raise ParameterError(f"{target}: {exc}", "path") from None
             key = os.path.abspath(target)
+            if key in seen and seen[key][0] == task.source:
+                raise ParameterError(f"{target}: the {seen[key][1]} and the {role} of "
+                                     f"{task.source} would both be written here")
             if key in seen:
-                raise ParameterError(f"{target}: two outputs would be written here ({seen[key]} "
-                                     f"and {task.source}); use --name with {{parent}} or "
-                                     "another template", "name")
-            seen[key] = task.source
+                raise ParameterError(f"{target}: two outputs would be written here "
+                                     f"({seen[key][0]} and {task.source}); use --name with "
+                                     "{parent} or another template", "name")
+            seen[key] = (task.source, role)
     sources = {os.path.abspath(p) for p in inputs if p and p != STDIO}
-    for key, owner in seen.items():
+    for key, (owner, _) in seen.items():
         if key in sources and not overwrite:
-            raise OutputError(f"{key}: refusing to overwrite an input file of this run "
-                              f"(an output of {owner}; pass --overwrite)")
+            raise ParameterError(f"{key}: refusing to overwrite an input file of this run "
+                                 f"(an output of {owner}; pass --overwrite)")
         for source, pattern in patterns:
             if _matches(pattern, key):
                 raise ParameterError(f"{key}: an output of {owner} is named like a crop of "
                                      f"{source}; choose other names", "name")
-
-
     for key in sources:
         for source, pattern in patterns:
             if _matches(pattern, key) and not overwrite:
-                raise OutputError(f"{key}: refusing to overwrite an input file of this run (a "
-                                  f"crop of {source} would take its name; pass --overwrite)")
+                raise ParameterError(f"{key}: refusing to overwrite an input file of this run "
+                                     f"(a crop of {source} would take its name; pass "
+                                     "--overwrite)")
 
 
 def _matches(pattern: str, path: str) -> bool:

@@ -114,15 +114,20 @@ def main_targets(options: BatchOptions, default: str = "{stem}.png", **fields) -
 
 
 def side_targets(options: BatchOptions, value: Optional[str], option: str,
-                 suffix: str = ".png") -> list[Optional[str]]:
-    """Targets of an extra output option (``--overlay``, ``--save-map``): a file for one
-    input, else a folder receiving ``<sub-folders>/<stem><suffix>`` per input."""
+                 suffix: str = ".png", stdout_taken_by: Optional[str] = None
+                 ) -> list[Optional[str]]:
+    """Targets of an extra output option (``--overlay``, ``--save-map``): a file (or '-',
+    stdout, unless the option ``stdout_taken_by`` writes there) for one input, else a folder
+    receiving ``<sub-folders>/<stem><suffix>`` per input."""
     if value is None:
         return [None] * len(options.sources)
-    if len(options.sources) == 1 and not Path(value).is_dir() and Path(value).suffix:
+    if value == STDIO and stdout_taken_by:
+        raise ParameterError(f"{option} '-' and {stdout_taken_by} would both write to stdout")
+    if len(options.sources) == 1 and (value == STDIO or not Path(value).is_dir()
+                                      and Path(value).suffix):
         return [value]
     if value == STDIO:
-        raise ParameterError(f"{option} '-' takes a single input")
+        raise ParameterError(f"{option} '-' (stdout) takes a single input")
     return place(options.sources, "{stem}" + suffix, Path(value))
 
 

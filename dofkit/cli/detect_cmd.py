@@ -88,10 +88,10 @@ def detect_command(
                                    "saliency": use_saliency, "overlay": overlay is not None,
                                    "single": len(paths) == 1},
                         shared.focus())
+    overlays = side_targets(batch, overlay, "--overlay",
+                            stdout_taken_by="--json" if as_json else None)
     tasks = [Task(s.path, {} if drawn is None else {"overlay": drawn}, given_map)
-             for s, drawn, given_map in zip(batch.sources,
-                                            side_targets(batch, overlay, "--overlay"),
-                                            map_files(batch, map_path))]
+             for s, drawn, given_map in zip(batch.sources, overlays, map_files(batch, map_path))]
 
     def show(status: dict) -> None:
         record = status["result"]

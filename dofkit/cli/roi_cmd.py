@@ -63,8 +63,9 @@ def roi_command(
     crops = (place(batch.sources, "{stem}-roi{{index}}", crop_dir) if crop_dir
              else [None] * len(batch.sources))
     tasks = []
-    for source, crop, drawn, given in zip(batch.sources, crops,
-                                          side_targets(batch, overlay, "--overlay"),
+    overlays = side_targets(batch, overlay, "--overlay",
+                            stdout_taken_by="--json" if as_json else None)
+    for source, crop, drawn, given in zip(batch.sources, crops, overlays,
                                           map_files(batch, map_path)):
         targets = {} if drawn is None else {"overlay": drawn}
         if crop is not None:
