@@ -201,6 +201,9 @@ def test_eval_json_on_given_maps(tmp_path):
     assert result.exit_code == 0, result.output
     document = json.loads(result.stdout)
     assert document["mean"] == {"mae": 0.0, "f05": 1.0, "fmax": 1.0}
+    both = runner.invoke(app, ["eval", "--images", str(images), "--gt", str(gt), "--maps",
+                               str(maps), "--method", "paper"])
+    assert both.exit_code == 2 and "--method does nothing with --maps" in both.stderr
 
 
 def test_eval_missing_ground_truth(tmp_path):

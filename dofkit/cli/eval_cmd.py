@@ -9,11 +9,12 @@ from typing import Optional
 import typer
 
 from . import options
-from .common import console, guarded
+from .common import console, guarded, refuse_unused
 
 
 @guarded
 def eval_command(
+    context: typer.Context,
     images: Path = typer.Option(..., "--images", help="Folder of photos."),
     gt: Path = typer.Option(..., "--gt", help="Folder of masks, same stems, 255 = in focus."),
     method: str = options.Method,
@@ -32,6 +33,9 @@ def eval_command(
     from ..evaluate import evaluate, find_cases, mean_scores
     from ..focus import FocusEstimator
 
+    if maps is not None:
+        refuse_unused(context, ("method", "device", "threads", "weights"),
+                      "with --maps (the maps are read, not computed)")
     cases = find_cases(images, gt, maps)
     estimator = None if maps else FocusEstimator(method, device=device, threads=threads,
                                                  weights=weights)
