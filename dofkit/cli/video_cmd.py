@@ -141,7 +141,8 @@ def video_command(
             result = consumer(Picture(frame.rgb, None, 8, source), maps(frame.rgb))
             return result.record if role is None else result.images[role].values
 
-        sink = open_sink(target, records=mode in (Mode.roi, Mode.detect), size=video.size,
+        records = mode in (Mode.roi, Mode.detect)
+        sink = open_sink(target, records=records, size=video.size,
                          rate=video.rate, audio=video.audio, inputs=(source,))
         began = time.perf_counter()
         live = not (target == STDIO and stdout_is_terminal())  # not among the JSON lines
@@ -151,11 +152,14 @@ def video_command(
                               stop=stopped)
     rate = outcome.frames / max(time.perf_counter() - began, 1e-9)
     where = f" -> {outcome.path}" if outcome.path is not None else ""
+    frames = f"{outcome.frames} frame{'s' * (outcome.frames != 1)}"
     if not outcome.complete:
-        notice(f"interrupted after {outcome.frames} frames{where}"
-               + (" (complete up to there, playable)" if outcome.path is not None else ""))
+        kept = "" if outcome.path is None else (" (complete up to there)" if records
+                                                else " (complete up to there, playable)")
+        notice(f"interrupted after {frames}{where}{kept}")
         raise typer.Exit(130)
-    notice(f"{outcome.frames} frames{where} ({rate:.1f} frames/s, {maps.computed} fresh maps)")
+    notice(f"{frames}{where} ({rate:.1f} frames/s, {maps.computed} fresh "
+           f"map{'s' * (maps.computed != 1)})")
     if outcome.ended_early:
         fail(f"{source}: the video ended early ({outcome.frames} of the {outcome.expected} "
              "frames it announces; truncated?); what was made is kept", 1)
