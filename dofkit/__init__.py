@@ -15,7 +15,7 @@ from .io import open_image, read_image, write_image
 
 # Consumers are imported on first use, so `import dofkit` stays light.
 _LAZY = {"stylize": "dofkit.render", "Stylizer": "dofkit.render", "find_rois": "dofkit.roi",
-         "gate_detections": "dofkit.detect"}
+         "gate_detections": "dofkit.detect", "Detection": "dofkit.detect"}
 
 __all__ = ["__version__", "DofkitError", "ImageError", "ParameterError", "ResourceError",
            "FocusEstimator", "focus_map", "open_image", "read_image", "write_image", *_LAZY]

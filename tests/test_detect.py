@@ -288,3 +288,14 @@ def test_cli_detect_on_rois_with_hog(tmp_path, astronaut):
     document = json.loads(result.stdout)
     assert document["kept"] and all(d["label"] == "person" for d in document["kept"])
     assert open_image(overlay).size == (1024, 1024)
+
+
+def test_gate_detections_names_its_parameter_for_plain_dicts():
+    import dofkit
+
+    focus = np.ones((10, 10), np.float32)
+    with pytest.raises(ParameterError) as refused:
+        dofkit.gate_detections([{"bbox": [0, 0, 5, 5]}], focus)
+    assert refused.value.parameter == "detections" and "got dict" in str(refused.value)
+    kept = dofkit.gate_detections([dofkit.Detection((0, 0, 5, 5), 0.9, "cat")], focus).kept
+    assert [d.detection.label for d in kept] == ["cat"]

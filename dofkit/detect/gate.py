@@ -114,6 +114,11 @@ def gate_detections(detections: Sequence[Detection], focus: np.ndarray, gate: fl
     [(1.0, True), (0.3333333333333333, False)]
     """
     check_focus(focus)
+    strangers = [d for d in detections if not isinstance(d, Detection)]
+    if strangers:
+        raise ParameterError(f"detections must be dofkit.Detection objects, e.g. "
+                             f"Detection((x1, y1, x2, y2), score, label); got "
+                             f"{type(strangers[0]).__name__}", "detections")
     if not 0.0 <= gate <= 1.0:
         raise ParameterError(f"gate must be in [0, 1]; got {gate}")
     if not 0.0 < threshold <= 1.0:
