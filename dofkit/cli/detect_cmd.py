@@ -41,8 +41,8 @@ def detect_command(
                                        "quoted globs ('-' = stdin)."),
     detector_name: Optional[str] = options.Detector,
     detections_path: Optional[str] = typer.Option(
-        None, "--detections", help="Gate these detections instead (JSON: COCO results or "
-        "xyxy boxes; '-' = stdin). See docs/roi-detect.md."),
+        None, "--detections", metavar="FILE", help="Gate these detections instead (JSON: COCO "
+        "results or xyxy boxes; '-' = stdin). See docs/roi-detect.md."),
     gate: float = options.Gate,
     threshold: str = options.Threshold,
     on_rois: bool = options.OnRois,
@@ -52,8 +52,9 @@ def detect_command(
     use_saliency: bool = typer.Option(False, "--saliency", help="Weight the focus inside each "
                                       "box by spectral-residual saliency."),
     as_json: bool = typer.Option(False, "--json", help="One JSON line per image on stdout."),
-    overlay: Optional[str] = typer.Option(None, "--overlay", help="Draw kept (green) and "
-                                          "dropped (red) boxes: a file (one input) or a folder."),
+    overlay: Optional[str] = typer.Option(None, "--overlay", metavar="PATH",
+                                          help="Draw kept (green) and dropped (red) boxes: a "
+                                          "file (one input) or a folder."),
     map_path: Optional[str] = MapInput,
     shared: Shared = None,
 ) -> None:

@@ -20,16 +20,16 @@ Method = typer.Option("auto", "--method", "-m", metavar=choices(METHODS),
 Device = typer.Option("cpu", "--device", metavar=choices(DEVICES),
                       help="Device for the network.")
 Threads = typer.Option(None, "--threads", min=1, help="CPU threads for the network.")
-Weights = typer.Option(None, "--weights", dir_okay=False,
+Weights = typer.Option(None, "--weights", dir_okay=False, metavar="FILE",
                        help="Network weights (.safetensors with its .json manifest) instead of "
                             "the shipped ones, e.g. from `dofkit train --export`.")
-MapPath = typer.Option(None, "--map", help="Use this focus map (grey image, white = in focus) "
-                       "instead of computing one.", dir_okay=False)
+MapPath = typer.Option(None, "--map", metavar="PATH", help="Use this focus map (grey image, "
+                       "white = in focus) instead of computing one.", dir_okay=False)
 MaxPixels = typer.Option(None, "--max-pixels", min=1,
                          help="Refuse images with more pixels (default 100 MP).")
 Overwrite = typer.Option(False, "--overwrite", help="Allow replacing an input file.")
-Output = typer.Option(None, "--output", "-o", help="Output file for one input ('-' = PNG on "
-                      "stdout).")
+Output = typer.Option(None, "--output", "-o", metavar="FILE", help="Output file for one input "
+                      "('-' = PNG on stdout).")
 OutDir: Optional[Path] = typer.Option(None, "--out-dir", file_okay=False,
                                       help="Folder for outputs (made if needed).")
 

@@ -35,8 +35,9 @@ def roi_command(
                                    help="Focus mass kept by --aspect."),
     crop_dir: Optional[Path] = typer.Option(None, "--crop-dir", file_okay=False,
                                             help="Write each region as <stem>-roi<i>.<ext>."),
-    overlay: Optional[str] = typer.Option(None, "--overlay", help="Draw the boxes on the photo: "
-                                          "a file (one input) or a folder."),
+    overlay: Optional[str] = typer.Option(None, "--overlay", metavar="PATH",
+                                          help="Draw the boxes on the photo: a file (one input) "
+                                          "or a folder."),
     as_json: bool = typer.Option(False, "--json", help="One JSON line per image on stdout."),
     map_path: Optional[str] = MapInput,
     shared: Shared = None,

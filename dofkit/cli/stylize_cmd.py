@@ -31,9 +31,9 @@ def stylize_command(
     map_path: Optional[str] = typer.Option(None, "--map", help="Use this focus map (white = "
                                            "in focus) instead of computing one; for several "
                                            "inputs a folder of <stem>.png."),
-    save_map: Optional[str] = typer.Option(None, "--save-map", help="Also write the focus map "
-                                           "used (grey PNG, white = in focus): a file for one "
-                                           "input, else a folder."),
+    save_map: Optional[str] = typer.Option(None, "--save-map", metavar="PATH",
+                                           help="Also write the focus map used (grey PNG, white "
+                                           "= in focus): a file for one input, else a folder."),
     backend: options.Backend = options.BackendName,
     shared: Shared = None,
 ) -> None:
