@@ -23,7 +23,9 @@ from dofkit.io import open_image, write_image
 from dofkit.render import PARAMETERS, STYLES, Stylizer, stylize
 from dofkit.render import cpu
 from dofkit.render.cpu_backend import PROGRAMS, CpuBackend, stored
+from dofkit.render import pipeline
 from dofkit.render.pipeline import COMPOSE_UNIFORMS, packed_lab, render, to_bytes
+from dofkit.render.regions import region_mask, tile_rects, tiles_where
 from dofkit.render.sampling import half_kernels
 from dofkit.render.styles import resolve
 from dofkit.render.stylizer import open_backend
@@ -193,6 +195,57 @@ def test_gl_and_cpu_pipelines_agree(gl, photo, style):
     # Pixels agree to rounding; isolated discrete choices (the side of a steep toon step, a
     # line kept or skipped) may differ.
     assert np.mean(error <= 2 / 255) >= 0.98
+
+
+@pytest.mark.gl
+@pytest.mark.parametrize("style", list(STYLES))
+def test_passes_limited_to_tiles_change_no_pixel(gl, photo, style, monkeypatch):
+    """Lines and the smoothing of the toon steps are drawn only over the tiles where focus
+    lets them show (a software renderer pays for branches not taken); the frame is the same,
+    bit for bit, as when every pass covers the whole frame."""
+    image = cv2.resize(photo[0], (320, 160), interpolation=cv2.INTER_AREA)
+    # zero on the left, a ramp, the subject's mask on the right: tiles of every focus level
+    ramp = np.clip(np.linspace(-0.5, 1.5, 320, dtype=np.float32), 0, 1)
+    focus = np.maximum(np.tile(ramp, (160, 1)) * (np.arange(160)[:, None] < 80),
+                       cv2.resize(photo[1], (320, 160)) * (np.arange(160)[:, None] >= 80))
+    params = resolve(style)
+    drawn = []
+    run = gl.run
+
+    def recording(program, target, sources, **kwargs):
+        drawn.append(kwargs.get("regions"))
+        run(program, target, sources, **kwargs)
+
+    monkeypatch.setattr(gl, "run", recording)
+    limited = render(gl, image, focus, params)
+    if params["background_edges"] == 0 < params["edge_strength"]:  # lines on part of it
+        areas = [sum(w * h for _, _, w, h in regions) for regions in drawn if regions]
+        assert areas and max(areas) < image.shape[0] * image.shape[1]
+    monkeypatch.setattr(pipeline, "tiles_where",
+                        lambda mask: np.ones(tiles_where(mask).shape, bool))
+    assert np.array_equal(render(gl, image, focus, params), limited)
+
+
+def test_tile_rectangles_cover_exactly_the_tiles():
+    rng = np.random.default_rng(5)
+    for shape in [(100, 70), (64, 64), (33, 129)]:
+        tiles = tiles_where(rng.random(shape) < 0.0008, tile=16)
+        inside = region_mask(shape, tile_rects(tiles, shape, tile=16))
+        expected = np.kron(tiles, np.ones((16, 16), bool))[:shape[0], :shape[1]]
+        assert np.array_equal(inside, expected)
+    assert tile_rects(np.zeros((2, 3), bool), (64, 96)) == []
+    assert tile_rects(np.ones((2, 3), bool), (50, 70), tile=32) == [(0, 0, 70, 50)]
+
+
+def test_cpu_backend_fills_outside_the_regions():
+    backend = CpuBackend()
+    backend.load("source", np.full((4, 6, 4), 0.5, np.float32))
+    backend.run("shrink", "out", {"source": "source"}, scale=1, dtype="f2",
+                regions=[(2, 1, 3, 2)], fill=(1.0, 0.0, 0.0, 1.0))
+    out = backend.read("out")
+    inside = region_mask((4, 6), [(2, 1, 3, 2)])
+    assert (out[inside] == np.float16(0.5)).all()
+    assert (out[~inside] == np.array([1, 0, 0, 1], np.float16)).all()
 
 
 @pytest.mark.gl

@@ -9,6 +9,7 @@ import numpy as np
 
 from . import cpu
 from .compose import compose
+from .regions import Rect, region_mask
 
 PROGRAMS = {"tensor": cpu.tensor, "smooth": cpu.smooth, "orient": cpu.orient,
             "shrink": cpu.shrink,
@@ -51,13 +52,22 @@ class CpuBackend:
 
     def run(self, program: str, target: str, sources: dict[str, str], *,
             size: tuple[int, int] | None = None, dtype: str = "f2", components: int = 4,
+            regions: list[Rect] | None = None, fill: tuple[float, ...] | None = None,
             **uniforms) -> None:
         """Run ``program`` with sampler -> buffer ``sources`` and ``uniforms`` into ``target``,
         stored as a texture of ``dtype`` with ``components`` channels would be (``size`` is
-        implied by the program)."""
+        implied by the program); ``regions`` and ``fill`` as in :meth:`.GlBackend.run`."""
         inputs = {sampler: _as_float(self._buffers[buffer]) for sampler, buffer in sources.items()}
-        result = PROGRAMS[program](**inputs, **uniforms)[..., :components]
-        self._buffers[target] = stored(result, dtype)
+        result = stored(PROGRAMS[program](**inputs, **uniforms)[..., :components], dtype)
+        if regions is not None:
+            held = self._buffers.get(target)
+            if fill is not None:
+                outside = stored(np.broadcast_to(np.float32(fill[:components]), result.shape),
+                                 dtype)
+            else:  # what the target holds, zeros if it is new (GL: undefined)
+                outside = held if held is not None and held.shape == result.shape else 0
+            result = np.where(region_mask(result.shape[:2], regions)[..., None], result, outside)
+        self._buffers[target] = result
 
     def read(self, name: str) -> np.ndarray:
         """Buffer ``name`` as stored: uint8 or float (H, W, C)."""

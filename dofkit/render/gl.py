@@ -21,6 +21,7 @@ import numpy as np
 from ..errors import ImageError, ResourceError
 from ..resources import resource_dir
 from .cpu_backend import PROGRAMS
+from .regions import Rect
 
 #: GL internal formats of the sRGB textures: 3 and 4 channels (GL_SRGB8, GL_SRGB8_ALPHA8).
 _SRGB_FORMATS = {3: 0x8C41, 4: 0x8C43}
@@ -159,11 +160,14 @@ class GlBackend:
 
     def run(self, program: str, target: str, sources: dict[str, str], *,
             size: tuple[int, int] | None = None, dtype: str = "f2", components: int = 4,
+            regions: list[Rect] | None = None, fill: tuple[float, ...] | None = None,
             **uniforms) -> None:
         """Draw ``program`` into texture ``target`` (``components`` channels of ``dtype``:
         ``"f1"`` 8-bit, ``"srgb"`` 8-bit sRGB-encoded on write, ``"f2"`` half float; ``size``
         (width, height), default that of the first source), reading
-        textures ``sources`` (sampler name -> texture name), with ``uniforms`` set by name."""
+        textures ``sources`` (sampler name -> texture name), with ``uniforms`` set by name.
+        With ``regions`` (rectangles, :mod:`.regions`) only they are drawn; the rest of the
+        target is set to ``fill`` (RGBA), or with ``fill`` None keeps what it holds."""
         if target in sources.values():
             raise ValueError(f"{program}: target {target!r} is also a source")
         if program not in PROGRAMS:
@@ -181,8 +185,14 @@ class GlBackend:
             if target not in self._framebuffers:
                 self._framebuffers[target] = self.ctx.framebuffer(
                     color_attachments=[self._textures[target]])
-            self._framebuffers[target].use()
-            triangle.render(self._moderngl.TRIANGLES, vertices=3)
+            framebuffer = self._framebuffers[target]
+            framebuffer.use()
+            if fill is not None:
+                framebuffer.clear(color=fill)
+            for rect in [None] if regions is None else regions:
+                framebuffer.scissor = rect
+                triangle.render(self._moderngl.TRIANGLES, vertices=3)
+            framebuffer.scissor = None
 
     def read(self, name: str) -> np.ndarray:
         """Texture ``name`` as stored: uint8 (8-bit) or float32 (H, W, C)."""

@@ -13,6 +13,7 @@ import math
 import cv2
 import numpy as np
 
+from .regions import tile_rects, tiles_where
 from .sampling import half_kernels
 
 #: Sigma in px of the blur of the structure tensor.
@@ -75,7 +76,9 @@ def render(backend, image: np.ndarray, focus: np.ndarray, params: dict, *,
     confidence in [0, 1]) and blended in with weight ``coherence * confidence``."""
     if params["feather"] > 0:
         focus = cv2.GaussianBlur(focus, (0, 0), params["feather"], borderType=cv2.BORDER_REPLICATE)
-    backend.load("lab", packed_lab(image, focus))
+    lab = packed_lab(image, focus)
+    backend.load("lab", lab)
+    focus_bytes = lab[..., 3]
     shrunk = Shrunk(backend, image.shape[:2])
     backend.run("tensor", "gradients", {"source": shrunk(FLOW_SCALE)}, unit=1 / FLOW_SCALE)
     sigma = TENSOR_SIGMA / FLOW_SCALE
@@ -88,7 +91,7 @@ def render(backend, image: np.ndarray, focus: np.ndarray, params: dict, *,
     edges = abstracted  # not read by compose when no line is drawn
     if params["edge_strength"] > 0 or params["background_edges"] > 0:
         edges = "edges"
-        draw_lines(backend, abstracted, edges, params)
+        draw_lines(backend, abstracted, edges, params, focus_bytes)
     sources = {"abstracted": abstracted, "edges": edges, "flow": "flow"}
     if coherence > 0 and previous is not None and motion is not None:
         backend.load("previous", previous if previous.dtype == np.uint8 else to_bytes(previous),
@@ -97,10 +100,25 @@ def render(backend, image: np.ndarray, focus: np.ndarray, params: dict, *,
         sources.update(previous="previous", motion="motion")
     else:
         coherence = 0.0
+    compose_uniforms = dict(dtype="srgb", coherence=float(coherence),
+                            **{name: float(params[name]) for name in COMPOSE_UNIFORMS})
     flow_taps = math.ceil(2 * params["flow_smoothing"]) if params["levels"] > 0 else 0
-    backend.run("compose", "styled", sources, dtype="srgb", coherence=float(coherence),
-                flow_taps=flow_taps, **{name: float(params[name]) for name in COMPOSE_UNIFORMS})
+    stairs = tiles_where(focus_bytes > _least_focus_with_stairs(params["toon_sharpness"]))
+    if flow_taps == 0 or stairs.all() or not stairs.any():
+        flow_taps *= int(stairs.any())
+        backend.run("compose", "styled", sources, flow_taps=flow_taps, **compose_uniforms)
+    else:  # the smoothing of the toon steps along the flow only where steps can be steep
+        for tiles, taps in ((~stairs, 0), (stairs, flow_taps)):
+            backend.run("compose", "styled", sources, flow_taps=taps,
+                        regions=tile_rects(tiles, focus_bytes.shape), **compose_uniforms)
     return cv2.cvtColor(backend.read("styled"), cv2.COLOR_RGBA2RGB)
+
+
+def _least_focus_with_stairs(toon_sharpness: float) -> int:
+    """Focus byte (0-255) at or under which compose's toon steps are too soft to need smoothing
+    along the flow (steepness ``toon_sharpness * mix(0.25, 1, anisotropy) * mix(0.25, 1,
+    focus)`` <= 1 for any anisotropy), one byte lower for safety; -1 if none is."""
+    return max(-1, math.floor(255 * (1 / toon_sharpness - 0.25) / 0.75) - 1)
 
 
 class Shrunk:
@@ -158,18 +176,25 @@ def _bilateral_rounds(backend, source: str, prefix: str, sigma: float, rounds: i
     return source
 
 
-def draw_lines(backend, source: str, target: str, params: dict) -> None:
+def draw_lines(backend, source: str, target: str, params: dict, focus_bytes: np.ndarray) -> None:
     """Flow-based DoG of the lightness of buffer ``source`` into ``target`` (one half-float
     channel): the two blurs across edges and their difference, then its smoothing along the
-    edge flow over ``flow_sigma`` px."""
+    edge flow over ``flow_sigma`` px. Without lines in the background, both passes are drawn
+    only over the tiles where the focus (``focus_bytes``, uint8 (H, W)) is above 0; elsewhere
+    they hold 1 (no line), as the shaders would write there."""
     edge_sigma, flow_sigma = params["edge_sigma"], params["flow_sigma"]
+    limits = {}
+    if params["background_edges"] <= 0:
+        limits = dict(regions=tile_rects(tiles_where(focus_bytes > 0), focus_bytes.shape),
+                      fill=(1.0, 0.0, 0.0, 1.0))
     dog_taps = math.ceil(2.5 * EDGE_RATIO * edge_sigma)
     backend.run("flow_dog", "dog", {"source": source, "flow": "flow"}, taps=dog_taps,
                 kernel=half_kernels(dog_taps, edge_sigma, EDGE_RATIO * edge_sigma),
                 opacity=(float(params["background_edges"]), float(params["edge_strength"])),
                 edge_tau=float(params["edge_tau"]), edge_threshold=float(params["edge_threshold"]),
-                line_coherence=float(params["line_coherence"]), components=1)
+                line_coherence=float(params["line_coherence"]), components=1, **limits)
     line_taps = math.ceil(2 * flow_sigma / LINE_STEP)
     backend.run("flow_lines", target, {"source": "dog", "flow": "flow"}, taps=line_taps,
                 components=1, step_length=LINE_STEP,
-                kernel=half_kernels(line_taps, max(flow_sigma / LINE_STEP, 1e-3))[:, 0])
+                kernel=half_kernels(line_taps, max(flow_sigma / LINE_STEP, 1e-3))[:, 0],
+                **limits)
