@@ -13,6 +13,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -351,6 +352,52 @@ def test_error_midway_leaves_no_file(clip, tmp_path):
         sink = open_sink(str(tmp_path / "out.mp4"), records=False, size=source.size,
                          rate=source.rate)
         process(source, sink, work)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_prepare_runs_a_frame_ahead_on_its_own_thread_in_order(clip, tmp_path):
+    log = []
+    started = [threading.Event() for _ in range(25)]
+
+    def prepare(frame):
+        log.append(("prepare", frame.index, threading.current_thread().name))
+        started[frame.index].set()
+        return frame.index * 10
+
+    def work(frame, prepared):
+        log.append(("work", frame.index, threading.current_thread().name))
+        assert prepared == frame.index * 10
+        if frame.index < 23:  # the next frame is being prepared meanwhile (serial: timeout)
+            assert started[frame.index + 1].wait(timeout=10)
+        return frame.rgb
+
+    with open_source(str(clip)) as source:
+        sink = open_sink(str(tmp_path / "out.mp4"), records=False, size=source.size,
+                         rate=source.rate)
+        outcome = process(source, sink, work, prepare=prepare)
+    assert outcome.complete and outcome.frames == 24
+    prepared = [index for kind, index, _ in log if kind == "prepare"]
+    worked = [index for kind, index, _ in log if kind == "work"]
+    assert prepared == worked == list(range(24))
+    assert {thread for kind, _, thread in log if kind == "prepare"} != {
+        threading.main_thread().name}
+    assert {thread for kind, _, thread in log if kind == "work"} == {threading.main_thread().name}
+
+
+def test_an_error_in_prepare_is_raised_at_its_frame_and_leaves_no_file(clip, tmp_path):
+    worked = []
+
+    def prepare(frame):
+        if frame.index == 5:
+            raise ImageError("boom")
+        return None
+
+    with open_source(str(clip)) as source, pytest.raises(ImageError, match="boom"):
+        sink = open_sink(str(tmp_path / "out.mp4"), records=False, size=source.size,
+                         rate=source.rate)
+        process(source, sink, lambda frame, _: worked.append(frame.index) or frame.rgb,
+                prepare=prepare)
+    assert worked == [0, 1, 2, 3, 4]
     assert list(tmp_path.iterdir()) == []
 
 

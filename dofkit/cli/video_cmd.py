@@ -135,10 +135,13 @@ def video_command(
         coherent = (CoherentStylizer(consumer.stylizer, maps, coherence)
                     if mode is Mode.stylize else None)
 
-        def work(frame):
+        def prepare(frame):  # on a thread of its own, a frame ahead: no GL here
+            return coherent.prepare(frame.rgb) if coherent is not None else maps(frame.rgb)
+
+        def work(frame, prepared):
             if coherent is not None:  # blended with the previous stylised frame, moved
-                return coherent(frame.rgb)
-            result = consumer(Picture(frame.rgb, None, 8, source), maps(frame.rgb))
+                return coherent.render(frame.rgb, prepared)
+            result = consumer(Picture(frame.rgb, None, 8, source), prepared)
             return result.record if role is None else result.images[role].values
 
         records = mode in (Mode.roi, Mode.detect)
@@ -148,7 +151,8 @@ def video_command(
         live = not (target == STDIO and stdout_is_terminal())  # not among the JSON lines
         with _progress(live) as bar, interrupt_flag() as stopped:
             task = bar.add_task(mode.value, total=video.count)
-            outcome = process(video, sink, work, advance=lambda: bar.advance(task),
+            outcome = process(video, sink, work, prepare=prepare,
+                              advance=lambda: bar.advance(task),
                               stop=stopped)
     rate = outcome.frames / max(time.perf_counter() - began, 1e-9)
     where = f" -> {outcome.path}" if outcome.path is not None else ""

@@ -35,8 +35,18 @@ class CoherentStylizer:
         self._previous: np.ndarray | None = None
 
     def __call__(self, rgb: np.ndarray) -> np.ndarray:
+        return self.render(rgb, self.prepare(rgb))
+
+    def prepare(self, rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """The part that needs no GL, which may run on another thread, one frame ahead
+        (:func:`~.run.process`): (focus map, motion) of the next frame ``rgb``."""
         focus = self._maps(rgb)
-        motion = self._maps.motion() if self.coherence > 0 else None
+        return focus, (self._maps.motion() if self.coherence > 0 else None)
+
+    def render(self, rgb: np.ndarray, prepared: tuple[np.ndarray, np.ndarray | None]
+               ) -> np.ndarray:
+        """The stylised frame ``rgb``, given what :meth:`prepare` made of it, in order."""
+        focus, motion = prepared
         previous = self._previous if motion is not None else None
         self._previous = self._stylizer(rgb, focus, previous=previous, motion=motion,
                                          coherence=self.coherence)

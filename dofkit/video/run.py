@@ -34,31 +34,69 @@ class Outcome:
                 and self.frames < self.expected - max(1, self.expected // 50))
 
 
-def process(source, sink, work: Callable[[Frame], object], *,
+def process(source, sink, work: Callable[..., object], *,
+            prepare: Callable[[Frame], object] | None = None,
             advance: Callable[[], None] = lambda: None,
             stop: Callable[[], bool] = lambda: False) -> Outcome:
     """Write ``work(frame)`` for every frame of ``source`` to ``sink``, calling ``advance``
-    after each frame. The sink is written on a :class:`WriteBehind` thread, so encoding one
-    frame overlaps the work on the next. When ``stop()`` turns true the output is closed
-    properly and kept as a partial result (see the sinks' ``keep_partial``); on an error it is
-    deleted. A source that yields no frame raises ImageError."""
+    after each frame. With ``prepare``, ``work(frame, prepare(frame))`` is written instead,
+    ``prepare`` running on a thread of its own, in order, one frame ahead (e.g. the focus map
+    of the next frame made while this one is stylised). The sink is written on a
+    :class:`WriteBehind` thread, so encoding one frame overlaps the work on the next. When
+    ``stop()`` turns true the output is closed properly and kept as a partial result (see the
+    sinks' ``keep_partial``); on an error it is deleted. A source that yields no frame raises
+    ImageError."""
     writer = WriteBehind(sink)
+    ahead = ReadAhead(prepare)
     try:
-        for frame in source.frames(writer.on_audio):
-            writer.write(frame, work(frame))
+        for frame, prepared in ahead.frames(source.frames(writer.on_audio)):
+            writer.write(frame, work(frame) if prepare is None else work(frame, prepared))
             advance()
             if stop():
+                ahead.close()
                 writer.drain()
                 return Outcome(sink.written, sink.keep_partial(), complete=False)
+        ahead.close()
         writer.drain()
         if not sink.written:
             raise ImageError(f"{source.name}: no video frames to process")
     except BaseException:
+        ahead.close()
         writer.abandon()
         sink.discard()
         raise
     return Outcome(sink.written, sink.finish(), complete=True,
                    expected=getattr(source, "count", None))
+
+
+class ReadAhead:
+    """Runs ``prepare(frame)`` on one background thread, one frame ahead of the caller
+    (nothing is run, and no thread made, when ``prepare`` is None)."""
+
+    def __init__(self, prepare: Callable[[Frame], object] | None):
+        self._prepare = prepare
+        self._pool = None if prepare is None else ThreadPoolExecutor(
+            1, thread_name_prefix="dofkit-prepare")
+
+    def frames(self, frames: Iterator[Frame]) -> Iterator[tuple[Frame, object]]:
+        """(frame, prepare(frame)) for each of ``frames`` in order (prepared None without
+        ``prepare``); an error of ``prepare`` is raised here, at its frame."""
+        if self._pool is None:
+            yield from ((frame, None) for frame in frames)
+            return
+        pending: tuple[Frame, Future] | None = None
+        for frame in frames:
+            future = self._pool.submit(self._prepare, frame)
+            if pending is not None:
+                yield pending[0], pending[1].result()
+            pending = (frame, future)
+        if pending is not None:
+            yield pending[0], pending[1].result()
+
+    def close(self) -> None:
+        """Drop what is queued, wait for the running call, stop the thread."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
 
 
 class WriteBehind:

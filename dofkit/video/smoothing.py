@@ -102,10 +102,12 @@ class TemporalSmoother:
             # may smooth the fresh map within the range it spans nearby (widened by
             # CLAMP_MARGIN, so noise is still averaged), not hold a value the frame no longer
             # has anywhere near (a moved subject's old place).
-            warped = np.clip(warped, cv2.erode(focus, _CLAMP_KERNEL) - CLAMP_MARGIN,
-                             cv2.dilate(focus, _CLAMP_KERNEL) + CLAMP_MARGIN)
-            weight = self.strength * trust
-            focus = (weight * warped + (1.0 - weight) * focus).astype(np.float32)
+            warped = cv2.min(cv2.max(warped, cv2.subtract(cv2.erode(focus, _CLAMP_KERNEL),
+                                                          CLAMP_MARGIN)),
+                             cv2.add(cv2.dilate(focus, _CLAMP_KERNEL), CLAMP_MARGIN))
+            # focus + strength * trust * (warped - focus), in OpenCV's vectorised arithmetic
+            focus = cv2.scaleAdd(cv2.multiply(cv2.subtract(warped, focus), trust),
+                                 self.strength, focus)
         self._map, self._trust = focus, np.ones_like(focus)
         return focus
 
@@ -152,13 +154,16 @@ class TemporalSmoother:
             assert self._map is not None and self._trust is not None
             motion = self.motion()
             height, width = self._map.shape
-            full = cv2.resize(motion, (width, height), interpolation=cv2.INTER_LINEAR)
-            coordinates = full[..., :2] + _grid(height, width)
-            warped = cv2.remap(np.dstack([self._map, self._trust]), coordinates[..., 0],
-                               coordinates[..., 1], cv2.INTER_LINEAR,
-                               borderMode=cv2.BORDER_REPLICATE)
+            flow, confidence = (cv2.resize(np.ascontiguousarray(part), (width, height),
+                                           interpolation=cv2.INTER_LINEAR)
+                                for part in (motion[..., :2], motion[..., 2]))
+            # fixed-point coordinates (1/32 px): remap runs about twice as fast with them
+            coordinates = cv2.convertMaps(cv2.add(flow, _grid(height, width)), None,
+                                          cv2.CV_16SC2)
+            warped = cv2.remap(cv2.merge([self._map, self._trust]), *coordinates,
+                               cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
             self._moved = (np.clip(warped[..., 0], 0.0, 1.0),
-                           np.minimum(warped[..., 1], full[..., 2]))
+                           np.minimum(warped[..., 1], confidence))
         return self._moved
 
 
