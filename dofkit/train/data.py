@@ -212,16 +212,25 @@ class SceneSamples:
         if not self.sets or not any(s.photos for s in self.sets):
             raise ImageError("training needs photos")
         self.sets = [s for s in self.sets if s.photos]
+        # Photos smaller than a patch are left out (upscaled, a sharp photo turns soft and
+        # would teach that softness is sharp), unless a source has none as large.
+        self._usable = []
+        for photo_set in self.sets:
+            fitting = [i for i, photo in enumerate(photo_set.photos)
+                       if min(photo.shape[:2]) >= self.patch]
+            self._usable.append(fitting or list(range(len(photo_set.photos))))
 
     def __call__(self, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         """One (inputs (P, P, 6), label (P, P)) sample drawn with ``rng``."""
-        photo_set = self.sets[rng.integers(len(self.sets))]
-        index = int(rng.integers(len(photo_set.photos)))
+        source = int(rng.integers(len(self.sets)))
+        photo_set, usable = self.sets[source], self._usable[source]
+        index = usable[int(rng.integers(len(usable)))]
         image, mask = photo_set.rgb(index), photo_set.mask(index)
         scale = WORK_SIDE / max(image.shape[:2]) * rng.uniform(*SCALE_RANGE)
+        scale = max(scale, self.patch / min(image.shape[:2]))  # no smaller than a patch
         image = resize(image, min(1.0, scale))
         mask = None if mask is None else resize(mask, min(1.0, scale))
-        if min(image.shape[:2]) < self.patch:  # small photo: upscale minimally (rare)
+        if min(image.shape[:2]) < self.patch:  # a source with no photo as large as a patch
             grow = self.patch / min(image.shape[:2])
             image = np.clip(cv2.resize(image, None, fx=grow, fy=grow,
                                        interpolation=cv2.INTER_CUBIC), 0, 1)
