@@ -6,6 +6,7 @@ scikit-image that the shipped recipe held out of training (its seeded split), at
 resolution, less scikit-image's coffee and chelsea (they have a shallow depth of field already); blurred copies use a disc PSF of ``--radius`` px (default 4) in linear light.
 
 Run: .venv/bin/python benchmarks/calibration.py [--methods analytic paper srcnn] [--radius 4]
+[--weights W]
 """
 
 from __future__ import annotations
@@ -38,13 +39,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--methods", nargs="+", default=["analytic", "paper", "srcnn"])
     parser.add_argument("--radius", type=float, default=4.0)
+    parser.add_argument("--weights", type=Path, default=None,
+                        help="network weights for srcnn (default: the shipped ones)")
     args = parser.parse_args()
     images = photos()
     blurred = [defocus(image, args.radius) for image in images]
     print(f"{len(images)} held-out photos; blurred copies: disc radius {args.radius:g} px")
     print(f"{'method':10s} {'sharp':>6s} {'blurred':>8s}")
     for method in args.methods:
-        estimator = FocusEstimator(method)
+        estimator = FocusEstimator(method, weights=args.weights if method == "srcnn" else None)
         sharp_mean = np.mean([estimator(image).mean() for image in images])
         blurred_mean = np.mean([estimator(image).mean() for image in blurred])
         print(f"{method:10s} {sharp_mean:6.2f} {blurred_mean:8.2f}")
