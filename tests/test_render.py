@@ -11,6 +11,8 @@ tips the other way).
 
 from __future__ import annotations
 
+import math
+
 import cv2
 import numpy as np
 import pytest
@@ -202,27 +204,36 @@ def test_gl_and_cpu_pipelines_agree(gl, photo, style):
 def test_passes_limited_to_tiles_change_no_pixel(gl, photo, style, monkeypatch):
     """Lines and the smoothing of the toon steps are drawn only over the tiles where focus
     lets them show (a software renderer pays for branches not taken); the frame is the same,
-    bit for bit, as when every pass covers the whole frame."""
-    image = cv2.resize(photo[0], (320, 160), interpolation=cv2.INTER_AREA)
+    bit for bit, as when every pass is drawn over the whole frame."""
+    width, height = 333, 177  # not multiples of the tile: clipped tiles at the borders
+    image = cv2.resize(photo[0], (width, height), interpolation=cv2.INTER_AREA)
     # zero on the left, a ramp, the subject's mask on the right: tiles of every focus level
-    ramp = np.clip(np.linspace(-0.5, 1.5, 320, dtype=np.float32), 0, 1)
-    focus = np.maximum(np.tile(ramp, (160, 1)) * (np.arange(160)[:, None] < 80),
-                       cv2.resize(photo[1], (320, 160)) * (np.arange(160)[:, None] >= 80))
+    ramp = np.clip(np.linspace(-0.5, 1.5, width, dtype=np.float32), 0, 1)
+    top = np.arange(height)[:, None] < height // 2
+    focus = np.maximum(np.tile(ramp, (height, 1)) * top,
+                       cv2.resize(photo[1], (width, height)) * ~top)
     params = resolve(style)
     drawn = []
     run = gl.run
 
     def recording(program, target, sources, **kwargs):
-        drawn.append(kwargs.get("regions"))
+        drawn.append((program, kwargs.get("regions")))
         run(program, target, sources, **kwargs)
 
     monkeypatch.setattr(gl, "run", recording)
     limited = render(gl, image, focus, params)
-    if params["background_edges"] == 0 < params["edge_strength"]:  # lines on part of it
-        areas = [sum(w * h for _, _, w, h in regions) for regions in drawn if regions]
-        assert areas and max(areas) < image.shape[0] * image.shape[1]
-    monkeypatch.setattr(pipeline, "tiles_where",
-                        lambda mask: np.ones(tiles_where(mask).shape, bool))
+    limited_programs = {program for program, regions in drawn if regions is not None}
+    if params["background_edges"] == 0 < params["edge_strength"]:
+        assert {"flow_dog", "flow_lines"} <= limited_programs
+    if style == "toon":
+        assert "compose" in limited_programs
+
+    def everywhere(program, target, sources, regions=None, fill=None, **kwargs):
+        if program == "compose" and regions is not None:  # the variant with the smoothing
+            kwargs["flow_taps"] = math.ceil(2 * params["flow_smoothing"])
+        run(program, target, sources, **kwargs)
+
+    monkeypatch.setattr(gl, "run", everywhere)
     assert np.array_equal(render(gl, image, focus, params), limited)
 
 

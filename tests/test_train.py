@@ -11,7 +11,8 @@ import torch
 from dofkit.errors import ParameterError, ResourceError
 from dofkit.focus.models import build
 from dofkit.focus.srcnn import SrcnnPredictor
-from dofkit.train.data import SceneSamples, SelfSupervisedSamples, load_masked, load_sharp
+from dofkit.train.data import (PhotoSet, SceneSamples, SelfSupervisedSamples, load_masked,
+                               load_sharp)
 from dofkit.train.experiment import recover_map
 from dofkit.train.loop import Settings, fixed_set, train
 from dofkit.train.recipe import Sources, train_focus_model
@@ -42,6 +43,17 @@ def folders(tmp_path):
 def _sampler(folders, patch=48):
     sets = [load_masked(folders / "masked"), load_sharp(folders / "sharp")]
     return SceneSamples(sets, [], patch)
+
+
+def test_photos_smaller_than_a_patch_are_not_drawn_unless_none_is_as_large(folders):
+    # masked photos are 120x160, sharp ones 100x100
+    samples = _sampler(folders, patch=110)
+    assert samples.usable == [[0, 1, 2, 3], [0, 1, 2]]  # sharp/: none as large, all kept
+    photos = [(textured(h, w, seed=h) * 255).astype(np.uint8) for h, w in ((90, 140), (128, 120))]
+    mixed = SceneSamples([PhotoSet("mixed", photos, [None, None], ["small", "large"])], [], 112)
+    assert mixed.usable == [[1]]
+    inputs, label = mixed(np.random.default_rng(0))
+    assert inputs.shape == (112, 112, 6) and label.shape == (112, 112)
 
 
 def test_flat_regions_take_the_label_of_their_layer():

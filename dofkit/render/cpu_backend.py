@@ -28,6 +28,13 @@ def stored(values: np.ndarray, dtype: str) -> np.ndarray:
     return values.astype(np.float32, copy=False)
 
 
+def check_fill(fill: tuple[float, ...] | None, dtype: str) -> None:
+    """ValueError for a ``fill`` of an ``"srgb"`` target (GL would encode it, a stored value
+    would not be: the two backends would differ)."""
+    if fill is not None and dtype == "srgb":
+        raise ValueError("fill is not supported for srgb targets")
+
+
 def _as_float(values: np.ndarray) -> np.ndarray:
     """A stored buffer as the float32 (H, W, C) a shader reads (uint8 normalised to [0, 1])."""
     if values.dtype == np.uint8:
@@ -57,15 +64,17 @@ class CpuBackend:
         """Run ``program`` with sampler -> buffer ``sources`` and ``uniforms`` into ``target``,
         stored as a texture of ``dtype`` with ``components`` channels would be (``size`` is
         implied by the program); ``regions`` and ``fill`` as in :meth:`.GlBackend.run`."""
+        check_fill(fill, dtype)
         inputs = {sampler: _as_float(self._buffers[buffer]) for sampler, buffer in sources.items()}
         result = stored(PROGRAMS[program](**inputs, **uniforms)[..., :components], dtype)
         if regions is not None:
-            held = self._buffers.get(target)
             if fill is not None:
                 outside = stored(np.broadcast_to(np.float32(fill[:components]), result.shape),
                                  dtype)
-            else:  # what the target holds, zeros if it is new (GL: undefined)
-                outside = held if held is not None and held.shape == result.shape else 0
+            else:  # what the target holds if it is of this kind, else zeros (GL: undefined)
+                held = self._buffers.get(target)
+                same = held is not None and (held.shape, held.dtype) == (result.shape, result.dtype)
+                outside = held if same else np.zeros_like(result)
             result = np.where(region_mask(result.shape[:2], regions)[..., None], result, outside)
         self._buffers[target] = result
 

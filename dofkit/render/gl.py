@@ -20,7 +20,7 @@ import numpy as np
 
 from ..errors import ImageError, ResourceError
 from ..resources import resource_dir
-from .cpu_backend import PROGRAMS
+from .cpu_backend import PROGRAMS, check_fill
 from .regions import Rect
 
 #: GL internal formats of the sRGB textures: 3 and 4 channels (GL_SRGB8, GL_SRGB8_ALPHA8).
@@ -167,11 +167,13 @@ class GlBackend:
         (width, height), default that of the first source), reading
         textures ``sources`` (sampler name -> texture name), with ``uniforms`` set by name.
         With ``regions`` (rectangles, :mod:`.regions`) only they are drawn; the rest of the
-        target is set to ``fill`` (RGBA), or with ``fill`` None keeps what it holds."""
+        target is set to ``fill`` (RGBA as stored; not for ``"srgb"`` targets), or with
+        ``fill`` None keeps what it holds."""
         if target in sources.values():
             raise ValueError(f"{program}: target {target!r} is also a source")
         if program not in PROGRAMS:
             raise ValueError(f"unknown program {program!r}")
+        check_fill(fill, dtype)
         constants = {k: uniforms.pop(k) for k in list(uniforms) if k in CONSTANTS}
         with self.ctx:
             shader, triangle = self._program(program, constants)
@@ -189,10 +191,12 @@ class GlBackend:
             framebuffer.use()
             if fill is not None:
                 framebuffer.clear(color=fill)
-            for rect in [None] if regions is None else regions:
-                framebuffer.scissor = rect
-                triangle.render(self._moderngl.TRIANGLES, vertices=3)
-            framebuffer.scissor = None
+            try:
+                for rect in [None] if regions is None else regions:
+                    framebuffer.scissor = rect
+                    triangle.render(self._moderngl.TRIANGLES, vertices=3)
+            finally:
+                framebuffer.scissor = None
 
     def read(self, name: str) -> np.ndarray:
         """Texture ``name`` as stored: uint8 (8-bit) or float32 (H, W, C)."""

@@ -38,6 +38,9 @@ UPSAMPLE_SIGMA = 0.6
 #: already smooth across edges; 2 px halves the taps of a 1 px walk).
 LINE_STEP = 2.0
 
+#: What flow_dog and flow_lines write where no line can show (a DoG of 1: no ink).
+NO_LINE = (1.0, 0.0, 0.0, 1.0)
+
 COMPOSE_UNIFORMS = ("levels", "toon_sharpness", "flow_smoothing", "saturation", "desaturate",
                     "fade", "edge_sharpness", "edge_strength", "background_edges",
                     "line_coherence")
@@ -100,24 +103,35 @@ def render(backend, image: np.ndarray, focus: np.ndarray, params: dict, *,
         sources.update(previous="previous", motion="motion")
     else:
         coherence = 0.0
-    compose_uniforms = dict(dtype="srgb", coherence=float(coherence),
-                            **{name: float(params[name]) for name in COMPOSE_UNIFORMS})
-    flow_taps = math.ceil(2 * params["flow_smoothing"]) if params["levels"] > 0 else 0
-    stairs = tiles_where(focus_bytes > _least_focus_with_stairs(params["toon_sharpness"]))
-    if flow_taps == 0 or stairs.all() or not stairs.any():
-        flow_taps *= int(stairs.any())
-        backend.run("compose", "styled", sources, flow_taps=flow_taps, **compose_uniforms)
-    else:  # the smoothing of the toon steps along the flow only where steps can be steep
-        for tiles, taps in ((~stairs, 0), (stairs, flow_taps)):
-            backend.run("compose", "styled", sources, flow_taps=taps,
-                        regions=tile_rects(tiles, focus_bytes.shape), **compose_uniforms)
+    compose(backend, sources, params, coherence, focus_bytes)
     return cv2.cvtColor(backend.read("styled"), cv2.COLOR_RGBA2RGB)
 
 
-def _least_focus_with_stairs(toon_sharpness: float) -> int:
-    """Focus byte (0-255) at or under which compose's toon steps are too soft to need smoothing
-    along the flow (steepness ``toon_sharpness * mix(0.25, 1, anisotropy) * mix(0.25, 1,
-    focus)`` <= 1 for any anisotropy), one byte lower for safety; -1 if none is."""
+def compose(backend, sources: dict[str, str], params: dict, coherence: float,
+            focus_bytes: np.ndarray) -> None:
+    """The last pass into ``styled`` (sRGB). The smoothing of the toon steps along the flow
+    (``flow_taps`` > 0) is compiled in only where the steps can be steep: on the tiles where
+    the focus (``focus_bytes``, uint8 (H, W)) exceeds :func:`_stairs_free_focus`; the
+    variant without it draws the other tiles (the same pixels, at less cost)."""
+    uniforms = dict(dtype="srgb", coherence=float(coherence),
+                    **{name: float(params[name]) for name in COMPOSE_UNIFORMS})
+    flow_taps = math.ceil(2 * params["flow_smoothing"]) if params["levels"] > 0 else 0
+    stairs = tiles_where(focus_bytes > _stairs_free_focus(params["toon_sharpness"]))
+    if flow_taps == 0 or not stairs.any():
+        backend.run("compose", "styled", sources, flow_taps=0, **uniforms)
+    elif stairs.all():
+        backend.run("compose", "styled", sources, flow_taps=flow_taps, **uniforms)
+    else:
+        for tiles, taps in ((~stairs, 0), (stairs, flow_taps)):
+            backend.run("compose", "styled", sources, flow_taps=taps,
+                        regions=tile_rects(tiles, focus_bytes.shape), **uniforms)
+
+
+def _stairs_free_focus(toon_sharpness: float) -> int:
+    """Highest focus byte (0-255) at which compose's toon steps are never steep enough to be
+    smoothed along the flow, less one for safety (-1 if there is none): compose smooths where
+    ``toon_sharpness * mix(0.25, 1, steepness) * mix(0.25, 1, focus) > 1``, with the
+    steepness (8-bit orientation texture) at most 1."""
     return max(-1, math.floor(255 * (1 / toon_sharpness - 0.25) / 0.75) - 1)
 
 
@@ -181,12 +195,13 @@ def draw_lines(backend, source: str, target: str, params: dict, focus_bytes: np.
     channel): the two blurs across edges and their difference, then its smoothing along the
     edge flow over ``flow_sigma`` px. Without lines in the background, both passes are drawn
     only over the tiles where the focus (``focus_bytes``, uint8 (H, W)) is above 0; elsewhere
-    they hold 1 (no line), as the shaders would write there."""
+    they hold :data:`NO_LINE`, which flow_dog writes where the line opacity is 0 (focus 0;
+    the focus byte reaches this pass unchanged) and flow_lines copies."""
     edge_sigma, flow_sigma = params["edge_sigma"], params["flow_sigma"]
     limits = {}
     if params["background_edges"] <= 0:
         limits = dict(regions=tile_rects(tiles_where(focus_bytes > 0), focus_bytes.shape),
-                      fill=(1.0, 0.0, 0.0, 1.0))
+                      fill=NO_LINE)
     dog_taps = math.ceil(2.5 * EDGE_RATIO * edge_sigma)
     backend.run("flow_dog", "dog", {"source": source, "flow": "flow"}, taps=dog_taps,
                 kernel=half_kernels(dog_taps, edge_sigma, EDGE_RATIO * edge_sigma),

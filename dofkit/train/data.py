@@ -214,16 +214,16 @@ class SceneSamples:
         self.sets = [s for s in self.sets if s.photos]
         # Photos smaller than a patch are left out (upscaled, a sharp photo turns soft and
         # would teach that softness is sharp), unless a source has none as large.
-        self._usable = []
+        self.usable: list[list[int]] = []  # per set, the indices of the photos drawn
         for photo_set in self.sets:
             fitting = [i for i, photo in enumerate(photo_set.photos)
                        if min(photo.shape[:2]) >= self.patch]
-            self._usable.append(fitting or list(range(len(photo_set.photos))))
+            self.usable.append(fitting or list(range(len(photo_set.photos))))
 
     def __call__(self, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         """One (inputs (P, P, 6), label (P, P)) sample drawn with ``rng``."""
         source = int(rng.integers(len(self.sets)))
-        photo_set, usable = self.sets[source], self._usable[source]
+        photo_set, usable = self.sets[source], self.usable[source]
         index = usable[int(rng.integers(len(usable)))]
         image, mask = photo_set.rgb(index), photo_set.mask(index)
         scale = WORK_SIDE / max(image.shape[:2]) * rng.uniform(*SCALE_RANGE)

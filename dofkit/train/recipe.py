@@ -117,7 +117,10 @@ def train_focus_model(sources: Sources, settings: Settings, *, patch: int = 224,
     selector = Selector(data, best, resume)
     if init is not None and not resume:  # the starting weights are a candidate too
         console.print("validation of --init " + json.dumps(selector(model)))
-    history = train(model, SceneSamples(train_sets, cutouts, patch), settings,
+    samples = SceneSamples(train_sets, cutouts, patch)
+    console.print(f"photos drawn (at least {patch} px on the short side): " + ", ".join(
+        f"{s.name} {len(u)}/{len(s.photos)}" for s, u in zip(samples.sets, samples.usable)))
+    history = train(model, samples, settings,
                     checkpoint=checkpoint, resume=resume, validate=selector, console=console)
     selector.load_best(model)
     if export is not None:

@@ -47,7 +47,7 @@ def process(source, sink, work: Callable[..., object], *,
     sinks' ``keep_partial``); on an error it is deleted. A source that yields no frame raises
     ImageError."""
     writer = WriteBehind(sink)
-    ahead = ReadAhead(prepare)
+    ahead = PrepareAhead(prepare)
     try:
         for frame, prepared in ahead.frames(source.frames(writer.on_audio)):
             writer.write(frame, work(frame) if prepare is None else work(frame, prepared))
@@ -61,15 +61,15 @@ def process(source, sink, work: Callable[..., object], *,
         if not sink.written:
             raise ImageError(f"{source.name}: no video frames to process")
     except BaseException:
-        ahead.close()
         writer.abandon()
         sink.discard()
+        ahead.close()  # last: it may wait for a map being made
         raise
     return Outcome(sink.written, sink.finish(), complete=True,
                    expected=getattr(source, "count", None))
 
 
-class ReadAhead:
+class PrepareAhead:
     """Runs ``prepare(frame)`` on one background thread, one frame ahead of the caller
     (nothing is run, and no thread made, when ``prepare`` is None)."""
 

@@ -102,9 +102,8 @@ class TemporalSmoother:
             # may smooth the fresh map within the range it spans nearby (widened by
             # CLAMP_MARGIN, so noise is still averaged), not hold a value the frame no longer
             # has anywhere near (a moved subject's old place).
-            warped = cv2.min(cv2.max(warped, cv2.subtract(cv2.erode(focus, _CLAMP_KERNEL),
-                                                          CLAMP_MARGIN)),
-                             cv2.add(cv2.dilate(focus, _CLAMP_KERNEL), CLAMP_MARGIN))
+            warped = cv2.min(cv2.max(warped, cv2.erode(focus, _CLAMP_KERNEL) - CLAMP_MARGIN),
+                             cv2.dilate(focus, _CLAMP_KERNEL) + CLAMP_MARGIN)
             # focus + strength * trust * (warped - focus), in OpenCV's vectorised arithmetic
             focus = cv2.scaleAdd(cv2.multiply(cv2.subtract(warped, focus), trust),
                                  self.strength, focus)
@@ -157,7 +156,8 @@ class TemporalSmoother:
             flow, confidence = (cv2.resize(np.ascontiguousarray(part), (width, height),
                                            interpolation=cv2.INTER_LINEAR)
                                 for part in (motion[..., :2], motion[..., 2]))
-            # fixed-point coordinates (1/32 px): remap runs about twice as fast with them
+            # fixed-point coordinates (1/32 px, the precision remap interpolates at anyway):
+            # it runs about twice as fast with them
             coordinates = cv2.convertMaps(cv2.add(flow, _grid(height, width)), None,
                                           cv2.CV_16SC2)
             warped = cv2.remap(cv2.merge([self._map, self._trust]), *coordinates,
