@@ -4,7 +4,7 @@
 // colour (saturation, background desaturation, fade to paper white); XDoG lines whose opacity
 // follows focus and fades where the structure tensor is not coherent (noise, texture);
 // optional blend with the previous stylised frame moved along the optical flow, where the
-// motion is trusted.
+// motion is trusted. LINES (a #define) 0 leaves the lines out, for tiles where none can show.
 #if defined VERTEX_SHADER
 #include "lib/fullscreen.glsl"
 #elif defined FRAGMENT_SHADER
@@ -68,6 +68,7 @@ void main() {
     lab.yz *= saturation * mix(1.0 - desaturate, 1.0, f);
     lab = mix(lab, vec3(100.0, 0.0, 0.0), fade * (1.0 - f));
 
+#if LINES
     float dog = texelFetch(edges, p, 0).r;
     float line = dog >= 0.0 ? 1.0 : 1.0 + tanh(clamp(edge_sharpness * dog, -10.0, 0.0));
     float opacity = mix(background_edges, edge_strength, f);
@@ -75,6 +76,9 @@ void main() {
         opacity *= smoothstep(0.5 * line_coherence, line_coherence, local.z);
     }
     vec3 rgb = lab_to_linear(lab) * mix(1.0, line, opacity);  // shading in linear light
+#else
+    vec3 rgb = lab_to_linear(lab);
+#endif
     if (coherence > 0.0) {
         vec3 moved = bilinear(motion, rescale(vec2(p), size, vec2(textureSize(motion, 0)))).rgb;
         vec3 before = bilinear(previous, vec2(p) + moved.xy).rgb;

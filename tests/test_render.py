@@ -80,7 +80,7 @@ def _pass_inputs(scene):
     dog = cpu.flow_dog(_float(lab8), _float(orient8), **{k: v for k, v in lines.items()
                                                           if k != "components"})[..., :1]
     compose = {k: float(v) for k, v in resolve("toon").items() if k in COMPOSE_UNIFORMS}
-    compose.update(flow_taps=2, coherence=0.0)
+    compose.update(flow_taps=2, lines=1, coherence=0.0)
     motion = np.dstack([np.full((8, 12), 1.5, np.float32), np.full((8, 12), -0.7, np.float32),
                         np.linspace(0, 1, 96, dtype=np.float32).reshape(8, 12)])
     tensor_scale = structure[..., :3].max()
@@ -229,8 +229,9 @@ def test_passes_limited_to_tiles_change_no_pixel(gl, photo, style, monkeypatch):
         assert "compose" in limited_programs
 
     def everywhere(program, target, sources, regions=None, fill=None, **kwargs):
-        if program == "compose" and regions is not None:  # the variant with the smoothing
-            kwargs["flow_taps"] = math.ceil(2 * params["flow_smoothing"])
+        if program == "compose":  # the variant with everything compiled in
+            kwargs.update(lines=1, flow_taps=math.ceil(2 * params["flow_smoothing"])
+                          if params["levels"] > 0 else 0)
         run(program, target, sources, **kwargs)
 
     monkeypatch.setattr(gl, "run", everywhere)

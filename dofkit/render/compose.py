@@ -42,11 +42,12 @@ def compose(abstracted: np.ndarray, edges: np.ndarray, flow: np.ndarray,
             levels: float, toon_sharpness: float, flow_smoothing: float, flow_taps: int,
             saturation: float, desaturate: float, fade: float, edge_sharpness: float,
             edge_strength: float, background_edges: float, line_coherence: float,
-            coherence: float) -> np.ndarray:
+            coherence: float, lines: int) -> np.ndarray:
     """Abstracted packed (L, a, b, focus) and flow-smoothed DoG (H, W, 4), orientation
     texture (any size), and when ``coherence`` > 0 the previous stylised frame (H, W, >= 3,
     sRGB) and ``motion`` (h, w, >= 3): (dx, dy, confidence) -> (H, W, 4): sRGB in [0, 1] and
-    1. Lines and the blend work in linear light, as the GL pass between its sRGB textures."""
+    1. Lines (left out with ``lines`` 0) and the blend work in linear light, as the GL pass
+    between its sRGB textures."""
     colour, focus = unpack_lab(abstracted), abstracted[..., 3:]
     height, width = focus.shape[:2]
     x, y = grid(height, width)
@@ -61,13 +62,14 @@ def compose(abstracted: np.ndarray, edges: np.ndarray, flow: np.ndarray,
     colour = colour * (1 - fading) + np.array([100, 0, 0], np.float32) * fading
     rgb = to_linear(np.clip(cv2.cvtColor(colour.astype(np.float32), cv2.COLOR_Lab2RGB), 0, 1))
 
-    dog = edges[..., 0]
-    line = np.where(dog >= 0, 1.0, 1.0 + np.tanh(np.clip(edge_sharpness * dog, -10.0, 0.0)))
-    opacity = background_edges * (1 - focus[..., 0]) + edge_strength * focus[..., 0]
-    if line_coherence > 0:
-        t = np.clip((local[..., 2] - 0.5 * line_coherence) / (0.5 * line_coherence), 0, 1)
-        opacity = opacity * t * t * (3 - 2 * t)  # GLSL smoothstep
-    rgb = rgb * (1 - opacity + line * opacity)[..., None]  # shading in linear light
+    if lines:
+        dog = edges[..., 0]
+        line = np.where(dog >= 0, 1.0, 1.0 + np.tanh(np.clip(edge_sharpness * dog, -10.0, 0.0)))
+        opacity = background_edges * (1 - focus[..., 0]) + edge_strength * focus[..., 0]
+        if line_coherence > 0:
+            t = np.clip((local[..., 2] - 0.5 * line_coherence) / (0.5 * line_coherence), 0, 1)
+            opacity = opacity * t * t * (3 - 2 * t)  # GLSL smoothstep
+        rgb = rgb * (1 - opacity + line * opacity)[..., None]  # shading in linear light
     if coherence > 0:
         moved = bilinear(motion[..., :3], rescale(x, width, motion.shape[1]),
                          rescale(y, height, motion.shape[0]))

@@ -28,7 +28,8 @@ _SRGB_FORMATS = {3: 0x8C41, 4: 0x8C43}
 _FRAMEBUFFER_SRGB = 0x8DB9
 _INCLUDE = re.compile(r'^#include\s+"([^"]+)"\s*$', re.MULTILINE)
 #: Settings passed as compile-time constants: keyword of the pass -> GLSL macro.
-CONSTANTS = {"taps": "TAPS", "axis": "AXIS", "scale": "SCALE", "flow_taps": "FLOW_TAPS"}
+CONSTANTS = {"taps": "TAPS", "axis": "AXIS", "scale": "SCALE", "flow_taps": "FLOW_TAPS",
+             "lines": "LINES"}
 
 
 def shader_source(path: Path, stage: str, defines: dict[str, int] | None = None) -> str:

@@ -9,6 +9,7 @@ full-resolution subject by focus.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
@@ -69,20 +70,54 @@ def background_scale(radius: float) -> int:
     return scale
 
 
+@dataclass(frozen=True)
+class Prepared:
+    """What the passes start from, made on the CPU (:func:`prepare`; no backend needed, so it
+    may be made on another thread): the packed Lab buffer uint8 (H, W, 4) of the feathered
+    focus, and the tiles (:mod:`.regions`) where lines can show and where toon steps can be
+    steep, bool (ceil(H / TILE), ceil(W / TILE))."""
+
+    lab: np.ndarray
+    line_tiles: np.ndarray
+    stair_tiles: np.ndarray
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """(H, W) of the image."""
+        return self.lab.shape[:2]
+
+
+def prepare(image: np.ndarray, focus: np.ndarray, params: dict) -> Prepared:
+    """The CPU part of the pipeline: image float32 (H, W, 3) and focus (H, W), both in
+    [0, 1] -> :class:`Prepared`."""
+    if params["feather"] > 0:
+        focus = cv2.GaussianBlur(focus, (0, 0), params["feather"], borderType=cv2.BORDER_REPLICATE)
+    lab = packed_lab(image, focus)
+    focus_bytes = lab[..., 3]
+    line_tiles = tiles_where(focus_bytes > 0 if params["background_edges"] <= 0
+                             else np.ones(focus_bytes.shape, bool))
+    stair_tiles = tiles_where(focus_bytes > _stairs_free_focus(params["toon_sharpness"]))
+    return Prepared(lab, line_tiles, stair_tiles)
+
+
 def render(backend, image: np.ndarray, focus: np.ndarray, params: dict, *,
            previous: np.ndarray | None = None, motion: np.ndarray | None = None,
            coherence: float = 0.0) -> np.ndarray:
     """Run the passes on ``backend``: image float32 (H, W, 3) and focus (H, W), both in
-    [0, 1] -> stylised uint8 RGB (H, W, 3). With ``coherence`` > 0, ``previous`` (the last
-    stylised frame, (H, W, 3), uint8 or float32 in [0, 1]) is moved by ``motion`` (float32
-    (h, w, 3) on a grid covering the frame: (dx, dy) in px to where each point was, and the
-    confidence in [0, 1]) and blended in with weight ``coherence * confidence``."""
-    if params["feather"] > 0:
-        focus = cv2.GaussianBlur(focus, (0, 0), params["feather"], borderType=cv2.BORDER_REPLICATE)
-    lab = packed_lab(image, focus)
-    backend.load("lab", lab)
-    focus_bytes = lab[..., 3]
-    shrunk = Shrunk(backend, image.shape[:2])
+    [0, 1] -> stylised uint8 RGB (H, W, 3); :func:`prepare` then :func:`draw`."""
+    return draw(backend, prepare(image, focus, params), params, previous=previous,
+                motion=motion, coherence=coherence)
+
+
+def draw(backend, prepared: Prepared, params: dict, *, previous: np.ndarray | None = None,
+         motion: np.ndarray | None = None, coherence: float = 0.0) -> np.ndarray:
+    """The passes on ``backend`` from what :func:`prepare` made with the same ``params`` ->
+    stylised uint8 RGB (H, W, 3). With ``coherence`` > 0, ``previous`` (the last stylised
+    frame, (H, W, 3), uint8 or float32 in [0, 1]) is moved by ``motion`` (float32 (h, w, 3)
+    on a grid covering the frame: (dx, dy) in px to where each point was, and the confidence
+    in [0, 1]) and blended in with weight ``coherence * confidence``."""
+    backend.load("lab", prepared.lab)
+    shrunk = Shrunk(backend, prepared.shape)
     backend.run("tensor", "gradients", {"source": shrunk(FLOW_SCALE)}, unit=1 / FLOW_SCALE)
     sigma = TENSOR_SIGMA / FLOW_SCALE
     blur = dict(taps=math.ceil(2 * sigma), kernel=half_kernels(math.ceil(2 * sigma), sigma)[:, 0])
@@ -94,7 +129,7 @@ def render(backend, image: np.ndarray, focus: np.ndarray, params: dict, *,
     edges = abstracted  # not read by compose when no line is drawn
     if params["edge_strength"] > 0 or params["background_edges"] > 0:
         edges = "edges"
-        draw_lines(backend, abstracted, edges, params, focus_bytes)
+        draw_lines(backend, abstracted, edges, params, prepared)
     sources = {"abstracted": abstracted, "edges": edges, "flow": "flow"}
     if coherence > 0 and previous is not None and motion is not None:
         backend.load("previous", previous if previous.dtype == np.uint8 else to_bytes(previous),
@@ -103,28 +138,29 @@ def render(backend, image: np.ndarray, focus: np.ndarray, params: dict, *,
         sources.update(previous="previous", motion="motion")
     else:
         coherence = 0.0
-    compose(backend, sources, params, coherence, focus_bytes)
+    compose(backend, sources, params, coherence, prepared)
     return cv2.cvtColor(backend.read("styled"), cv2.COLOR_RGBA2RGB)
 
 
 def compose(backend, sources: dict[str, str], params: dict, coherence: float,
-            focus_bytes: np.ndarray) -> None:
-    """The last pass into ``styled`` (sRGB). The smoothing of the toon steps along the flow
-    (``flow_taps`` > 0) is compiled in only where the steps can be steep: on the tiles where
-    the focus (``focus_bytes``, uint8 (H, W)) exceeds :func:`_stairs_free_focus`; the
-    variant without it draws the other tiles (the same pixels, at less cost)."""
+            prepared: Prepared) -> None:
+    """The last pass into ``styled`` (sRGB), in up to four variants, each compiled with only
+    what its tiles need (the same pixels as one full pass, at less cost): the lines where
+    they can show (``prepared.line_tiles``, when the style draws any) and the smoothing of
+    the toon steps along the flow where the steps can be steep (``prepared.stair_tiles``)."""
     uniforms = dict(dtype="srgb", coherence=float(coherence),
                     **{name: float(params[name]) for name in COMPOSE_UNIFORMS})
     flow_taps = math.ceil(2 * params["flow_smoothing"]) if params["levels"] > 0 else 0
-    stairs = tiles_where(focus_bytes > _stairs_free_focus(params["toon_sharpness"]))
-    if flow_taps == 0 or not stairs.any():
-        backend.run("compose", "styled", sources, flow_taps=0, **uniforms)
-    elif stairs.all():
-        backend.run("compose", "styled", sources, flow_taps=flow_taps, **uniforms)
-    else:
-        for tiles, taps in ((~stairs, 0), (stairs, flow_taps)):
-            backend.run("compose", "styled", sources, flow_taps=taps,
-                        regions=tile_rects(tiles, focus_bytes.shape), **uniforms)
+    drawn = params["edge_strength"] > 0 or params["background_edges"] > 0
+    lines = prepared.line_tiles & drawn
+    stairs = prepared.stair_tiles & (flow_taps > 0)
+    variants = 2 * lines + stairs  # 0-3: (lines, stairs) of each tile
+    present = np.unique(variants)
+    for variant in present:
+        limits = ({} if len(present) == 1
+                  else dict(regions=tile_rects(variants == variant, prepared.shape)))
+        backend.run("compose", "styled", sources, lines=int(variant >= 2),
+                    flow_taps=flow_taps if variant % 2 else 0, **uniforms, **limits)
 
 
 def _stairs_free_focus(toon_sharpness: float) -> int:
@@ -190,18 +226,17 @@ def _bilateral_rounds(backend, source: str, prefix: str, sigma: float, rounds: i
     return source
 
 
-def draw_lines(backend, source: str, target: str, params: dict, focus_bytes: np.ndarray) -> None:
+def draw_lines(backend, source: str, target: str, params: dict, prepared: Prepared) -> None:
     """Flow-based DoG of the lightness of buffer ``source`` into ``target`` (one half-float
     channel): the two blurs across edges and their difference, then its smoothing along the
-    edge flow over ``flow_sigma`` px. Without lines in the background, both passes are drawn
-    only over the tiles where the focus (``focus_bytes``, uint8 (H, W)) is above 0; elsewhere
-    they hold :data:`NO_LINE`, which flow_dog writes where the line opacity is 0 (focus 0;
-    the focus byte reaches this pass unchanged) and flow_lines copies."""
+    edge flow over ``flow_sigma`` px. Both passes are drawn only over the tiles where lines
+    can show (``prepared.line_tiles``: without lines in the background, where the focus is
+    above 0); elsewhere they hold :data:`NO_LINE`, which flow_dog writes where the line
+    opacity is 0 (the focus byte reaches this pass unchanged) and flow_lines copies."""
     edge_sigma, flow_sigma = params["edge_sigma"], params["flow_sigma"]
     limits = {}
-    if params["background_edges"] <= 0:
-        limits = dict(regions=tile_rects(tiles_where(focus_bytes > 0), focus_bytes.shape),
-                      fill=NO_LINE)
+    if not prepared.line_tiles.all():
+        limits = dict(regions=tile_rects(prepared.line_tiles, prepared.shape), fill=NO_LINE)
     dog_taps = math.ceil(2.5 * EDGE_RATIO * edge_sigma)
     backend.run("flow_dog", "dog", {"source": source, "flow": "flow"}, taps=dog_taps,
                 kernel=half_kernels(dog_taps, edge_sigma, EDGE_RATIO * edge_sigma),

@@ -11,7 +11,7 @@ import numpy as np
 from ..errors import ImageError, ParameterError, ResourceError
 from ..focus import check_rgb
 from .cpu_backend import CpuBackend
-from .pipeline import render
+from .pipeline import Prepared, draw, prepare
 from .styles import DEFAULT_STYLE, resolve
 
 BACKENDS = ("auto", "gl", "cpu")
@@ -48,15 +48,16 @@ def check_focus(focus: np.ndarray, image: np.ndarray) -> None:
         raise ParameterError(f"focus must be float32 in [0, 1]; got {focus.dtype}")
 
 
-def check_motion(previous, motion, coherence: float, image: np.ndarray) -> None:
+def check_motion(previous, motion, coherence: float, shape: tuple[int, int]) -> None:
     """Raise ParameterError unless ``coherence`` is in [0, 1) and, when it is > 0 and a
-    previous frame is given, ``previous`` matches ``image`` and ``motion`` is (h, w, 3)."""
+    previous frame is given, ``previous`` is (H, W, 3) for an image of ``shape`` (H, W) and
+    ``motion`` is (h, w, 3)."""
     if not 0.0 <= coherence < 1.0:
         raise ParameterError(f"coherence must be in [0, 1); got {coherence:g}")
     if coherence == 0 or previous is None:
         return
-    if getattr(previous, "shape", None) != image.shape:
-        raise ParameterError(f"previous must be the last stylised frame {image.shape}; got "
+    if getattr(previous, "shape", None) != (*shape, 3):
+        raise ParameterError(f"previous must be the last stylised frame {(*shape, 3)}; got "
                              f"shape {getattr(previous, 'shape', None)}")
     if getattr(motion, "ndim", 0) != 3 or motion.shape[2] != 3:
         raise ParameterError(f"motion must be an (h, w, 3) array (dx, dy, confidence); got "
@@ -104,21 +105,34 @@ class Stylizer:
     def __call__(self, image: np.ndarray, focus: np.ndarray, *,
                  previous: np.ndarray | None = None, motion: np.ndarray | None = None,
                  coherence: float = 0.0) -> np.ndarray:
+        return self.draw(self.prepare(image, focus), previous=previous, motion=motion,
+                         coherence=coherence)
+
+    def prepare(self, image: np.ndarray, focus: np.ndarray) -> Prepared:
+        """The CPU half of a call, checks included: it needs no GL context, so a video can
+        make it on another thread a frame ahead. Then :meth:`draw`."""
         check_rgb(image)
         check_focus(focus, image)
-        check_motion(previous, motion, coherence, image)
+        return prepare(image, focus, self.params)
+
+    def draw(self, prepared: Prepared, *, previous: np.ndarray | None = None,
+             motion: np.ndarray | None = None, coherence: float = 0.0) -> np.ndarray:
+        """The passes, from what :meth:`prepare` made (with the same parameters) -> float32
+        (H, W, 3) in [0, 1]; ``previous``, ``motion`` and ``coherence`` as for a call."""
+        height, width = prepared.shape
+        check_motion(previous, motion, coherence, prepared.shape)
         backend = self._backend
         limit = backend.max_size
-        if limit is not None and max(image.shape[:2]) > limit:
+        if limit is not None and max(height, width) > limit:
             if self.requested == "gl":
-                raise ImageError(f"image {image.shape[1]}x{image.shape[0]} exceeds the GL "
-                                 f"texture limit {limit} px per side; use the cpu backend")
+                raise ImageError(f"image {width}x{height} exceeds the GL texture limit {limit} "
+                                 "px per side; use the cpu backend")
             self._notify(f"image exceeds the GL texture limit {limit} px; rendering on the CPU")
             self._cpu = self._cpu or CpuBackend()
             backend = self._cpu
         try:
-            styled = render(backend, image, focus, self.params, previous=previous,
-                            motion=motion, coherence=coherence)
+            styled = draw(backend, prepared, self.params, previous=previous, motion=motion,
+                          coherence=coherence)
         finally:
             if backend is self._cpu:
                 backend.release()

@@ -37,17 +37,18 @@ class CoherentStylizer:
     def __call__(self, rgb: np.ndarray) -> np.ndarray:
         return self.render(rgb, self.prepare(rgb))
 
-    def prepare(self, rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    def prepare(self, rgb: np.ndarray) -> tuple:
         """The part that needs no GL, which may run on another thread, one frame ahead
-        (:func:`~.run.process`): (focus map, motion) of the next frame ``rgb``."""
+        (:func:`~.run.process`): the map and motion of the next frame ``rgb``, and the
+        stylizer's own preparation (:meth:`~dofkit.render.Stylizer.prepare`)."""
         focus = self._maps(rgb)
-        return focus, (self._maps.motion() if self.coherence > 0 else None)
+        motion = self._maps.motion() if self.coherence > 0 else None
+        return self._stylizer.prepare(rgb, focus), motion
 
-    def render(self, rgb: np.ndarray, prepared: tuple[np.ndarray, np.ndarray | None]
-               ) -> np.ndarray:
+    def render(self, rgb: np.ndarray, prepared: tuple) -> np.ndarray:
         """The stylised frame ``rgb``, given what :meth:`prepare` made of it, in order."""
-        focus, motion = prepared
+        frame, motion = prepared
         previous = self._previous if motion is not None else None
-        self._previous = self._stylizer(rgb, focus, previous=previous, motion=motion,
-                                         coherence=self.coherence)
+        self._previous = self._stylizer.draw(frame, previous=previous, motion=motion,
+                                             coherence=self.coherence)
         return self._previous
