@@ -47,6 +47,7 @@ class CpuBackend:
     """Runs the passes on named numpy buffers; same interface as :class:`~.gl.GlBackend`."""
 
     name = "cpu"
+    culls = False  # ``regions`` are honoured, but each pass is computed whole anyway
     max_size = None  # no texture limit
 
     def __init__(self):

@@ -86,6 +86,7 @@ class GlBackend:
     :class:`~.cpu_backend.CpuBackend`). Make once; textures follow the image size."""
 
     name = "gl"
+    culls = True  # a pass drawn over some tiles (``regions``) costs only those
 
     def __init__(self, device: int | None = None):
         import moderngl

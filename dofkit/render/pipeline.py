@@ -152,8 +152,8 @@ def compose(backend, sources: dict[str, str], params: dict, coherence: float,
                     **{name: float(params[name]) for name in COMPOSE_UNIFORMS})
     flow_taps = math.ceil(2 * params["flow_smoothing"]) if params["levels"] > 0 else 0
     drawn = params["edge_strength"] > 0 or params["background_edges"] > 0
-    lines = prepared.line_tiles & drawn
-    stairs = prepared.stair_tiles & (flow_taps > 0)
+    lines, stairs = ((prepared.line_tiles & drawn, prepared.stair_tiles & (flow_taps > 0))
+                     if backend.culls else (np.array(drawn), np.array(flow_taps > 0)))
     variants = 2 * lines + stairs  # 0-3: (lines, stairs) of each tile
     present = np.unique(variants)
     for variant in present:
@@ -235,7 +235,7 @@ def draw_lines(backend, source: str, target: str, params: dict, prepared: Prepar
     opacity is 0 (the focus byte reaches this pass unchanged) and flow_lines copies."""
     edge_sigma, flow_sigma = params["edge_sigma"], params["flow_sigma"]
     limits = {}
-    if not prepared.line_tiles.all():
+    if backend.culls and not prepared.line_tiles.all():
         limits = dict(regions=tile_rects(prepared.line_tiles, prepared.shape), fill=NO_LINE)
     dog_taps = math.ceil(2.5 * EDGE_RATIO * edge_sigma)
     backend.run("flow_dog", "dog", {"source": source, "flow": "flow"}, taps=dog_taps,
