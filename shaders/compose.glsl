@@ -4,7 +4,9 @@
 // colour (saturation, background desaturation, fade to paper white); XDoG lines whose opacity
 // follows focus and fades where the structure tensor is not coherent (noise, texture);
 // optional blend with the previous stylised frame moved along the optical flow, where the
-// motion is trusted. LINES (a #define) 0 leaves the lines out, for tiles where none can show.
+// motion is trusted and slow (a moved frame is slightly misregistered: blended in again and
+// again on a moving subject it would blur it; on moving content flicker is hard to see).
+// The previous frame is read at the nearest texel. LINES (a #define) 0 leaves the lines out, for tiles where none can show.
 #if defined VERTEX_SHADER
 #include "lib/fullscreen.glsl"
 #elif defined FRAGMENT_SHADER
@@ -29,6 +31,7 @@ uniform float edge_strength;   // line opacity where focus = 1
 uniform float background_edges;// line opacity where focus = 0
 uniform float line_coherence;  // anisotropy under which lines fade (gone at half of it)
 uniform float coherence;       // weight of the moved previous frame, 0 = off
+uniform float steady_motion;   // px per frame of motion at which that weight halves
 out vec4 result;
 
 // Soft quantisation of L in [0, 100]: tanh steps of steepness ``sharpness`` between the
@@ -81,8 +84,11 @@ void main() {
 #endif
     if (coherence > 0.0) {
         vec3 moved = bilinear(motion, rescale(vec2(p), size, vec2(textureSize(motion, 0)))).rgb;
-        vec3 before = bilinear(previous, vec2(p) + moved.xy).rgb;
-        rgb = mix(rgb, before, coherence * clamp(moved.z, 0.0, 1.0));
+        // nearest texel: a bilinear read blurs, and blended in frame after frame, it adds up
+        ivec2 was = clamp(ivec2(floor(vec2(p) + moved.xy + 0.5)), ivec2(0), ivec2(size) - 1);
+        vec3 before = texelFetch(previous, was, 0).rgb;
+        float steady = 1.0 / (1.0 + dot(moved.xy, moved.xy) / (steady_motion * steady_motion));
+        rgb = mix(rgb, before, coherence * clamp(moved.z, 0.0, 1.0) * steady);
     }
     result = vec4(rgb, 1.0);
 }

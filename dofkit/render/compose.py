@@ -42,12 +42,12 @@ def compose(abstracted: np.ndarray, edges: np.ndarray, flow: np.ndarray,
             levels: float, toon_sharpness: float, flow_smoothing: float, flow_taps: int,
             saturation: float, desaturate: float, fade: float, edge_sharpness: float,
             edge_strength: float, background_edges: float, line_coherence: float,
-            coherence: float, lines: int) -> np.ndarray:
+            coherence: float, steady_motion: float, lines: int) -> np.ndarray:
     """Abstracted packed (L, a, b, focus) and flow-smoothed DoG (H, W, 4), orientation
     texture (any size), and when ``coherence`` > 0 the previous stylised frame (H, W, >= 3,
     sRGB) and ``motion`` (h, w, >= 3): (dx, dy, confidence) -> (H, W, 4): sRGB in [0, 1] and
     1. Lines (left out with ``lines`` 0) and the blend work in linear light, as the GL pass
-    between its sRGB textures."""
+    between its sRGB textures; the blend's weight halves at ``steady_motion`` px of motion."""
     colour, focus = unpack_lab(abstracted), abstracted[..., 3:]
     height, width = focus.shape[:2]
     x, y = grid(height, width)
@@ -73,8 +73,11 @@ def compose(abstracted: np.ndarray, edges: np.ndarray, flow: np.ndarray,
     if coherence > 0:
         moved = bilinear(motion[..., :3], rescale(x, width, motion.shape[1]),
                          rescale(y, height, motion.shape[0]))
-        before = bilinear(to_linear(previous[..., :3]), x + moved[..., 0], y + moved[..., 1])
-        weight = coherence * np.clip(moved[..., 2:3], 0.0, 1.0)
+        was_x = np.clip(np.floor(x + moved[..., 0] + 0.5).astype(np.int64), 0, width - 1)
+        was_y = np.clip(np.floor(y + moved[..., 1] + 0.5).astype(np.int64), 0, height - 1)
+        before = to_linear(previous[..., :3])[was_y, was_x]  # nearest texel
+        steady = 1.0 / (1.0 + (moved[..., :2] ** 2).sum(-1, keepdims=True) / steady_motion ** 2)
+        weight = coherence * np.clip(moved[..., 2:3], 0.0, 1.0) * steady
         rgb = rgb + (before - rgb) * weight
     return np.dstack([to_srgb(rgb), np.ones(rgb.shape[:2], np.float32)]).astype(np.float32)
 

@@ -39,6 +39,12 @@ UPSAMPLE_SIGMA = 0.6
 #: already smooth across edges; 2 px halves the taps of a 1 px walk).
 LINE_STEP = 2.0
 
+#: Motion in px per frame at which the weight of the moved previous stylised frame falls to
+#: a half (``1 / (1 + (motion / STEADY_MOTION)^2)``). The optical flow of a moving subject is
+#: off by a fraction of a px, so its moved last frame, blended in frame after frame, blurs it
+#: (with the full weight, a third of its detail was left at 1 to 6 px per frame); a static
+#: shot, where flicker shows, keeps the full weight (its flow is well under 0.5 px).
+STEADY_MOTION = 0.5
 #: What flow_dog and flow_lines write where no line can show (a DoG of 1: no ink).
 NO_LINE = (1.0, 0.0, 0.0, 1.0)
 
@@ -148,7 +154,7 @@ def compose(backend, sources: dict[str, str], params: dict, coherence: float,
     what its tiles need (the same pixels as one full pass, at less cost): the lines where
     they can show (``prepared.line_tiles``, when the style draws any) and the smoothing of
     the toon steps along the flow where the steps can be steep (``prepared.stair_tiles``)."""
-    uniforms = dict(dtype="srgb", coherence=float(coherence),
+    uniforms = dict(dtype="srgb", coherence=float(coherence), steady_motion=STEADY_MOTION,
                     **{name: float(params[name]) for name in COMPOSE_UNIFORMS})
     flow_taps = math.ceil(2 * params["flow_smoothing"]) if params["levels"] > 0 else 0
     drawn = params["edge_strength"] > 0 or params["background_edges"] > 0
