@@ -62,7 +62,7 @@ def stream(clip: Path, target: Path, stylizer, method: str, every: int) -> tuple
     with open_source(str(clip)) as source:
         sink = open_sink(str(target), records=False, size=source.size, rate=source.rate)
         start = clocks()
-        outcome = process(source, sink, lambda frame, prepared: work.render(frame.rgb, prepared),
+        outcome = process(source, sink, lambda frame, prepared: work.render(prepared),
                           prepare=lambda frame: work.prepare(frame.rgb))
         wall, cpu = since(start)
     return wall / outcome.frames, cpu / outcome.frames

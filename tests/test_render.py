@@ -239,6 +239,19 @@ def test_passes_limited_to_tiles_change_no_pixel(gl, photo, style, monkeypatch):
     assert np.array_equal(render(gl, image, focus, params), limited)
 
 
+def test_prepare_then_draw_is_a_call_and_keeps_its_parameters(scene):
+    image, focus = scene
+    with Stylizer("toon", "cpu") as stylizer:
+        prepared = stylizer.prepare(image, focus)
+        whole = stylizer(image, focus)
+        stylizer.configure("toon", background_edges=1.0, line_coherence=0.0)
+        assert np.array_equal(stylizer.draw(prepared), whole)
+        for wrong in (None, image, (prepared, None)):
+            with pytest.raises(ParameterError, match="prepared") as caught:
+                stylizer.draw(wrong)
+            assert caught.value.parameter == "prepared"
+
+
 def test_tile_rectangles_cover_exactly_the_tiles():
     rng = np.random.default_rng(5)
     for shape in [(100, 70), (64, 64), (33, 129)]:

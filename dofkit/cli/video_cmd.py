@@ -140,7 +140,7 @@ def video_command(
 
         def work(frame, prepared):
             if coherent is not None:  # blended with the previous stylised frame, moved
-                return coherent.render(frame.rgb, prepared)
+                return coherent.render(prepared)
             result = consumer(Picture(frame.rgb, None, 8, source), prepared)
             return result.record if role is None else result.images[role].values
 

@@ -19,9 +19,11 @@ import atexit
 import numpy as np
 
 from .styles import DEFAULT_STYLE, PARAMETERS, STYLES
+from .pipeline import Prepared
 from .stylizer import BACKENDS, Stylizer
 
-__all__ = ["Stylizer", "stylize", "STYLES", "PARAMETERS", "DEFAULT_STYLE", "BACKENDS"]
+__all__ = ["Stylizer", "Prepared", "stylize", "STYLES", "PARAMETERS", "DEFAULT_STYLE",
+           "BACKENDS"]
 
 _cached: dict[str, Stylizer] = {}
 

@@ -79,10 +79,11 @@ def background_scale(radius: float) -> int:
 @dataclass(frozen=True)
 class Prepared:
     """What the passes start from, made on the CPU (:func:`prepare`; no backend needed, so it
-    may be made on another thread): the packed Lab buffer uint8 (H, W, 4) of the feathered
-    focus, and the tiles (:mod:`.regions`) where lines can show and where toon steps can be
-    steep, bool (ceil(H / TILE), ceil(W / TILE))."""
+    may be made on another thread): the style ``params`` it was made with, the packed Lab
+    buffer uint8 (H, W, 4) of the feathered focus, and the tiles (:mod:`.regions`) where
+    lines can show and where toon steps can be steep, bool (ceil(H / TILE), ceil(W / TILE))."""
 
+    params: dict
     lab: np.ndarray
     line_tiles: np.ndarray
     stair_tiles: np.ndarray
@@ -103,7 +104,7 @@ def prepare(image: np.ndarray, focus: np.ndarray, params: dict) -> Prepared:
     line_tiles = tiles_where(focus_bytes > 0 if params["background_edges"] <= 0
                              else np.ones(focus_bytes.shape, bool))
     stair_tiles = tiles_where(focus_bytes > _stairs_free_focus(params["toon_sharpness"]))
-    return Prepared(lab, line_tiles, stair_tiles)
+    return Prepared(dict(params), lab, line_tiles, stair_tiles)
 
 
 def render(backend, image: np.ndarray, focus: np.ndarray, params: dict, *,
@@ -111,17 +112,18 @@ def render(backend, image: np.ndarray, focus: np.ndarray, params: dict, *,
            coherence: float = 0.0) -> np.ndarray:
     """Run the passes on ``backend``: image float32 (H, W, 3) and focus (H, W), both in
     [0, 1] -> stylised uint8 RGB (H, W, 3); :func:`prepare` then :func:`draw`."""
-    return draw(backend, prepare(image, focus, params), params, previous=previous,
-                motion=motion, coherence=coherence)
+    return draw(backend, prepare(image, focus, params), previous=previous, motion=motion,
+                coherence=coherence)
 
 
-def draw(backend, prepared: Prepared, params: dict, *, previous: np.ndarray | None = None,
+def draw(backend, prepared: Prepared, *, previous: np.ndarray | None = None,
          motion: np.ndarray | None = None, coherence: float = 0.0) -> np.ndarray:
-    """The passes on ``backend`` from what :func:`prepare` made with the same ``params`` ->
+    """The passes on ``backend`` from what :func:`prepare` made (with its parameters) ->
     stylised uint8 RGB (H, W, 3). With ``coherence`` > 0, ``previous`` (the last stylised
     frame, (H, W, 3), uint8 or float32 in [0, 1]) is moved by ``motion`` (float32 (h, w, 3)
     on a grid covering the frame: (dx, dy) in px to where each point was, and the confidence
     in [0, 1]) and blended in with weight ``coherence * confidence``."""
+    params = prepared.params
     backend.load("lab", prepared.lab)
     shrunk = Shrunk(backend, prepared.shape)
     backend.run("tensor", "gradients", {"source": shrunk(FLOW_SCALE)}, unit=1 / FLOW_SCALE)

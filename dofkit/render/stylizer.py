@@ -110,15 +110,19 @@ class Stylizer:
 
     def prepare(self, image: np.ndarray, focus: np.ndarray) -> Prepared:
         """The CPU half of a call, checks included: it needs no GL context, so a video can
-        make it on another thread a frame ahead. Then :meth:`draw`."""
+        make it on another thread a frame ahead. Then :meth:`draw`. It keeps the style's
+        parameters as they are now."""
         check_rgb(image)
         check_focus(focus, image)
         return prepare(image, focus, self.params)
 
     def draw(self, prepared: Prepared, *, previous: np.ndarray | None = None,
              motion: np.ndarray | None = None, coherence: float = 0.0) -> np.ndarray:
-        """The passes, from what :meth:`prepare` made (with the same parameters) -> float32
+        """The passes, from what :meth:`prepare` made (with the parameters it kept) -> float32
         (H, W, 3) in [0, 1]; ``previous``, ``motion`` and ``coherence`` as for a call."""
+        if not isinstance(prepared, Prepared):
+            raise ParameterError(f"prepared must be what Stylizer.prepare returns; got "
+                                 f"{type(prepared).__name__}", "prepared")
         height, width = prepared.shape
         check_motion(previous, motion, coherence, prepared.shape)
         backend = self._backend
@@ -131,7 +135,7 @@ class Stylizer:
             self._cpu = self._cpu or CpuBackend()
             backend = self._cpu
         try:
-            styled = draw(backend, prepared, self.params, previous=previous, motion=motion,
+            styled = draw(backend, prepared, previous=previous, motion=motion,
                           coherence=coherence)
         finally:
             if backend is self._cpu:

@@ -35,7 +35,7 @@ class CoherentStylizer:
         self._previous: np.ndarray | None = None
 
     def __call__(self, rgb: np.ndarray) -> np.ndarray:
-        return self.render(rgb, self.prepare(rgb))
+        return self.render(self.prepare(rgb))
 
     def prepare(self, rgb: np.ndarray) -> tuple:
         """The part that needs no GL, which may run on another thread, one frame ahead
@@ -45,8 +45,11 @@ class CoherentStylizer:
         motion = self._maps.motion() if self.coherence > 0 else None
         return self._stylizer.prepare(rgb, focus), motion
 
-    def render(self, rgb: np.ndarray, prepared: tuple) -> np.ndarray:
-        """The stylised frame ``rgb``, given what :meth:`prepare` made of it, in order."""
+    def render(self, prepared: tuple) -> np.ndarray:
+        """The stylised frame, from what :meth:`prepare` made of it; frames in order."""
+        if not (isinstance(prepared, tuple) and len(prepared) == 2):
+            raise ParameterError("prepared must be what CoherentStylizer.prepare returns; got "
+                                 f"{type(prepared).__name__}", "prepared")
         frame, motion = prepared
         previous = self._previous if motion is not None else None
         self._previous = self._stylizer.draw(frame, previous=previous, motion=motion,
