@@ -74,7 +74,8 @@ def video_command(
                                    "output. 1 = a fresh map on every frame."),
     coherence: float = typer.Option(0.7, "--coherence", help="--mode stylize: weight in [0, 1) "
                                     "of the previous stylised frame, moved along the optical "
-                                    "flow, where the motion is trusted; 0 = off."),
+                                    "flow, where the motion is trusted (less where it is "
+                                    "fast, so moving subjects stay sharp); 0 = off."),
     smooth: float = typer.Option(0.7, "--smooth", help="Temporal smoothing of the map in "
                                  "[0, 1): weight of the motion-compensated past; 0 = off."),
     start: float = typer.Option(0.0, "--start", help="Start this many seconds in."),

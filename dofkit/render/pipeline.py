@@ -122,7 +122,8 @@ def draw(backend, prepared: Prepared, *, previous: np.ndarray | None = None,
     stylised uint8 RGB (H, W, 3). With ``coherence`` > 0, ``previous`` (the last stylised
     frame, (H, W, 3), uint8 or float32 in [0, 1]) is moved by ``motion`` (float32 (h, w, 3)
     on a grid covering the frame: (dx, dy) in px to where each point was, and the confidence
-    in [0, 1]) and blended in with weight ``coherence * confidence``."""
+    in [0, 1]) and blended in with weight ``coherence * confidence``, less where the motion
+    is fast (:data:`STEADY_MOTION`)."""
     params = prepared.params
     backend.load("lab", prepared.lab)
     shrunk = Shrunk(backend, prepared.shape)
@@ -137,7 +138,7 @@ def draw(backend, prepared: Prepared, *, previous: np.ndarray | None = None,
     edges = abstracted  # not read by compose when no line is drawn
     if params["edge_strength"] > 0 or params["background_edges"] > 0:
         edges = "edges"
-        draw_lines(backend, abstracted, edges, params, prepared)
+        draw_lines(backend, abstracted, edges, prepared)
     sources = {"abstracted": abstracted, "edges": edges, "flow": "flow"}
     if coherence > 0 and previous is not None and motion is not None:
         backend.load("previous", previous if previous.dtype == np.uint8 else to_bytes(previous),
@@ -146,16 +147,16 @@ def draw(backend, prepared: Prepared, *, previous: np.ndarray | None = None,
         sources.update(previous="previous", motion="motion")
     else:
         coherence = 0.0
-    compose(backend, sources, params, coherence, prepared)
+    compose(backend, sources, coherence, prepared)
     return cv2.cvtColor(backend.read("styled"), cv2.COLOR_RGBA2RGB)
 
 
-def compose(backend, sources: dict[str, str], params: dict, coherence: float,
-            prepared: Prepared) -> None:
+def compose(backend, sources: dict[str, str], coherence: float, prepared: Prepared) -> None:
     """The last pass into ``styled`` (sRGB), in up to four variants, each compiled with only
     what its tiles need (the same pixels as one full pass, at less cost): the lines where
     they can show (``prepared.line_tiles``, when the style draws any) and the smoothing of
     the toon steps along the flow where the steps can be steep (``prepared.stair_tiles``)."""
+    params = prepared.params
     uniforms = dict(dtype="srgb", coherence=float(coherence), steady_motion=STEADY_MOTION,
                     **{name: float(params[name]) for name in COMPOSE_UNIFORMS})
     flow_taps = math.ceil(2 * params["flow_smoothing"]) if params["levels"] > 0 else 0
@@ -234,13 +235,14 @@ def _bilateral_rounds(backend, source: str, prefix: str, sigma: float, rounds: i
     return source
 
 
-def draw_lines(backend, source: str, target: str, params: dict, prepared: Prepared) -> None:
+def draw_lines(backend, source: str, target: str, prepared: Prepared) -> None:
     """Flow-based DoG of the lightness of buffer ``source`` into ``target`` (one half-float
     channel): the two blurs across edges and their difference, then its smoothing along the
     edge flow over ``flow_sigma`` px. Both passes are drawn only over the tiles where lines
     can show (``prepared.line_tiles``: without lines in the background, where the focus is
     above 0); elsewhere they hold :data:`NO_LINE`, which flow_dog writes where the line
     opacity is 0 (the focus byte reaches this pass unchanged) and flow_lines copies."""
+    params = prepared.params
     edge_sigma, flow_sigma = params["edge_sigma"], params["flow_sigma"]
     limits = {}
     if backend.culls and not prepared.line_tiles.all():

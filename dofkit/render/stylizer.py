@@ -79,7 +79,8 @@ class Stylizer:
     previous stylised frame, ``motion`` float32 (h, w, 3) on a grid covering the frame
     ((dx, dy) in px to where each point was in the previous frame, confidence in [0, 1]) and
     ``coherence`` in [0, 1): the previous frame, moved, is blended in with weight
-    ``coherence * confidence`` (see :class:`dofkit.video.CoherentStylizer`). An image wider
+    ``coherence * confidence``, less where the motion is fast (see
+    :class:`dofkit.video.CoherentStylizer`). An image wider
     or taller than the GL texture limit is rendered on the CPU under ``auto`` and refused with
     ImageError under ``gl``.
     """

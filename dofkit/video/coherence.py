@@ -23,8 +23,9 @@ class CoherentStylizer:
     maps : the :class:`~.maps.FrameMaps` giving each frame's focus map; its smoother's optical
         flow and confidence also move the previous stylised frame.
     coherence : weight in [0, 1) of the moved previous stylised frame where the motion is
-        trusted (``coherence * confidence``); 0 = every frame stylised on its own. The
-        history is dropped at scene cuts.
+        trusted and slow (``coherence * confidence``, falling with the speed: see
+        :data:`dofkit.render.pipeline.STEADY_MOTION`); 0 = every frame stylised on its own.
+        The history is dropped at scene cuts.
     """
 
     def __init__(self, stylizer, maps: FrameMaps, coherence: float = DEFAULT_COHERENCE):
