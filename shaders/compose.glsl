@@ -6,7 +6,8 @@
 // optional blend with the previous stylised frame moved along the optical flow, where the
 // motion is trusted and slow (a moved frame is slightly misregistered: blended in again and
 // again on a moving subject it would blur it; on moving content flicker is hard to see).
-// The previous frame is read at the nearest texel. LINES (a #define) 0 leaves the lines out, for tiles where none can show.
+// The previous frame is read at the nearest texel. LINES (a #define) 0 leaves the lines out,
+// for tiles where none can show.
 #if defined VERTEX_SHADER
 #include "lib/fullscreen.glsl"
 #elif defined FRAGMENT_SHADER
