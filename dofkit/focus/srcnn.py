@@ -6,8 +6,9 @@ edge evidence there (:func:`.analytic.analytic_evidence`), run the net once on t
 working copy (edge-padded to the model's size multiple), multiply the logits by the
 manifest's ``logit_scale`` (chosen with the checkpoint on the validation sources: a net
 trained with cross-entropy hedges where its training data is ambiguous, and the scored maps
-reward decisiveness), sigmoid, bilinear upsampling to (H, W). With an untrained (zero)
-correction and scale 1 the result is exactly the analytic map.
+reward decisiveness), fill them in from the edges along the photo's regions
+(:mod:`.fill`), sigmoid, bilinear upsampling to (H, W). With an untrained (zero)
+correction and scale 1 the logits are exactly the analytic map's.
 
 Weights are a safetensors file plus a JSON manifest of the same stem (architecture, config,
 working size, SHA-256 of the weights, validation per source). They are loaded with strict keys
@@ -33,6 +34,7 @@ from ..errors import ResourceError
 from ..io.atomic import write_bytes_atomic, write_text_atomic
 from ..resources import resource_dir
 from .analytic import analytic_evidence, sigmoid, working_copy
+from .fill import fill_from_edges
 from .models import build
 
 DEFAULT_NAME = "focus-net"
@@ -165,13 +167,14 @@ class SrcnnPredictor:
 
     def __call__(self, image: np.ndarray) -> np.ndarray:
         """Map float32 RGB (H, W, 3) in [0, 1] -> float32 (H, W) in [0, 1], 1 = in focus."""
-        logits = self.logits(working_copy(image, self.work_side))
-        return to_map(self.logit_scale * logits, image.shape[:2])
+        inputs = network_inputs(working_copy(image, self.work_side))
+        return to_map(self.logit_scale * self.logits(inputs), inputs, image.shape[:2])
 
-    def logits(self, work: np.ndarray) -> np.ndarray:
-        """Network logits of a working-scale photo (h, w, 3) -> float32 (h, w)."""
-        height, width = work.shape[:2]
-        inputs = _pad_to_multiple(network_inputs(work), self.model.multiple)
+    def logits(self, inputs: np.ndarray) -> np.ndarray:
+        """Raw network logits of the inputs (h, w, 6) of :func:`network_inputs` -> float32
+        (h, w), before the logit scale and the filling from edges."""
+        height, width = inputs.shape[:2]
+        inputs = _pad_to_multiple(inputs, self.model.multiple)
         batch = torch.from_numpy(np.ascontiguousarray(inputs.transpose(2, 0, 1)))[None]
         batch = batch.to(self.device).contiguous(memory_format=torch.channels_last)
         was_training = self.model.training
@@ -184,10 +187,11 @@ class SrcnnPredictor:
         return out.float().cpu().numpy()
 
 
-def to_map(logits: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-    """Working-scale logits (h, w) -> focus map (H, W) = ``shape`` in [0, 1]: sigmoid, then
-    bilinear resizing."""
-    probability = sigmoid(logits)
+def to_map(logits: np.ndarray, inputs: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """Scaled working-scale logits (h, w) and the network inputs (h, w, 6) they came from ->
+    focus map (H, W) = ``shape`` in [0, 1]: filled in from the edges along the photo's regions
+    (:func:`~.fill.fill_from_edges`), sigmoid, then bilinear resizing."""
+    probability = sigmoid(fill_from_edges(inputs[..., :3], logits, inputs[..., 4]))
     if probability.shape != tuple(shape):
         probability = cv2.resize(probability, (shape[1], shape[0]), interpolation=cv2.INTER_LINEAR)
     return np.clip(probability, 0.0, 1.0)

@@ -124,22 +124,48 @@ def train_focus_model(sources: Sources, settings: Settings, *, patch: int = 224,
                     checkpoint=checkpoint, resume=resume, validate=selector, console=console)
     selector.load_best(model)
     if export is not None:
-        scale = (selector.record or {}).get("logit_scale", 1.0)
-        network = score_sources(SrcnnPredictor.from_model(model.eval(), WORK_SIDE, scale), data)
-        analytic = selector.analytic
-        beats = worst_regret(network, selector.allowed) < 0
-        digest = save_weights(model.eval(), export, ARCHITECTURE, CONFIG, WORK_SIDE,
-                              parameters=parameter_count(model), steps=settings.steps,
-                              seed=settings.seed, command=command, logit_scale=scale,
-                              selected=selector.record or {},
-                              validation={"network": _rounded(network),
-                                          "analytic": _rounded(analytic)},
-                              beats_analytic=beats,
-                              final_loss=round(float(np.mean(history.loss[-100:])), 4))
-        console.print(f"exported {export} (sha256 {digest}); no worse than the analytic map "
-                      f"on any source: {beats}")
-        console.print(json.dumps({"network": _rounded(network), "analytic": _rounded(analytic)}))
+        export_selected(model, selector, export, console, steps=settings.steps,
+                        seed=settings.seed, command=command,
+                        final_loss=round(float(np.mean(history.loss[-100:])), 4))
     return model, history
+
+
+def export_selected(model: torch.nn.Module, selector: Selector, export: Path, console: Console,
+                    **extra) -> None:
+    """Write ``model``'s weights to ``export`` with a manifest holding the logit scale the
+    ``selector`` chose, the per-source scores of exactly that predictor and of the analytic
+    map on the same data, and ``extra`` (steps, seed, command, ...)."""
+    scale = (selector.record or {}).get("logit_scale", 1.0)
+    network = score_sources(SrcnnPredictor.from_model(model.eval(), WORK_SIDE, scale),
+                            selector.data)
+    beats = worst_regret(network, selector.allowed) < 0
+    digest = save_weights(model.eval(), export, ARCHITECTURE, CONFIG, WORK_SIDE,
+                          parameters=parameter_count(model), logit_scale=scale,
+                          selected=selector.record or {},
+                          validation={"network": _rounded(network),
+                                      "analytic": _rounded(selector.analytic)},
+                          beats_analytic=beats, **extra)
+    console.print(f"exported {export} (sha256 {digest}); no worse than the analytic map "
+                  f"on any source: {beats}")
+    console.print(json.dumps({"network": _rounded(network),
+                              "analytic": _rounded(selector.analytic)}))
+
+
+def rescore(weights: Path, data: Path, export: Path, console: Console | None = None) -> None:
+    """Choose the logit scale of the weights file ``weights`` again and export them to
+    ``export`` with a manifest scored as :func:`export_selected` does (the training record
+    kept as ``trained_selection``), with the predictor as the code now computes it: for a
+    change after the network (e.g. :mod:`dofkit.focus.fill`) that needs no retraining.
+    ``data`` is the ``shared/data`` folder the run used."""
+    console = console or Console(stderr=True)
+    model, manifest = load_weights(weights)
+    _, held_sets = shared_sources(data).split(manifest["seed"])
+    selector = Selector(build_validation(held_sets, cutouts_of(held_sets), manifest["seed"],
+                                         data / "dbd-real"), None, False)
+    console.print("validation " + json.dumps(selector(model)))
+    kept = {k: manifest[k] for k in ("steps", "seed", "command", "final_loss") if k in manifest}
+    export_selected(model, selector, export, console, **kept,
+                    trained_selection=manifest.get("trained_selection", manifest.get("selected")))
 
 
 def initial_weights(path: Path) -> torch.nn.Module:

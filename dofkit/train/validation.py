@@ -86,16 +86,17 @@ def scaled_maps(predictor, scales: tuple[float, ...]) -> dict[float, FocusFuncti
     multiplied by each of ``scales``; each image's logits are computed once (keyed by the
     image object, which the cache holds so that its id is never reused)."""
     from ..focus.analytic import working_copy
-    from ..focus.srcnn import to_map
+    from ..focus.srcnn import network_inputs, to_map
 
-    cache: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+    cache: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
 
     def at(scale: float) -> FocusFunction:
         def focus(image: np.ndarray) -> np.ndarray:
             if id(image) not in cache:
-                logits = predictor.logits(working_copy(image, predictor.work_side))
-                cache[id(image)] = image, logits
-            return to_map(scale * cache[id(image)][1], image.shape[:2])
+                inputs = network_inputs(working_copy(image, predictor.work_side))
+                cache[id(image)] = image, inputs, predictor.logits(inputs)
+            _, inputs, logits = cache[id(image)]
+            return to_map(scale * logits, inputs, image.shape[:2])
         return focus
 
     return {scale: at(scale) for scale in scales}
