@@ -38,6 +38,8 @@ from .fill import fill_from_edges
 from .models import build
 
 DEFAULT_NAME = "focus-net"
+#: Channel of :func:`network_inputs` holding the analytic edge strength.
+STRENGTH_CHANNEL = 4
 
 
 def default_weights() -> Path:
@@ -191,7 +193,8 @@ def to_map(logits: np.ndarray, inputs: np.ndarray, shape: tuple[int, int]) -> np
     """Scaled working-scale logits (h, w) and the network inputs (h, w, 6) they came from ->
     focus map (H, W) = ``shape`` in [0, 1]: filled in from the edges along the photo's regions
     (:func:`~.fill.fill_from_edges`), sigmoid, then bilinear resizing."""
-    probability = sigmoid(fill_from_edges(inputs[..., :3], logits, inputs[..., 4]))
+    probability = sigmoid(fill_from_edges(inputs[..., :3], logits,
+                                          inputs[..., STRENGTH_CHANNEL]))
     if probability.shape != tuple(shape):
         probability = cv2.resize(probability, (shape[1], shape[0]), interpolation=cv2.INTER_LINEAR)
     return np.clip(probability, 0.0, 1.0)
