@@ -9,19 +9,20 @@ Run (from the project folder, ../shared/data beside it):
 
 from __future__ import annotations
 
-import sys
+import argparse
 from pathlib import Path
 
-from dofkit.train.recipe import rescore
+from dofkit.train.recipe import rescore, shared_sources
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 
 def main() -> None:
-    weights, export = map(Path, sys.argv[1:3])
-    if export.resolve() == weights.resolve():
-        sys.exit("rescore_weights: the export must be a new file, not the weights read")
-    rescore(weights, DATA, export)
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("weights", type=Path, help="weights to re-score (only read)")
+    parser.add_argument("export", type=Path, help="new weights file to write, with its manifest")
+    args = parser.parse_args()
+    rescore(args.weights, shared_sources(DATA), args.export, DATA / "dbd-real")
 
 
 if __name__ == "__main__":

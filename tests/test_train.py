@@ -10,7 +10,7 @@ import torch
 
 from dofkit.errors import ParameterError, ResourceError
 from dofkit.focus.models import build
-from dofkit.focus.srcnn import SrcnnPredictor
+from dofkit.focus.srcnn import SrcnnPredictor, manifest_path
 from dofkit.train.data import (PhotoSet, SceneSamples, SelfSupervisedSamples, load_masked,
                                load_sharp)
 from dofkit.train.experiment import recover_map
@@ -203,6 +203,35 @@ def test_recipe_selects_by_worst_source_and_exports(folders, tmp_path, monkeypat
     assert manifest["selected"]["worst_regret"] == pytest.approx(regret, abs=2e-4)
     assert manifest["beats_analytic"] == (regret < 0)
     assert predictor(textured(40, 50)).shape == (40, 50)
+
+
+def test_rescore_exports_the_same_weights_scored_anew(folders, tmp_path, monkeypatch):
+    """rescore: the weights are copied unchanged to a new file whose manifest is scored as an
+    export is (logit scale chosen again by the worst source) and keeps the training record;
+    the weights read are left as they were."""
+    from dofkit.train.recipe import LOGIT_SCALES, rescore
+
+    monkeypatch.setattr("dofkit.train.recipe.CONFIG", SMALL)
+    monkeypatch.setattr("dofkit.train.validation.SCENES_PER_SOURCE", 2)
+    sources = Sources([folders / "masked"], [folders / "sharp"], skimage=False)
+    trained = tmp_path / "trained.safetensors"
+    train_focus_model(sources, Settings(steps=2, batch=2, validate_every=2), patch=48,
+                      export=trained)
+    before = {path: path.read_bytes() for path in (trained, manifest_path(trained))}
+    rescored = tmp_path / "rescored.safetensors"
+    rescore(trained, sources, rescored)
+    assert {path: path.read_bytes() for path in before} == before
+    assert rescored.read_bytes() == trained.read_bytes()
+    old, new = (SrcnnPredictor(path).manifest for path in (trained, rescored))
+    assert new["trained_selection"] == old["selected"] and new["seed"] == old["seed"]
+    assert new["logit_scale"] in LOGIT_SCALES
+    network = new["validation"]["network"]
+    regret = max(network[s]["mae"] - allowances(new["validation"]["analytic"])[s]
+                 for s in network)
+    assert new["selected"]["worst_regret"] == pytest.approx(regret, abs=2e-4)
+    with pytest.raises(ParameterError) as refused:
+        rescore(rescored, sources, rescored)
+    assert refused.value.parameter == "export"
 
 
 def test_fine_tuning_starts_from_init_and_refuses_other_architectures(folders, tmp_path,

@@ -14,7 +14,7 @@ from rich.console import Console
 from ..focus.analytic import analytic_focus
 from ..focus.models import build, parameter_count
 from ..errors import ParameterError
-from ..focus.srcnn import SrcnnPredictor, load_weights, save_weights
+from ..focus.srcnn import SrcnnPredictor, load_weights, manifest_path, save_weights
 from ..io.atomic import AtomicFile
 from .data import (SKIMAGE_HELD_OUT, WORK_SIDE, PhotoSet, SceneSamples, cutouts_of, load_masked,
                    load_sharp, load_skimage)
@@ -151,17 +151,25 @@ def export_selected(model: torch.nn.Module, selector: Selector, export: Path, co
                               "analytic": _rounded(selector.analytic)}))
 
 
-def rescore(weights: Path, data: Path, export: Path, console: Console | None = None) -> None:
+def rescore(weights: Path, sources: Sources, export: Path, validation: Path | None = None,
+            console: Console | None = None) -> None:
     """Choose the logit scale of the weights file ``weights`` again and export them to
     ``export`` with a manifest scored as :func:`export_selected` does (the training record
     kept as ``trained_selection``), with the predictor as the code now computes it: for a
     change after the network (e.g. :mod:`dofkit.focus.fill`) that needs no retraining.
-    ``data`` is the ``shared/data`` folder the run used."""
+    ``sources`` and ``validation`` (a dbd-style folder or None) are those the run used; its
+    seed comes from the manifest. ``weights`` itself is only read."""
     console = console or Console(stderr=True)
+    if export.resolve() in (weights.resolve(), manifest_path(weights).resolve()):
+        raise ParameterError(f"export: {export} is the weights read; export to a new file",
+                             "export")
     model, manifest = load_weights(weights)
-    _, held_sets = shared_sources(data).split(manifest["seed"])
+    if "seed" not in manifest:
+        raise ParameterError(f"weights: {weights} has no seed in its manifest, so its held-out "
+                             "split is unknown", "weights")
+    _, held_sets = sources.split(manifest["seed"])
     selector = Selector(build_validation(held_sets, cutouts_of(held_sets), manifest["seed"],
-                                         data / "dbd-real"), None, False)
+                                         validation), None, False)
     console.print("validation " + json.dumps(selector(model)))
     kept = {k: manifest[k] for k in ("steps", "seed", "command", "final_loss") if k in manifest}
     export_selected(model, selector, export, console, **kept,
