@@ -4,7 +4,8 @@ validation of exactly this predictor): for a change after the network that needs
 retraining. The weights themselves are copied unchanged.
 
 Run (from the project folder, ../shared/data beside it):
-.venv/bin/python scripts/rescore_weights.py pretrained/focus-net.safetensors runs/rescored.safetensors
+.venv/bin/python scripts/rescore_weights.py pretrained/focus-net.safetensors \
+    runs/rescored.safetensors
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ def main() -> None:
     parser.add_argument("weights", type=Path, help="weights to re-score (only read)")
     parser.add_argument("export", type=Path, help="new weights file to write, with its manifest")
     args = parser.parse_args()
-    rescore(args.weights, shared_sources(DATA), args.export, DATA / "dbd-real")
+    rescore(args.weights, shared_sources(DATA), args.export, DATA / "dbd-real",
+            command=f"scripts/rescore_weights.py {args.weights} {args.export}")
 
 
 if __name__ == "__main__":

@@ -9,9 +9,9 @@ from dofkit.focus.fill import LOGIT_CLIP, fill_from_edges
 
 
 def _two_regions() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """A 120x200 photo: a flat red object (40x30 px) on a flat green ground; the logits say "sharp" (+8)
-    on the object's outline, which holds the edge evidence, and "blurred" (-8) elsewhere
-    (inside the object too, as a net may guess in a textureless region)."""
+    """A 120x200 photo: a flat red object (40x30 px) on a flat green ground; the logits say
+    "sharp" (+8) on the object's outline, which holds the edge evidence, and "blurred" (-8)
+    elsewhere (inside the object too, as a net may guess in a textureless region)."""
     work = np.zeros((120, 200, 3), np.float32)
     work[:] = (0.2, 0.7, 0.3)
     work[20:60, 20:50] = (0.8, 0.2, 0.2)

@@ -13,10 +13,11 @@ import torch
 
 from dofkit import FocusEstimator
 from dofkit.errors import ParameterError, ResourceError
-from dofkit.focus.analytic import analytic_focus, sigmoid, working_copy
+from dofkit.focus.analytic import sigmoid, working_copy
 from dofkit.focus.models import ContextNet, Srcnn, build, parameter_count
-from dofkit.focus.srcnn import (SrcnnPredictor, default_weights, load_weights, manifest_path,
-                                network_inputs, save_weights, select_device, sha256)
+from dofkit.focus.srcnn import (STRENGTH_CHANNEL, SrcnnPredictor, default_weights, load_weights,
+                                manifest_path, network_inputs, save_weights, select_device,
+                                sha256, to_map)
 from tests.conftest import textured
 
 SMALL = {"widths": [4, 8]}
@@ -42,17 +43,20 @@ def test_shapes_and_range(weights):
         assert np.isfinite(focus).all() and 0.0 <= focus.min() and focus.max() <= 1.0
 
 
-def test_untrained_network_is_the_analytic_map(half_sharp):
+def test_untrained_network_gives_the_analytic_logits(half_sharp):
     """The correction head starts at zero, so before training the net gives the analytic
-    map's logits (clipped as the net clips its input)."""
+    map's logits (clipped as the net clips its input), and its map is theirs, filled in from
+    the edges."""
     image, _ = half_sharp
     torch.manual_seed(0)
     predictor = SrcnnPredictor.from_model(ContextNet(widths=(4, 8)), work_side=640)
     inputs = network_inputs(working_copy(image, predictor.work_side))
-    np.testing.assert_allclose(predictor.logits(inputs),
-                               np.clip(inputs[..., 3], -ContextNet.BASE_CLIP, ContextNet.BASE_CLIP),
-                               atol=1e-4)
-    assert np.abs(predictor(image) - analytic_focus(image)).mean() < 0.05
+    analytic = np.clip(inputs[..., 3], -ContextNet.BASE_CLIP, ContextNet.BASE_CLIP)
+    np.testing.assert_allclose(predictor.logits(inputs), analytic, atol=1e-4)
+    np.testing.assert_allclose(
+        predictor(image),
+        to_map(analytic, inputs[..., :3], inputs[..., STRENGTH_CHANNEL], image.shape[:2]),
+        atol=1e-4)
 
 
 def test_prediction_leaves_torch_threads_alone(weights):

@@ -229,9 +229,15 @@ def test_rescore_exports_the_same_weights_scored_anew(folders, tmp_path, monkeyp
     regret = max(network[s]["mae"] - allowances(new["validation"]["analytic"])[s]
                  for s in network)
     assert new["selected"]["worst_regret"] == pytest.approx(regret, abs=2e-4)
+    for export in (rescored, rescored.with_suffix(".bin")):  # the .bin's manifest is ours
+        with pytest.raises(ParameterError) as refused:
+            rescore(rescored, sources, export)
+        assert refused.value.parameter == "export"
+    monkeypatch.setattr("dofkit.train.recipe.CONFIG", {"widths": [4, 8, 8]})
     with pytest.raises(ParameterError) as refused:
-        rescore(rescored, sources, rescored)
-    assert refused.value.parameter == "export"
+        rescore(rescored, sources, tmp_path / "other.safetensors")
+    assert refused.value.parameter == "weights"
+    assert not (tmp_path / "other.safetensors").exists()
 
 
 def test_fine_tuning_starts_from_init_and_refuses_other_architectures(folders, tmp_path,

@@ -8,7 +8,7 @@ manifest's ``logit_scale`` (chosen with the checkpoint on the validation sources
 trained with cross-entropy hedges where its training data is ambiguous, and the scored maps
 reward decisiveness), fill them in from the edges along the photo's regions
 (:mod:`.fill`), sigmoid, bilinear upsampling to (H, W). With an untrained (zero)
-correction and scale 1 the logits are exactly the analytic map's.
+correction and scale 1 the logits are the analytic map's (clipped to +-12).
 
 Weights are a safetensors file plus a JSON manifest of the same stem (architecture, config,
 working size, SHA-256 of the weights, validation per source). They are loaded with strict keys
@@ -170,7 +170,8 @@ class SrcnnPredictor:
     def __call__(self, image: np.ndarray) -> np.ndarray:
         """Map float32 RGB (H, W, 3) in [0, 1] -> float32 (H, W) in [0, 1], 1 = in focus."""
         inputs = network_inputs(working_copy(image, self.work_side))
-        return to_map(self.logit_scale * self.logits(inputs), inputs, image.shape[:2])
+        return to_map(self.logit_scale * self.logits(inputs), inputs[..., :3],
+                      inputs[..., STRENGTH_CHANNEL], image.shape[:2])
 
     def logits(self, inputs: np.ndarray) -> np.ndarray:
         """Raw network logits of the inputs (h, w, 6) of :func:`network_inputs` -> float32
@@ -189,12 +190,12 @@ class SrcnnPredictor:
         return out.float().cpu().numpy()
 
 
-def to_map(logits: np.ndarray, inputs: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-    """Scaled working-scale logits (h, w) and the network inputs (h, w, 6) they came from ->
-    focus map (H, W) = ``shape`` in [0, 1]: filled in from the edges along the photo's regions
-    (:func:`~.fill.fill_from_edges`), sigmoid, then bilinear resizing."""
-    probability = sigmoid(fill_from_edges(inputs[..., :3], logits,
-                                          inputs[..., STRENGTH_CHANNEL]))
+def to_map(logits: np.ndarray, work: np.ndarray, strength: np.ndarray,
+           shape: tuple[int, int]) -> np.ndarray:
+    """Scaled working-scale logits (h, w), the working-scale photo (h, w, 3) and its edge
+    strength (h, w) -> focus map (H, W) = ``shape`` in [0, 1]: filled in from the edges along
+    the photo's regions (:func:`~.fill.fill_from_edges`), sigmoid, then bilinear resizing."""
+    probability = sigmoid(fill_from_edges(work, logits, strength))
     if probability.shape != tuple(shape):
         probability = cv2.resize(probability, (shape[1], shape[0]), interpolation=cv2.INTER_LINEAR)
     return np.clip(probability, 0.0, 1.0)

@@ -106,7 +106,7 @@ def train_focus_model(sources: Sources, settings: Settings, *, patch: int = 224,
     data."""
     console = console or Console(stderr=True)
     torch.manual_seed(settings.seed)
-    model = build(ARCHITECTURE, **CONFIG) if init is None else initial_weights(init)
+    model = build(ARCHITECTURE, **CONFIG) if init is None else recipe_weights(init, "init")[0]
     console.print(f"{ARCHITECTURE}: {parameter_count(model)} parameters")
     train_sets, held_sets = sources.split(settings.seed)
     cutouts = cutouts_of(train_sets)
@@ -152,18 +152,20 @@ def export_selected(model: torch.nn.Module, selector: Selector, export: Path, co
 
 
 def rescore(weights: Path, sources: Sources, export: Path, validation: Path | None = None,
-            console: Console | None = None) -> None:
+            command: str = "", console: Console | None = None) -> None:
     """Choose the logit scale of the weights file ``weights`` again and export them to
     ``export`` with a manifest scored as :func:`export_selected` does (the training record
-    kept as ``trained_selection``), with the predictor as the code now computes it: for a
-    change after the network (e.g. :mod:`dofkit.focus.fill`) that needs no retraining.
-    ``sources`` and ``validation`` (a dbd-style folder or None) are those the run used; its
-    seed comes from the manifest. ``weights`` itself is only read."""
+    kept as ``trained_selection``, ``command`` as ``rescored_by``), with the predictor as the
+    code now computes it: for a change after the network (e.g. :mod:`dofkit.focus.fill`) that
+    needs no retraining. ``sources`` and ``validation`` (a dbd-style folder or None) are those
+    the run used; its seed comes from the manifest. ``weights`` and its manifest are only
+    read."""
     console = console or Console(stderr=True)
-    if export.resolve() in (weights.resolve(), manifest_path(weights).resolve()):
-        raise ParameterError(f"export: {export} is the weights read; export to a new file",
-                             "export")
-    model, manifest = load_weights(weights)
+    read = {path.resolve() for path in (weights, manifest_path(weights))}
+    if read & {path.resolve() for path in (export, manifest_path(export))}:
+        raise ParameterError(f"export: {export} would overwrite {weights} or its manifest; "
+                             "export to a new file", "export")
+    model, manifest = recipe_weights(weights, "weights")
     if "seed" not in manifest:
         raise ParameterError(f"weights: {weights} has no seed in its manifest, so its held-out "
                              "split is unknown", "weights")
@@ -172,19 +174,19 @@ def rescore(weights: Path, sources: Sources, export: Path, validation: Path | No
                                          validation), None, False)
     console.print("validation " + json.dumps(selector(model)))
     kept = {k: manifest[k] for k in ("steps", "seed", "command", "final_loss") if k in manifest}
-    export_selected(model, selector, export, console, **kept,
+    export_selected(model, selector, export, console, **kept, rescored_by=command,
                     trained_selection=manifest.get("trained_selection", manifest.get("selected")))
 
 
-def initial_weights(path: Path) -> torch.nn.Module:
-    """The model of the weights file ``path`` to fine-tune; ParameterError (naming ``init``)
-    unless it is this recipe's architecture and config."""
+def recipe_weights(path: Path, parameter: str) -> tuple[torch.nn.Module, dict]:
+    """(model in training mode, manifest) of the weights file ``path``; ParameterError naming
+    ``parameter`` unless they are of this recipe's architecture and config."""
     model, manifest = load_weights(path)
     if manifest["architecture"] != ARCHITECTURE or manifest["config"] != CONFIG:
-        raise ParameterError(f"init: {path} holds {manifest['architecture']} "
+        raise ParameterError(f"{parameter}: {path} holds {manifest['architecture']} "
                              f"{manifest['config']}, not this recipe's {ARCHITECTURE} "
-                             f"{CONFIG}", "init")
-    return model.train()
+                             f"{CONFIG}", parameter)
+    return model.train(), manifest
 
 
 def _rounded(scores: dict) -> dict:

@@ -8,6 +8,7 @@ large source dominates.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -84,19 +85,22 @@ def score_sources(focus: FocusFunction, data: ValidationData) -> dict[str, dict[
 def scaled_maps(predictor, scales: tuple[float, ...]) -> dict[float, FocusFunction]:
     """Focus functions of a :class:`~dofkit.focus.srcnn.SrcnnPredictor` with its logits
     multiplied by each of ``scales``; each image's logits are computed once (keyed by the
-    image object, which the cache holds so that its id is never reused)."""
+    image's content, so a photo read again from its file is found too)."""
     from ..focus.analytic import working_copy
-    from ..focus.srcnn import network_inputs, to_map
+    from ..focus.srcnn import STRENGTH_CHANNEL, network_inputs, to_map
 
-    cache: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+    cache: dict[tuple, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
 
     def at(scale: float) -> FocusFunction:
         def focus(image: np.ndarray) -> np.ndarray:
-            if id(image) not in cache:
+            key = (image.shape, image.dtype.str,
+                   hashlib.blake2b(np.ascontiguousarray(image).data, digest_size=16).digest())
+            if key not in cache:
                 inputs = network_inputs(working_copy(image, predictor.work_side))
-                cache[id(image)] = image, inputs, predictor.logits(inputs)
-            _, inputs, logits = cache[id(image)]
-            return to_map(scale * logits, inputs, image.shape[:2])
+                cache[key] = (inputs[..., :3].copy(), inputs[..., STRENGTH_CHANNEL].copy(),
+                              predictor.logits(inputs))
+            work, strength, logits = cache[key]
+            return to_map(scale * logits, work, strength, image.shape[:2])
         return focus
 
     return {scale: at(scale) for scale in scales}
