@@ -9,8 +9,9 @@ for every pixel) with the domain transform's edge-aware filter (Gastal & Oliveir
 ``ximgproc.dtFilter``). A flat region thus takes the answer of the edges that bound it and
 share its colour, the way matting propagates sparse blur estimates (Zhuo & Sim 2011).
 
-The constants were chosen on the validation scenes of the training recipe (held-out photos of
-every source, seed 0) by the worst source's MAE, together: see docs/focus-network.md.
+The constants were chosen on the training recipe's validation composites and calibration
+scenes (held-out photos of every source, seed 0) by the worst source's MAE, together: see the
+model card, pretrained/README.md.
 """
 
 from __future__ import annotations

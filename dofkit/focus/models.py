@@ -51,7 +51,7 @@ class ContextNet(nn.Module):
     :func:`dofkit.focus.analytic.analytic_evidence`; H and W multiples of :attr:`multiple`.
     Output (N, 1, H, W) logits = ``a * base + b + delta`` with ``base`` the analytic logit
     clipped to +-:attr:`BASE_CLIP`, ``a = 1``, ``b = 0`` and ``delta`` from a zero-initialised
-    head: an untrained net *is* the analytic map.
+    head: an untrained net gives the analytic logit (clipped).
 
     ``delta`` comes from a small U-Net: strided 3x3 encoders down to 1/32 scale, a global
     context vector (mean of the deepest features, so a photo sharp everywhere can say so in its
