@@ -201,25 +201,39 @@ def test_recipe_selects_by_worst_source_and_exports(folders, tmp_path, monkeypat
     assert manifest["steps"] == 4
     network, analytic = manifest["validation"]["network"], manifest["validation"]["analytic"]
     assert set(network) == set(analytic) >= {"masked", "sharp", "sharp-all", "blurred-all"}
-    allowed = allowances(analytic)
-    regret = max(network[s]["mae"] - allowed[s] for s in network)
+    regret = _worst_regret(manifest)
     assert manifest["selected"]["worst_regret"] == pytest.approx(regret, abs=2e-4)
     assert manifest["beats_analytic"] == (regret < 0)
     assert predictor(textured(40, 50)).shape == (40, 50)
 
 
-def test_rescore_exports_the_same_weights_scored_anew(folders, tmp_path, monkeypatch):
+@pytest.fixture
+def exported(folders, tmp_path, monkeypatch):
+    """(sources, weights file) of a tiny run of the recipe (small config, 2 scenes per
+    source) exported to tmp_path."""
+    monkeypatch.setattr("dofkit.train.recipe.CONFIG", SMALL)
+    monkeypatch.setattr("dofkit.train.validation.SCENES_PER_SOURCE", 2)
+    sources = Sources([folders / "masked"], [folders / "sharp"], skimage=False)
+    weights = tmp_path / "first.safetensors"
+    train_focus_model(sources, Settings(steps=2, batch=2, validate_every=2), patch=48,
+                      export=weights)
+    return sources, weights
+
+
+def _worst_regret(manifest: dict) -> float:
+    """The worst-source regret of a manifest's recorded network scores."""
+    network, analytic = manifest["validation"]["network"], manifest["validation"]["analytic"]
+    allowed = allowances(analytic)
+    return max(network[s]["mae"] - allowed[s] for s in network)
+
+
+def test_rescore_exports_the_same_weights_scored_anew(exported, tmp_path, monkeypatch):
     """rescore: the weights are copied unchanged to a new file whose manifest is scored as an
     export is (logit scale chosen again by the worst source) and keeps the training record;
     the weights read are left as they were."""
     from dofkit.train.recipe import LOGIT_SCALES, rescore
 
-    monkeypatch.setattr("dofkit.train.recipe.CONFIG", SMALL)
-    monkeypatch.setattr("dofkit.train.validation.SCENES_PER_SOURCE", 2)
-    sources = Sources([folders / "masked"], [folders / "sharp"], skimage=False)
-    trained = tmp_path / "trained.safetensors"
-    train_focus_model(sources, Settings(steps=2, batch=2, validate_every=2), patch=48,
-                      export=trained)
+    sources, trained = exported
     before = {path: path.read_bytes() for path in (trained, manifest_path(trained))}
     rescored = tmp_path / "rescored.safetensors"
     rescore(trained, sources, rescored)
@@ -228,10 +242,7 @@ def test_rescore_exports_the_same_weights_scored_anew(folders, tmp_path, monkeyp
     old, new = (SrcnnPredictor(path).manifest for path in (trained, rescored))
     assert new["trained_selection"] == old["selected"] and new["seed"] == old["seed"]
     assert new["logit_scale"] in LOGIT_SCALES
-    network = new["validation"]["network"]
-    regret = max(network[s]["mae"] - allowances(new["validation"]["analytic"])[s]
-                 for s in network)
-    assert new["selected"]["worst_regret"] == pytest.approx(regret, abs=2e-4)
+    assert new["selected"]["worst_regret"] == pytest.approx(_worst_regret(new), abs=2e-4)
     for export in (rescored, rescored.with_suffix(".bin")):  # the .bin's manifest is ours
         with pytest.raises(ParameterError) as refused:
             rescore(rescored, sources, export)
@@ -243,16 +254,10 @@ def test_rescore_exports_the_same_weights_scored_anew(folders, tmp_path, monkeyp
     assert not (tmp_path / "other.safetensors").exists()
 
 
-def test_fine_tuning_starts_from_init_and_refuses_other_architectures(folders, tmp_path,
-                                                                       monkeypatch):
+def test_fine_tuning_starts_from_init_and_refuses_other_architectures(exported, monkeypatch):
     """--init: training starts from the given weights (scored as a candidate before the first
     step); weights of another config are refused naming the parameter."""
-    monkeypatch.setattr("dofkit.train.recipe.CONFIG", SMALL)
-    monkeypatch.setattr("dofkit.train.validation.SCENES_PER_SOURCE", 2)
-    sources = Sources([folders / "masked"], [folders / "sharp"], skimage=False)
-    first = tmp_path / "first.safetensors"
-    train_focus_model(sources, Settings(steps=2, batch=2, validate_every=2), patch=48,
-                      export=first)
+    sources, first = exported
     start = SrcnnPredictor(first).model.state_dict()
     model, history = train_focus_model(sources, Settings(steps=1, batch=2, learning_rate=1e-9,
                                                          validate_every=10**6), patch=48,
