@@ -150,6 +150,12 @@ class PhotoSet:
         """Photo ``index`` as float32 RGB in [0, 1]."""
         return self.photos[index].astype(np.float32) / 255.0
 
+    def sharp_all_over(self, index: int) -> bool:
+        """Whether photo ``index`` is known to be in focus all over: a photo without a mask
+        (from a folder of sharp photos) that is not one of :data:`SHALLOW_ORIGINALS`. The
+        background of a masked photo is of unknown focus."""
+        return self.masks[index] is None and self.names[index] not in SHALLOW_ORIGINALS
+
 
 def load_masked(folder: Path) -> PhotoSet:
     """A ``masked/*`` folder (``img/`` + ``mask/`` of the same stems) as a PhotoSet."""
@@ -238,7 +244,7 @@ class SceneSamples:
         side = max(image.shape[:2])
         rows, cols, top, left = random_window(image.shape, self.patch, CONTEXT, rng)
         scene, label = make_scene(image[rows, cols], None if mask is None else mask[rows, cols],
-                                  self.cutouts, rng)
+                                  self.cutouts, rng, photo_sharp=photo_set.sharp_all_over(index))
         scene, label = augment(scene, label, rng)
         inputs = network_inputs(scene, side)
         crop = (slice(top, top + self.patch), slice(left, left + self.patch))

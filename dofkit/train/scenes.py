@@ -13,6 +13,12 @@ Kinds (:data:`KINDS`): ``shallow`` (sharp object, blurred background), ``inverte
 object, sharp background), ``layers`` (three depth layers with graded blur), ``backdrop`` (a
 sharp subject before a flat, defocused backdrop), ``sharp`` (everything sharp) and
 ``blurred`` (everything defocused).
+
+A label says "sharp" only where the content is known to be in focus: a photo sharp all over,
+a masked object, a pasted cutout. The rest of a masked photo (people and horses: often a
+portrait's defocused background) is of unknown focus, so it is only ever used blurred: such
+a photo makes no ``inverted`` or ``sharp`` scene (:data:`NEED_SHARP_PHOTO`) and gives no
+random-shape sharp object.
 """
 
 from __future__ import annotations
@@ -30,6 +36,8 @@ KINDS = {"shallow": 0.34, "inverted": 0.08, "layers": 0.16, "backdrop": 0.06, "s
 BLUR_RANGE = (2.0, 12.0)     # px at working scale: disc radius of a defocused layer (log-uniform)
 SOFT_SIGMA = (0.3, 0.6)      # px: Gaussian softness a sharp layer may have (still label 1)
 FLAT_CHANCE = 0.4            # chance that a scene's background holds a flat region
+#: Kinds that show the photo's own background sharp: only for photos sharp all over.
+NEED_SHARP_PHOTO = ("inverted", "sharp")
 
 
 @dataclass(frozen=True)
@@ -186,15 +194,21 @@ def paste(cutout: Cutout, shape: tuple[int, int], rng: np.random.Generator
 
 
 def object_layer(photo: np.ndarray, mask: np.ndarray | None, cutouts: list[Cutout],
-                 rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+                 rng: np.random.Generator, own_shapes: bool = True
+                 ) -> tuple[np.ndarray, np.ndarray]:
     """An object for a scene on ``photo`` -> (RGB, coverage): the photo's own masked object,
-    one pasted from another photo, or a random shape cut from the photo itself."""
+    one pasted from another photo, or (when ``own_shapes``) a random shape cut from the photo
+    itself."""
     shape = photo.shape[:2]
     roll = rng.random()
-    if mask is not None and mask.max() > 0 and roll < 0.55:
+    has_mask = mask is not None and mask.max() > 0
+    if has_mask and (roll < 0.55 or not (cutouts or own_shapes)):
         return photo, mask
-    if cutouts and roll < 0.8:
+    if cutouts and (roll < 0.8 or not own_shapes):
         return paste(cutouts[rng.integers(len(cutouts))], shape, rng)
+    if not own_shapes:
+        raise ValueError("cutouts: a photo of unknown focus needs a mask or cutouts for a sharp "
+                         "object")  # make_scene draws only possible kinds
     return photo, random_shape(shape, rng)
 
 
@@ -211,20 +225,37 @@ def blurred_layer(rgb: np.ndarray, alpha: np.ndarray, rng: np.random.Generator,
     return Layer(rgb, alpha, radius if radius is not None else blur_radius(rng), psf)
 
 
+def possible_kinds(photo_sharp: bool, has_mask: bool, has_cutouts: bool) -> list[str]:
+    """The kinds a scene can be for a photo sharp all over or not (``photo_sharp``), with an
+    object mask or not, with cutouts to paste or not: a photo of unknown focus shows nothing
+    of its own sharp but its masked object, so without cutouts only ``shallow`` and
+    ``backdrop`` (on its mask) and ``blurred`` remain."""
+    if photo_sharp:
+        return list(KINDS)
+    if has_cutouts:
+        return [n for n in KINDS if n not in NEED_SHARP_PHOTO]
+    return ["shallow", "backdrop", "blurred"] if has_mask else ["blurred"]
+
+
 def make_scene(photo: np.ndarray, mask: np.ndarray | None, cutouts: list[Cutout],
-               rng: np.random.Generator, kind: str | None = None
+               rng: np.random.Generator, kind: str | None = None, photo_sharp: bool = True
                ) -> tuple[np.ndarray, np.ndarray]:
     """A scene of ``kind`` (drawn from :data:`KINDS` when None) on ``photo`` (h, w, 3) with its
-    optional object ``mask`` (h, w) -> (image (h, w, 3), label (h, w)), both float32."""
+    optional object ``mask`` (h, w) -> (image (h, w, 3), label (h, w)), both float32.
+    ``photo_sharp``: whether the photo outside ``mask`` is known to be in focus (see the
+    module docstring); ``kind`` must be one of :func:`possible_kinds`."""
+    names = possible_kinds(photo_sharp, mask is not None and mask.max() > 0, bool(cutouts))
     if kind is None:
-        names = list(KINDS)
         weights = np.array([KINDS[n] for n in names])
         kind = names[rng.choice(len(names), p=weights / weights.sum())]
+    if kind not in names:
+        raise ValueError(f"kind must be one of {', '.join(names)}; got {kind!r}")
     shape = photo.shape[:2]
     full = np.ones(shape, np.float32)
     background = with_flat_region(photo, rng)
     if kind in ("shallow", "inverted", "sharp", "blurred"):
-        rgb, alpha = object_layer(photo, mask, cutouts, rng)
+        object_sharp = kind in ("shallow", "sharp")
+        rgb, alpha = object_layer(photo, mask, cutouts, rng, photo_sharp or not object_sharp)
         if kind == "shallow":
             layers = [blurred_layer(background, full, rng), sharp_layer(rgb, alpha, rng)]
         elif kind == "inverted":
@@ -235,17 +266,17 @@ def make_scene(photo: np.ndarray, mask: np.ndarray | None, cutouts: list[Cutout]
             layers = [blurred_layer(background, full, rng), blurred_layer(rgb, alpha, rng)]
     elif kind == "layers":
         far, near = sorted([blur_radius(rng), blur_radius(rng)], reverse=True)
-        middle_rgb, middle_alpha = object_layer(photo, mask, cutouts, rng)
-        front_rgb, front_alpha = object_layer(photo, None, cutouts, rng)
         middle_sharp = rng.random() < 0.5
+        middle_rgb, middle_alpha = object_layer(photo, mask, cutouts, rng,
+                                                photo_sharp or not middle_sharp)
+        front_rgb, front_alpha = object_layer(photo, None, cutouts, rng,
+                                              photo_sharp or middle_sharp)
         layers = [blurred_layer(background, full, rng, far),
                   sharp_layer(middle_rgb, middle_alpha, rng) if middle_sharp
                   else blurred_layer(middle_rgb, middle_alpha, rng, near),
                   blurred_layer(front_rgb, front_alpha, rng) if middle_sharp
                   else sharp_layer(front_rgb, front_alpha, rng)]
-    elif kind == "backdrop":
-        rgb, alpha = object_layer(photo, mask, cutouts, rng)
+    else:  # backdrop
+        rgb, alpha = object_layer(photo, mask, cutouts, rng, photo_sharp)
         layers = [blurred_layer(flat_fill(shape, rng), full, rng), sharp_layer(rgb, alpha, rng)]
-    else:
-        raise ValueError(f"kind must be one of {', '.join(KINDS)}; got {kind!r}")
     return render(layers, rng)
