@@ -3,6 +3,14 @@ model selection and export."""
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from pathlib import Path
+
 import cv2
 import numpy as np
 import pytest
@@ -16,7 +24,8 @@ from dofkit.train.data import (PhotoSet, SceneSamples, SelfSupervisedSamples, lo
 from dofkit.train.experiment import recover_map
 from dofkit.train.loop import Settings, fixed_set, train
 from dofkit.train.recipe import Sources, train_focus_model
-from dofkit.train.scenes import KINDS, Layer, flat_fill, make_scene, render
+from dofkit.train.scenes import (KINDS, NEED_SHARP_PHOTO, Cutout, Layer, flat_fill, make_scene,
+                                  object_layer, possible_kinds, render)
 from dofkit.train.validation import allowances
 from tests.conftest import textured
 
@@ -85,6 +94,26 @@ def test_every_scene_kind(kind):
         assert (label == 0).all()
     else:
         assert 0 < label.mean() < 1
+
+
+def test_a_photo_of_unknown_focus_is_labelled_sharp_only_on_its_mask():
+    """A masked photo's background may be defocused already: never labelled sharp, with or
+    without cutouts; no kind that shows it sharp, no random shape of it as a sharp object."""
+    mask = np.zeros((90, 120), np.float32)
+    mask[20:70, 30:90] = 1
+    photo = textured(90, 120, seed=5)
+    for seed in range(40):
+        _, label = make_scene(photo, mask, [], np.random.default_rng(seed), photo_sharp=False)
+        assert (label[mask == 0] == 0).all()
+    cutout = Cutout(textured(30, 30, seed=6), np.ones((30, 30), np.float32))
+    for seed in range(40):
+        rgb, alpha = object_layer(photo, mask, [cutout], np.random.default_rng(seed),
+                                  own_shapes=False)
+        assert (rgb is photo and alpha is mask) or rgb is not photo
+    assert not set(possible_kinds(False, True, True)) & set(NEED_SHARP_PHOTO)
+    for kind in NEED_SHARP_PHOTO:
+        with pytest.raises(ValueError, match="kind"):
+            make_scene(photo, mask, [cutout], np.random.default_rng(0), kind, photo_sharp=False)
 
 
 def test_samples_have_patch_shape_and_binary_labels(folders):
@@ -268,6 +297,31 @@ def test_fine_tuning_starts_from_init_and_refuses_other_architectures(exported, 
     with pytest.raises(ParameterError) as refused:
         train_focus_model(sources, Settings(steps=1, batch=2), patch=48, init=first)
     assert refused.value.parameter == "init"
+
+
+def test_ctrl_c_stops_training_with_workers_in_one_line(folders, tmp_path):
+    """Ctrl-C reaches the whole process group, sample-making workers too: one line, exit 130,
+    no traceback from torch's worker shutdown."""
+    command = [sys.executable, "-m", "dofkit", "train", "--masked", str(folders / "masked"),
+               "--sharp", str(folders / "sharp"), "--no-skimage", "--steps", "100000",
+               "--batch", "2", "--patch", "64", "--workers", "1",
+               "--checkpoint", str(tmp_path / "run.ckpt")]
+    child = subprocess.Popen(command, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and child.poll() is None and not _children(child.pid):
+        time.sleep(0.1)  # until the worker process has started
+    time.sleep(2.0)
+    os.killpg(child.pid, signal.SIGINT)
+    _, stderr = child.communicate(timeout=60)
+    assert child.returncode == 130, stderr
+    assert "interrupted" in stderr and "Traceback" not in stderr and "Exception" not in stderr
+
+
+def _children(pid: int) -> list[str]:
+    try:
+        return Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        return []
 
 
 def test_paper_experiment_writes_report(folders, tmp_path):

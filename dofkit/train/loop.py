@@ -4,6 +4,7 @@ periodic validation, checkpoints and resume."""
 from __future__ import annotations
 
 import math
+import signal
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -50,8 +51,16 @@ class SampleStream(torch.utils.data.IterableDataset):
 def batches(sampler: Sampler, batch: int, seed: int, workers: int = 0, start: int = 0):
     """Iterator over (images (N, 3, P, P) in [0, 1], targets (N, C, P, P)) batches."""
     loader = torch.utils.data.DataLoader(SampleStream(sampler, seed, start), batch_size=batch,
-                                         num_workers=workers, persistent_workers=workers > 0)
+                                         num_workers=workers, persistent_workers=workers > 0,
+                                         worker_init_fn=_leave_interrupts_to_the_trainer)
     return iter(loader)
+
+
+def _leave_interrupts_to_the_trainer(worker: int) -> None:
+    """In a sample-making process: ignore Ctrl-C (sent to the whole process group), so the
+    training process stops it in order; a worker killed by it makes torch print a traceback
+    while shutting down."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def fixed_set(sampler: Sampler, count: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
