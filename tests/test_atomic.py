@@ -76,3 +76,32 @@ def test_os_errors_are_one_output_error_naming_the_file(tmp_path, monkeypatch):
     with pytest.raises(OutputError, match=r"disk\.png: cannot write \(No space left on device\)"):
         write_bytes_atomic(tmp_path / "disk.png", b"data")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["file"]
+
+
+def test_a_link_is_written_through_and_stays_a_link(tmp_path):
+    real = tmp_path / "real.bin"
+    real.write_bytes(b"old")
+    link = tmp_path / "link.bin"
+    link.symlink_to(real)
+    write_bytes_atomic(link, b"new")
+    assert link.is_symlink() and real.read_bytes() == b"new"
+    dangling = tmp_path / "dangling.bin"
+    dangling.symlink_to(tmp_path / "made.bin")
+    write_bytes_atomic(dangling, b"made")
+    assert dangling.is_symlink() and (tmp_path / "made.bin").read_bytes() == b"made"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["dangling.bin", "link.bin",
+                                                          "made.bin", "real.bin"]
+
+
+def test_a_device_or_pipe_is_written_into_not_replaced(tmp_path):
+    link = tmp_path / "null.png"
+    link.symlink_to(os.devnull)
+    write_bytes_atomic(link, b"data")
+    write_bytes_atomic(os.devnull, b"data")
+    assert link.is_symlink() and os.path.realpath(link) == os.devnull
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    reader = subprocess.Popen(["cat", str(fifo)], stdout=subprocess.PIPE)
+    write_bytes_atomic(fifo, b"through the pipe")
+    assert reader.communicate(timeout=10)[0] == b"through the pipe"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["null.png", "pipe"]

@@ -12,7 +12,8 @@ import pytest
 from PIL import Image, ImageOps
 
 from dofkit.errors import ImageError, OutputError, ParameterError
-from dofkit.io import decode_image, encode_image, open_image, read_focus_map, write_image
+from dofkit.io import (decode_image, encode_image, max_pixels_default, open_image,
+                       read_focus_map, write_image)
 
 
 def gradient_rgb(height: int = 12, width: int = 16) -> np.ndarray:
@@ -221,3 +222,25 @@ def test_output_name_too_long_is_an_output_error(tmp_path):
     target = tmp_path / ("a" * 300 + ".png")
     with pytest.raises(OutputError, match="cannot write"):
         write_image(target, np.zeros((4, 4, 3), np.float32))
+
+
+def test_an_endless_input_is_refused_not_swallowed(tmp_path, monkeypatch):
+    endless = tmp_path / "zero.png"
+    endless.symlink_to("/dev/zero")  # st_size 0: only a bounded read can stop it
+    with pytest.raises(ImageError, match="zero.png: too large"):
+        open_image(endless, max_pixels=1000)
+
+    class EndlessStdin:
+        class buffer:  # noqa: N801 - stands in for sys.stdin.buffer
+            read = staticmethod(lambda count=-1: b"\0" * (count if count >= 0 else 1 << 40))
+
+    monkeypatch.setattr("sys.stdin", EndlessStdin)
+    with pytest.raises(ImageError, match="too large"):
+        open_image("-", max_pixels=1000)
+
+
+@pytest.mark.parametrize("value", ["-5", "0", "many"])
+def test_pixel_limit_variable_must_be_positive(monkeypatch, value):
+    monkeypatch.setenv("DOFKIT_MAX_PIXELS", value)
+    with pytest.raises(ParameterError, match="DOFKIT_MAX_PIXELS"):
+        max_pixels_default()

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import glob
 import os
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import ImageError, InputError, ParameterError
+from ..errors import ImageError, ParameterError
 from ..io import STDIO
+from ..io.inputs import read_text_input
 
 #: Suffixes taken from folders and globs (case-insensitive).
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp")
@@ -55,11 +55,7 @@ def collect(arguments: list[str], *, recursive: bool = False,
 
 
 def _read_list(name: str) -> list[str]:
-    try:
-        text = sys.stdin.read() if name == STDIO else Path(name).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"{name}: cannot read the list "
-                         f"({getattr(exc, 'strerror', None) or exc})") from None
+    text = read_text_input(name, "a list of inputs")
     return [line.strip() for line in text.splitlines() if line.strip()
             and not line.lstrip().startswith("#")]
 

@@ -3,13 +3,12 @@ optionally run the detector on the in-focus regions only."""
 
 from __future__ import annotations
 
-import sys
 from typing import List, Optional
 
 import typer
 
 from ..batch import Task
-from ..errors import InputError, ParameterError
+from ..errors import ParameterError
 from ..pipeline import PipelineSpec, RoiSettings
 from . import options
 from .batch_run import execute, map_files, side_targets
@@ -20,18 +19,11 @@ from .focus_input import MapInput, parse_threshold, print_json
 
 def read_detection_file(path: str):
     """The detections of ``--detections`` (a file, or ``-`` for stdin), parsed."""
-    from pathlib import Path
-
     from ..detect import parse_detections
+    from ..io.inputs import read_text_input
 
-    if path == "-":
-        return parse_detections(sys.stdin.read(), "stdin")
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path}: cannot read ({getattr(exc, 'strerror', None) or exc})"
-                         ) from None
-    return parse_detections(text, path)
+    return parse_detections(read_text_input(path, "a detections file"),
+                            "stdin" if path == "-" else path)
 
 
 @guarded

@@ -6,6 +6,10 @@ with ``kill -9`` therefore leaves nothing behind; where the file system has no `
 a named ``.dofkit-HOST-PID-XXXX.part`` file is used, and such files of dead processes on this
 host are removed the next time dofkit writes into that folder.
 
+A symbolic link is written through: the file it points to is replaced and the link stays. A
+target that is a device or a pipe (``/dev/null``, ``/dev/stdout``, a FIFO) cannot be replaced:
+the bytes are kept in an unnamed temporary file and copied into it on commit.
+
 >>> with AtomicFile("out.bin") as output:        # doctest: +SKIP
 ...     output.file.write(b"data")               # committed (renamed) on leaving the block
 """
@@ -15,7 +19,10 @@ from __future__ import annotations
 import errno
 import os
 import secrets
+import shutil
 import socket
+import stat
+import tempfile
 from pathlib import Path
 
 from ..errors import OutputError
@@ -52,8 +59,12 @@ class AtomicFile:
 
     def __init__(self, target: str | os.PathLike):
         self.target = Path(target)
-        self._folder = self.target.parent
         self._named: Path | None = None
+        if _is_stream(self.target):
+            self._folder = None
+            self.file = tempfile.TemporaryFile()
+            return
+        self._folder = _through_links(self.target).parent
         make_folder(self._folder, self.target)
         _sweep(self._folder)
         try:
@@ -74,6 +85,8 @@ class AtomicFile:
     def commit(self, name: str | os.PathLike | None = None) -> Path:
         """Flush, sync and rename the file to ``name`` (default: the target); returns it."""
         final = self.target if name is None else Path(name)
+        if self._folder is None:
+            return self._copy_into(final)
         try:
             self.file.flush()
             os.fsync(self.file.fileno())
@@ -81,11 +94,23 @@ class AtomicFile:
                 self._named = self._folder / _temporary_name()
                 _link_unnamed(self.file.fileno(), self._named)
             self.file.close()
-            os.replace(self._named, final)
+            os.replace(self._named, _through_links(final))
         except OSError as exc:
             self.discard()
             raise OutputError(f"{final}: cannot write ({os_reason(exc)})") from None
         self._named = None
+        return final
+
+    def _copy_into(self, final: Path) -> Path:
+        """Commit of a stream target: copy the bytes into ``final`` (a device or a pipe)."""
+        try:
+            self.file.seek(0)
+            with open(final, "wb") as stream:
+                shutil.copyfileobj(self.file, stream)
+        except OSError as exc:
+            raise OutputError(f"{final}: cannot write ({os_reason(exc)})") from None
+        finally:
+            self.discard()
         return final
 
     def discard(self) -> None:
@@ -131,6 +156,20 @@ def _link_unnamed(descriptor: int, name: Path) -> None:
         os.link(f"/proc/self/fd/{descriptor}", name.name, dst_dir_fd=folder)
     finally:
         os.close(folder)
+
+
+def _through_links(path: Path) -> Path:
+    """``path`` with symbolic links followed (to the file a link names, existing or not)."""
+    return Path(os.path.realpath(path)) if os.path.islink(path) else path
+
+
+def _is_stream(path: Path) -> bool:
+    """Whether ``path`` (through links) is a device or a pipe, which a rename cannot replace."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return False
+    return stat.S_ISCHR(mode) or stat.S_ISBLK(mode) or stat.S_ISFIFO(mode)
 
 
 def _temporary_name() -> str:

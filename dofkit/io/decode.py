@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import io as _io
 import os
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,12 +23,12 @@ from PIL import Image
 
 from ..errors import ImageError, ImageTooLargeError, ParameterError
 from .formats import open_header, reason
+from .inputs import STDIO, read_input
 from .integrity import check_complete
 
 #: Default largest image accepted, in pixels (about 100 MP). Override per call or with
 #: the environment variable ``DOFKIT_MAX_PIXELS``.
 DEFAULT_MAX_PIXELS = 100_000_000
-STDIO = "-"
 #: Largest plausible file per pixel allowed (uncompressed 16-bit RGBA is 8 bytes) plus slack.
 _BYTES_PER_PIXEL = 8
 _SLACK_BYTES = 16 << 20
@@ -66,36 +65,20 @@ def max_pixels_default() -> int:
     if value is None:
         return DEFAULT_MAX_PIXELS
     try:
-        return int(value)
+        limit = int(value)
     except ValueError:
-        raise ParameterError(f"DOFKIT_MAX_PIXELS must be a whole number, got {value!r}",
-                             "max_pixels") from None
+        limit = 0
+    if limit < 1:
+        raise ParameterError(f"DOFKIT_MAX_PIXELS must be a whole number of at least 1, got "
+                             f"{value!r}", "max_pixels")
+    return limit
 
 
 def read_bytes(path: str | os.PathLike, *, max_bytes: int | None = None) -> bytes:
     """The whole content of ``path`` (``-`` = stdin); missing, folder, empty, unreadable or
-    larger than ``max_bytes`` -> ImageError naming it."""
-    name = str(path)
-    if name == STDIO:
-        data = sys.stdin.buffer.read()
-    else:
-        try:
-            with open(path, "rb") as stream:
-                size = os.fstat(stream.fileno()).st_size
-                if max_bytes is not None and size > max_bytes:
-                    raise ImageTooLargeError(
-                        f"{name}: file too large ({size:,} bytes) for the pixel limit; raise "
-                        "it with --max-pixels or DOFKIT_MAX_PIXELS")
-                data = stream.read()
-        except FileNotFoundError:
-            raise ImageError(f"{name}: no such file") from None
-        except IsADirectoryError:
-            raise ImageError(f"{name}: is a directory, not an image") from None
-        except OSError as exc:
-            raise ImageError(f"{name}: cannot read ({exc.strerror or reason(exc)})") from None
-    if not data:
-        raise ImageError(f"{name}: empty file (0 bytes)")
-    return data
+    larger than ``max_bytes`` -> ImageError naming it (an endless stream is refused)."""
+    return read_input(path, max_bytes, noun="an image", error=ImageError, too_large=(
+        ImageTooLargeError, " for the pixel limit; raise it with --max-pixels or DOFKIT_MAX_PIXELS"))
 
 
 def open_image(path: str | os.PathLike, *, max_pixels: int | None = None) -> Picture:

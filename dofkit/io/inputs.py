@@ -1,0 +1,57 @@
+"""Reading an input file (or ``-`` for stdin) whole, with a size limit, so that an endless
+stream (a pipe, ``/dev/zero``) is refused rather than read until memory runs out."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from ..errors import InputError
+from .formats import reason
+
+STDIO = "-"
+#: Largest text input (a detections file, a list of inputs), in bytes.
+TEXT_MAX_BYTES = 256 << 20
+
+
+def read_input(path: str | os.PathLike, max_bytes: int | None, *, noun: str = "a file",
+               error: type[InputError] = InputError,
+               too_large: tuple[type[InputError], str] | None = None) -> bytes:
+    """The content of ``path`` (``-`` = stdin), at most ``max_bytes`` (None: no limit).
+    Missing, a folder, empty or unreadable -> ``error`` naming it (``noun``: what a folder is
+    not); larger -> ``too_large`` = (error class, advice added to the message), by default
+    ``error`` without advice."""
+    name = str(path)
+    kind, advice = too_large or (error, "")
+    refused = kind(f"{name}: too large (over {max_bytes or 0:,} bytes){advice}")
+    count = -1 if max_bytes is None else max_bytes + 1
+    if name == STDIO:
+        data = sys.stdin.buffer.read(count)
+    else:
+        try:
+            with open(path, "rb") as stream:
+                if max_bytes is not None and os.fstat(stream.fileno()).st_size > max_bytes:
+                    raise refused
+                data = stream.read(count)
+        except FileNotFoundError:
+            raise error(f"{name}: no such file") from None
+        except IsADirectoryError:
+            raise error(f"{name}: is a directory, not {noun}") from None
+        except OSError as exc:
+            raise error(f"{name}: cannot read ({exc.strerror or reason(exc)})") from None
+    if max_bytes is not None and len(data) > max_bytes:
+        raise refused
+    if not data:
+        raise error(f"{name}: empty file (0 bytes)")
+    return data
+
+
+def read_text_input(path: str | os.PathLike, noun: str) -> str:
+    """UTF-8 text of ``path`` (``-`` = stdin), at most :data:`TEXT_MAX_BYTES`; InputError
+    naming it otherwise (``noun``: what it should be, e.g. ``"a detections file"``)."""
+    data = read_input(path, TEXT_MAX_BYTES, noun=noun)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path}: cannot read {noun} (not UTF-8 text: {exc.reason} at byte "
+                         f"{exc.start})") from None
