@@ -97,7 +97,9 @@ def test_empty_map_gives_nothing_and_full_map_the_frame():
     ({"threshold": 0.0}, "threshold must be in (0, 1]"),
     ({"threshold": "median"}, "or 'otsu'"),
     ({"min_area": 5}, "min_area must be a fraction"),
-    ({"pad": -1}, "pad must be >= 0"),
+    ({"pad": -1}, "pad must be in"),
+    ({"pad": float("inf")}, "pad must be in"),
+    ({"pad": float("nan")}, "pad must be in"),
     ({"max_rois": 0}, "max_rois must be >= 1"),
     ({"merge": 2}, "merge must be"),
 ])

@@ -209,6 +209,9 @@ def test_sequences_in_and_out(clip, tmp_path):
     assert result.exit_code == 0, result.output
     info = probe(out)
     assert info["count"] == 12 and info["rate"] == 6 and info["audio"] is None
+    for rate in ("0", "1e-9", "nan", "inf"):
+        result = run(tmp_path / "styled-%03d.jpg", tmp_path / "no.mp4", "--fps", rate)
+        assert result.exit_code == 2 and "--fps must be in [0.01, 1000]" in result.stderr
 
 
 def test_sequence_refuses_to_overwrite_its_input(clip, tmp_path):
@@ -478,7 +481,10 @@ def test_bad_inputs(tmp_path):
     ("-", (), "JSON lines only", 2),
     ("out.mp4", ("--smooth", "1"), "--smooth must be in [0, 1)", 2),
     ("out.mp4", ("--fps", "10"), "--fps applies to image-sequence input only", 2),
-    ("out.mp4", ("--start", "-1"), "--start must be >= 0", 2),
+    ("out.mp4", ("--start", "-1"), "--start must be a finite number of seconds >= 0", 2),
+    ("out.mp4", ("--start", "nan"), "--start must be a finite number of seconds >= 0", 2),
+    ("out.mp4", ("--duration", "inf"), "--duration must be a finite number of seconds > 0", 2),
+    ("out.jsonl", ("--mode", "roi", "--pad", "inf"), "--pad must be in [0, 100]", 2),
     ("out.mp4", ("--start", "5"), "no video frames", 1),
 ])
 def test_bad_outputs_and_options(clip, tmp_path, target, args, message, code):

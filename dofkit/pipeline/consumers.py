@@ -35,6 +35,11 @@ class RoiSettings:
     pad: float | None = None
     max_rois: int | None = None
 
+    def __post_init__(self):
+        from ..roi.regions import check_region_parameters
+
+        check_region_parameters(self.min_area, self.pad or 0.0, self.max_rois, self.merge)
+
     def find(self, focus: np.ndarray, pad: float = 0.0) -> list:
         from ..roi import find_rois
 

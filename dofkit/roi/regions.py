@@ -17,6 +17,9 @@ from .boxes import BoxMeans, pad_box
 OTSU_RANGE = (0.25, 0.75)
 #: In-focus pieces smaller than this fraction of ``min_area`` are specks.
 SPECK = 0.1
+#: Largest padding accepted, as a fraction of a box's size on each side (a box grown by more
+#: is clipped to the image anyway).
+MAX_PAD = 100.0
 
 
 @dataclass(frozen=True)
@@ -118,6 +121,23 @@ def merge_boxes(groups: list[list], gap: float) -> list[list]:
     return groups
 
 
+def check_region_parameters(min_area: float, pad: float, max_rois: int | None,
+                            merge: float) -> None:
+    """ParameterError naming the first of these :func:`find_rois` parameters out of range
+    (NaN and infinity included)."""
+    if not 0.0 <= min_area < 1.0:
+        raise ParameterError(f"min_area must be a fraction of the image in [0, 1); got "
+                             f"{min_area}", "min_area")
+    if not 0 <= pad <= MAX_PAD:
+        raise ParameterError(f"pad must be in [0, {MAX_PAD:g}] (a fraction of the box size); "
+                             f"got {pad}", "pad")
+    if max_rois is not None and max_rois < 1:
+        raise ParameterError(f"max_rois must be >= 1; got {max_rois}", "max_rois")
+    if not 0.0 <= merge < 1.0:
+        raise ParameterError(f"merge must be a fraction of the short side in [0, 1); got "
+                             f"{merge}", "merge")
+
+
 def find_rois(focus: np.ndarray, threshold: float | str = "otsu", *, min_area: float = 0.01,
               pad: float = 0.0, max_rois: int | None = None, merge: float = 0.1
               ) -> list[Roi]:
@@ -141,14 +161,7 @@ def find_rois(focus: np.ndarray, threshold: float | str = "otsu", *, min_area: f
     [(5, 10, 20, 10)]
     """
     check_focus(focus)
-    if not 0.0 <= min_area < 1.0:
-        raise ParameterError(f"min_area must be a fraction of the image in [0, 1); got {min_area}")
-    if pad < 0:
-        raise ParameterError(f"pad must be >= 0 (a fraction of the box size); got {pad}")
-    if max_rois is not None and max_rois < 1:
-        raise ParameterError(f"max_rois must be >= 1; got {max_rois}")
-    if not 0.0 <= merge < 1.0:
-        raise ParameterError(f"merge must be a fraction of the short side in [0, 1); got {merge}")
+    check_region_parameters(min_area, pad, max_rois, merge)
     mask = in_focus_mask(focus, resolve_threshold(focus, threshold), SPECK * min_area)
     count, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), 8)
     masses = np.bincount(labels.ravel(), weights=focus.ravel(), minlength=count)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import os
 import re
 import sys
@@ -39,6 +40,9 @@ CONTAINERS = {".mp4": "mp4", ".mov": "mov", ".mkv": "matroska"}
 H264_OPTIONS = {"crf": "18", "preset": "veryfast"}
 #: Frame rate of an image-sequence input unless told otherwise.
 DEFAULT_SEQUENCE_RATE = 25
+#: Frame rates accepted for an image sequence (frames per second): what a video stream can
+#: carry (its time base limits the rate to a fraction with denominator <= 1001).
+MIN_SEQUENCE_RATE, MAX_SEQUENCE_RATE = 0.01, 1000.0
 #: Sequence output written into a folder is named by this pattern.
 FOLDER_PATTERN = "%06d.png"
 _PRINTF_FIELD = re.compile(r"%0?(\d*)d")
@@ -63,11 +67,14 @@ def is_sequence(path: str) -> bool:
 
 
 def check_range(start: float, duration: float | None) -> None:
-    """Refuse a negative ``start`` or a non-positive ``duration`` (seconds)."""
-    if start < 0:
-        raise ParameterError(f"start must be >= 0 seconds; got {start:g}", "start")
-    if duration is not None and duration <= 0:
-        raise ParameterError(f"duration must be > 0 seconds; got {duration:g}", "duration")
+    """Refuse a ``start`` that is negative or not finite, or a ``duration`` that is not a
+    finite positive number of seconds."""
+    if not 0 <= start < math.inf:
+        raise ParameterError(f"start must be a finite number of seconds >= 0; got {start:g}",
+                             "start")
+    if duration is not None and not 0 < duration < math.inf:
+        raise ParameterError(f"duration must be a finite number of seconds > 0; got "
+                             f"{duration:g}", "duration")
 
 
 # ---------------------------------------------------------------------------------- sources
@@ -220,8 +227,10 @@ class SequenceSource(_Source):
     def __init__(self, path: str, *, rate: float = DEFAULT_SEQUENCE_RATE, start: float = 0.0,
                  duration: float | None = None):
         check_range(start, duration)
-        if rate <= 0:
-            raise ParameterError(f"rate must be > 0 frames per second; got {rate:g}", "rate")
+        if not MIN_SEQUENCE_RATE <= rate <= MAX_SEQUENCE_RATE:
+            raise ParameterError(f"rate must be in [{MIN_SEQUENCE_RATE:g}, "
+                                 f"{MAX_SEQUENCE_RATE:g}] frames per second; got {rate:g}",
+                                 "rate")
         self.name = path
         self.rate = Fraction(rate).limit_denominator(1001)
         files = list_sequence(path)
@@ -273,7 +282,8 @@ def open_source(path: str, *, start: float = 0.0, duration: float | None = None,
     """A :class:`SequenceSource` for a folder or printf pattern, else a :class:`VideoSource`.
     ``rate`` (frames per second) applies to sequences only."""
     if is_sequence(path):
-        return SequenceSource(path, rate=rate or DEFAULT_SEQUENCE_RATE, start=start,
+        return SequenceSource(path, rate=DEFAULT_SEQUENCE_RATE if rate is None else rate,
+                              start=start,
                               duration=duration)
     if rate is not None:
         raise ParameterError("rate applies to image-sequence input only; a video keeps its "
