@@ -265,3 +265,15 @@ def test_side_outputs_to_stdout_for_one_input(photo, tmp_path):
                                 "-m", "analytic"])
     assert clash.exit_code == 2 and not same.exists()
     assert f"the styled and the map of {photo} would both be written here" in clash.stderr
+
+
+def test_a_full_stdout_is_one_line_naming_it(tmp_path):
+    image = tmp_path / "a.png"
+    cv2.imwrite(str(image), (np.random.default_rng(0).random((40, 60, 3)) * 255).astype(np.uint8))
+    with open("/dev/full", "wb") as full:
+        result = subprocess.run([sys.executable, "-m", "dofkit", "roi", str(image), "--json",
+                                 "--method", "analytic"], stdout=full, stderr=subprocess.PIPE,
+                                text=True)
+    assert result.returncode == 1, result.stderr
+    assert "stdout: cannot write (No space left on device)" in result.stderr
+    assert "internal error" not in result.stderr and "Traceback" not in result.stderr

@@ -244,3 +244,18 @@ def test_pixel_limit_variable_must_be_positive(monkeypatch, value):
     monkeypatch.setenv("DOFKIT_MAX_PIXELS", value)
     with pytest.raises(ParameterError, match="DOFKIT_MAX_PIXELS"):
         max_pixels_default()
+
+
+def test_text_inputs_are_bounded_and_named(tmp_path):
+    from dofkit.errors import InputError
+    from dofkit.io.inputs import read_text_input
+
+    endless = tmp_path / "boxes.json"
+    endless.symlink_to("/dev/zero")
+    with pytest.raises(InputError, match="boxes.json: cannot read the detections file "
+                                         r"\(too large"):
+        read_text_input(endless, "the detections file")
+    latin = tmp_path / "list.txt"
+    latin.write_bytes("caf\xe9.png\n".encode("latin-1"))
+    with pytest.raises(InputError, match=r"list.txt: cannot read the list \(not UTF-8"):
+        read_text_input(latin, "the list")

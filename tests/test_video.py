@@ -29,6 +29,7 @@ from dofkit.focus import FocusEstimator
 from dofkit.io import read_image
 from dofkit.synth import defocus
 from dofkit.video import Frame, FrameMaps, TemporalSmoother, open_sink, open_source, process
+from dofkit.video.io import frame_path
 
 H, W, RATE = 64, 96, 12
 runner = CliRunner()
@@ -603,3 +604,13 @@ def test_detect_gates_by_focus():
 def test_detect_unknown_detector(clip, tmp_path):
     result = run(clip, "-", "--mode", "detect", "--detector", "nope")
     assert result.exit_code == 2 and "detector must be one of" in result.stderr
+
+
+def test_frame_names_fill_one_field_and_keep_other_percent_signs(tmp_path):
+    assert frame_path(str(tmp_path / "50%-off-%03d.png"), 7) == tmp_path / "50%-off-007.png"
+    assert frame_path("f%d.png", 12) == Path("f12.png")
+    for pattern in ("%05d%05d.png", "f%d-%d.png"):
+        with pytest.raises(ParameterError, match="exactly one frame number field"):
+            frame_path(pattern, 0)
+    result = run(tmp_path / "in%03d%03d.png", tmp_path / "out.mp4", "--method", "analytic")
+    assert result.exit_code == 2 and "exactly one frame number field" in result.stderr

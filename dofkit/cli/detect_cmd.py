@@ -22,7 +22,7 @@ def read_detection_file(path: str):
     from ..detect import parse_detections
     from ..io.inputs import read_text_input
 
-    return parse_detections(read_text_input(path, "a detections file"),
+    return parse_detections(read_text_input(path, "the detections file"),
                             "stdin" if path == "-" else path)
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Optional
 
@@ -10,6 +9,7 @@ import typer
 
 from . import options
 from .common import console, guarded, refuse_unused
+from .focus_input import print_json
 
 
 @guarded
@@ -52,4 +52,4 @@ def eval_command(
     if as_json:
         document = {"method": source, "count": len(rows), "mean": means,
                     "images": [{"image": str(case.image), **scores} for case, scores in rows]}
-        print(json.dumps(document))
+        print_json(document)

@@ -30,4 +30,6 @@ def parse_threshold(text: str) -> float | str:
 
 def print_json(document: dict) -> None:
     """One JSON document on one line of stdout (JSON Lines)."""
-    print(json.dumps(document), flush=True)
+    from ..io import write_stdout
+
+    write_stdout((json.dumps(document) + "\n").encode("utf-8"))

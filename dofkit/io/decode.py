@@ -77,7 +77,7 @@ def max_pixels_default() -> int:
 def read_bytes(path: str | os.PathLike, *, max_bytes: int | None = None) -> bytes:
     """The whole content of ``path`` (``-`` = stdin); missing, folder, empty, unreadable or
     larger than ``max_bytes`` -> ImageError naming it (an endless stream is refused)."""
-    return read_input(path, max_bytes, noun="an image", error=ImageError, too_large=(
+    return read_input(path, max_bytes, error=ImageError, too_large=(
         ImageTooLargeError, " for the pixel limit; raise it with --max-pixels or DOFKIT_MAX_PIXELS"))
 
 

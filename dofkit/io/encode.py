@@ -98,8 +98,7 @@ def write_image(path: str | os.PathLike, values: np.ndarray, *, depth: int = 8,
     """
     name = str(path)
     if name == STDIO:
-        sys.stdout.buffer.write(encode_image(values, fmt, depth=depth, alpha=alpha))
-        sys.stdout.buffer.flush()
+        write_stdout(encode_image(values, fmt, depth=depth, alpha=alpha))
         return
     target = Path(path)
     check_output_path(target, inputs=inputs, overwrite=overwrite)
@@ -108,3 +107,15 @@ def write_image(path: str | os.PathLike, values: np.ndarray, *, depth: int = 8,
     except ParameterError as exc:
         raise ParameterError(f"{target}: {exc}", "path") from None
     write_bytes_atomic(target, data)
+
+
+def write_stdout(data: bytes) -> None:
+    """Write ``data`` to stdout and flush it. An OS error (a full disk, a closed stream)
+    becomes an OutputError naming stdout; a reader gone away stays BrokenPipeError."""
+    try:
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        raise OutputError(f"stdout: cannot write ({os_reason(exc)})") from None

@@ -14,16 +14,21 @@ STDIO = "-"
 TEXT_MAX_BYTES = 256 << 20
 
 
-def read_input(path: str | os.PathLike, max_bytes: int | None, *, noun: str = "a file",
+def read_input(path: str | os.PathLike, max_bytes: int | None, *, what: str | None = None,
                error: type[InputError] = InputError,
                too_large: tuple[type[InputError], str] | None = None) -> bytes:
     """The content of ``path`` (``-`` = stdin), at most ``max_bytes`` (None: no limit).
-    Missing, a folder, empty or unreadable -> ``error`` naming it (``noun``: what a folder is
-    not); larger -> ``too_large`` = (error class, advice added to the message), by default
-    ``error`` without advice."""
+    Missing, a folder, empty or unreadable -> ``error`` naming it, as ``"NAME: cannot read
+    WHAT (problem)"`` when ``what`` is given, else ``"NAME: problem"``; larger ->
+    ``too_large`` = (error class, advice added to the message), by default ``error``."""
     name = str(path)
+
+    def failure(problem: str, kind: type[InputError] = error) -> InputError:
+        return kind(f"{name}: {problem}" if what is None else
+                    f"{name}: cannot read {what} ({problem})")
+
     kind, advice = too_large or (error, "")
-    refused = kind(f"{name}: too large (over {max_bytes or 0:,} bytes){advice}")
+    refused = failure(f"too large (over {max_bytes or 0:,} bytes){advice}", kind)
     count = -1 if max_bytes is None else max_bytes + 1
     if name == STDIO:
         data = sys.stdin.buffer.read(count)
@@ -34,24 +39,26 @@ def read_input(path: str | os.PathLike, max_bytes: int | None, *, noun: str = "a
                     raise refused
                 data = stream.read(count)
         except FileNotFoundError:
-            raise error(f"{name}: no such file") from None
+            raise failure("no such file") from None
         except IsADirectoryError:
-            raise error(f"{name}: is a directory, not {noun}") from None
+            raise failure("is a directory" + ("" if what else ", not an image")) from None
         except OSError as exc:
-            raise error(f"{name}: cannot read ({exc.strerror or reason(exc)})") from None
+            raise failure(exc.strerror or reason(exc) if what else
+                          f"cannot read ({exc.strerror or reason(exc)})") from None
     if max_bytes is not None and len(data) > max_bytes:
         raise refused
     if not data:
-        raise error(f"{name}: empty file (0 bytes)")
+        raise failure("empty file (0 bytes)")
     return data
 
 
-def read_text_input(path: str | os.PathLike, noun: str) -> str:
+def read_text_input(path: str | os.PathLike, what: str) -> str:
     """UTF-8 text of ``path`` (``-`` = stdin), at most :data:`TEXT_MAX_BYTES`; InputError
-    naming it otherwise (``noun``: what it should be, e.g. ``"a detections file"``)."""
-    data = read_input(path, TEXT_MAX_BYTES, noun=noun)
+    ``"NAME: cannot read WHAT (problem)"`` otherwise (``what``, e.g. ``"the list of
+    inputs"``)."""
+    data = read_input(path, TEXT_MAX_BYTES, what=what)
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise InputError(f"{path}: cannot read {noun} (not UTF-8 text: {exc.reason} at byte "
+        raise InputError(f"{path}: cannot read {what} (not UTF-8 text: {exc.reason} at byte "
                          f"{exc.start})") from None

@@ -13,12 +13,10 @@ container's default audio codec.
 
 from __future__ import annotations
 
-import io
 import json
 import math
 import os
 import re
-import sys
 from contextlib import contextmanager
 from dataclasses import dataclass
 from fractions import Fraction
@@ -29,8 +27,9 @@ import av
 import numpy as np
 
 from ..errors import ImageError, OutputError, ParameterError
-from ..io import STDIO, AtomicFile, check_output_path, open_image, to_uint, write_image
-from ..io.atomic import make_folder
+from ..io import (STDIO, AtomicFile, check_output_path, open_image, to_uint, write_image,
+                  write_stdout)
+from ..io.atomic import make_folder, os_reason
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp")
 #: Video suffixes we write (all as H.264 with :data:`H264_OPTIONS`).
@@ -64,6 +63,20 @@ AudioHandler = Callable[[av.Packet], None]
 def is_sequence(path: str) -> bool:
     """True when ``path`` names an image sequence: a printf pattern, or a folder."""
     return bool(_PRINTF_FIELD.search(Path(path).name)) or Path(path).is_dir()
+
+
+def frame_path(pattern: str, index: int) -> Path:
+    """The file of frame ``index`` of the printf ``pattern``: its one ``%d`` / ``%0Nd`` field
+    filled in (any other ``%`` in the name is kept as it is); ParameterError when the name
+    holds more than one field."""
+    path = Path(pattern)
+    fields = list(_PRINTF_FIELD.finditer(path.name))
+    if len(fields) != 1:
+        raise ParameterError(f"{pattern}: an image-sequence pattern needs exactly one frame "
+                             f"number field (%d or %0Nd); found {len(fields)}", "pattern")
+    field = fields[0]
+    return path.with_name(path.name[:field.start()] + field.group(0) % index
+                          + path.name[field.end():])
 
 
 def check_range(start: float, duration: float | None) -> None:
@@ -263,8 +276,8 @@ def list_sequence(path: str) -> list[Path]:
                                   for part in re.split(r"(\d+)", p.name)])
     else:
         folder = target.parent
+        frame_path(path, 0)  # exactly one field
         match = _PRINTF_FIELD.search(target.name)
-        assert match is not None
         head, tail = target.name[:match.start()], target.name[match.end():]
         field = re.compile(re.escape(head) + r"(\d+)" + re.escape(tail) + "$")
         if not folder.is_dir():
@@ -414,8 +427,9 @@ class VideoSink:
 
 
 class SequenceSink:
-    """Write frame ``i`` to ``pattern % i`` (each file atomically). A folder gets
-    :data:`FOLDER_PATTERN`. Frames already written stay when the run stops early."""
+    """Write frame ``i`` to :func:`frame_path` of the pattern (each file atomically). A
+    folder gets :data:`FOLDER_PATTERN`. Frames already written stay when the run stops
+    early."""
 
     on_audio = None
 
@@ -429,6 +443,7 @@ class SequenceSink:
         if path.suffix.lower() not in IMAGE_SUFFIXES:
             raise ParameterError(f"{target}: image sequence needs one of "
                                  f"{', '.join(IMAGE_SUFFIXES)}; got '{path.suffix}'")
+        frame_path(str(path), 0)  # exactly one field
         check_writable(path, inputs)
         if any(Path(target).resolve() == Path(source).resolve()
                or _overwrites_frames(str(path), source) for source in inputs):
@@ -438,7 +453,7 @@ class SequenceSink:
         self.written = 0
 
     def write(self, frame: Frame, values: np.ndarray) -> None:
-        write_image(self.pattern % frame.index, values)
+        write_image(frame_path(self.pattern, frame.index), values)
         self.written += 1
 
     def finish(self) -> Path:
@@ -460,7 +475,7 @@ def _overwrites_frames(pattern: str, source: str) -> bool:
         files = {p.resolve() for p in list_sequence(source)}
     except ImageError:
         return False
-    return any(Path(pattern % index).resolve() in files for index in range(len(files)))
+    return any(frame_path(pattern, index).resolve() in files for index in range(len(files)))
 
 
 def _partial_name(target: Path) -> Path:
@@ -477,30 +492,30 @@ class JsonLinesSink:
     def __init__(self, target: str, *, inputs: tuple[str, ...] = ()):
         self.written = 0
         if target == STDIO:
-            self.target, self._stream = None, sys.stdout
+            self.target = None
             return
         self.target = Path(target)
         check_writable(self.target, inputs)
         self._output = AtomicFile(self.target)
-        self._stream = io.TextIOWrapper(self._output.file, encoding="utf-8",
-                                        write_through=True)
 
     def write(self, frame: Frame, record: dict) -> None:
         line = json.dumps({"frame": frame.index, "time": round(frame.time, 6), **record})
-        self._stream.write(line + "\n")
-        self._stream.flush()
+        data = (line + "\n").encode("utf-8")
+        if self.target is None:
+            write_stdout(data)
+        else:
+            try:
+                self._output.file.write(data)
+            except OSError as exc:
+                raise OutputError(f"{self.target}: cannot write ({os_reason(exc)})") from None
         self.written += 1
 
     def finish(self) -> Path | None:
-        if self.target is None:
-            return None
-        self._stream.flush()
-        return self._output.commit()
+        return None if self.target is None else self._output.commit()
 
     def keep_partial(self) -> Path | None:
         if self.target is None:
             return None
-        self._stream.flush()
         return self._output.commit(_partial_name(self.target))
 
     def discard(self) -> None:
