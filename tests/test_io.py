@@ -259,3 +259,20 @@ def test_text_inputs_are_bounded_and_named(tmp_path):
     latin.write_bytes("caf\xe9.png\n".encode("latin-1"))
     with pytest.raises(InputError, match=r"list.txt: cannot read the list \(not UTF-8"):
         read_text_input(latin, "the list")
+
+
+@pytest.mark.parametrize("channels", [3, 4])
+def test_colour_float_tiff_is_read(tmp_path, channels):
+    """RGB and RGBA 32-bit float TIFF (Pillow has no mode for them; OpenCV decodes them)."""
+    pixels = np.random.default_rng(channels).random((20, 30, channels)).astype(np.float32)
+    path = tmp_path / "float.tif"
+    cv2.imwrite(str(path), pixels)  # BGR(A) order
+    picture = open_image(path)
+    assert picture.bit_depth == 16 and picture.rgb.dtype == np.float32
+    np.testing.assert_array_equal(picture.rgb, pixels[:, :, 2::-1])
+    if channels == 4:
+        np.testing.assert_array_equal(picture.alpha, pixels[:, :, 3])
+    data = path.read_bytes()
+    (tmp_path / "cut.tif").write_bytes(data[:len(data) // 2])
+    with pytest.raises(ImageError, match="truncated|corrupt"):
+        open_image(tmp_path / "cut.tif")

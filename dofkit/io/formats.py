@@ -9,8 +9,9 @@ alone: dofkit applies its own pixel limit, per call, from the header.
 from __future__ import annotations
 
 import io
+from dataclasses import dataclass
 
-from PIL import Image, ImageFile
+from PIL import Image, ImageFile, TiffImagePlugin
 
 from ..errors import ImageError
 
@@ -22,7 +23,7 @@ _PREFIX_BYTES = 16
 _OTHER_NAMES = {b"%PDF": "PDF", b"<svg": "SVG", b"<?xm": "SVG/XML"}
 
 
-def open_header(data: bytes, name: str) -> ImageFile.ImageFile:
+def open_header(data: bytes, name: str) -> ImageFile.ImageFile | TiffHeader:
     """Parse the header of ``data`` with the Pillow reader of its format (no pixels decoded).
 
     Raises ImageError: ``not an image`` (unrecognised), ``X images are not accepted`` (a
@@ -38,6 +39,9 @@ def open_header(data: bytes, name: str) -> ImageFile.ImageFile:
             return factory(io.BytesIO(data), name)
         except Exception as exc:  # any failure of a header parser means a broken file
             if "unknown pixel mode" in str(exc):
+                header = _float_tiff_header(data) if fmt == "TIFF" else None
+                if header is not None:
+                    return header
                 raise ImageError(f"{name}: unsupported {fmt} pixel layout ({reason(exc)})"
                                  ) from None
             raise ImageError(f"{name}: truncated or corrupt image ({fmt}: {reason(exc)})"
@@ -47,6 +51,33 @@ def open_header(data: bytes, name: str) -> ImageFile.ImageFile:
         raise ImageError(f"{name}: {other} images are not accepted (dofkit reads "
                          f"{READ_NAMES})")
     raise ImageError(f"{name}: not an image (unrecognised format)")
+
+
+@dataclass(frozen=True)
+class TiffHeader:
+    """The header of a TIFF that Pillow has no pixel mode for (RGB or RGBA 32-bit float, which
+    OpenCV decodes): ``format``, ``size`` (width, height) and ``tag_v2`` (the first IFD), as
+    a Pillow image has them."""
+
+    format: str
+    size: tuple[int, int]
+    tag_v2: TiffImagePlugin.ImageFileDirectory_v2
+
+
+def _float_tiff_header(data: bytes) -> TiffHeader | None:
+    """The first IFD of a TIFF with 3 or 4 samples of 32-bit float, else None."""
+    try:
+        tags = TiffImagePlugin.ImageFileDirectory_v2(ifh=data[:8])
+        stream = io.BytesIO(data)
+        stream.seek(tags.next)
+        tags.load(stream)
+        size = (int(tags[256]), int(tags[257]))
+    except Exception:  # an unreadable IFD: not this case
+        return None
+    samples, bits, kinds = tags.get(277, 1), tags.get(258, ()), tags.get(339, ())
+    if samples in (3, 4) and set(bits) == {32} and set(kinds) == {3}:
+        return TiffHeader("TIFF", size, tags)
+    return None
 
 
 def identify(prefix: bytes) -> str | None:
