@@ -179,3 +179,14 @@ def test_read_only_folder(tree, tmp_path):
     result = run("map", tree / "a.png", "-m", "analytic", "-o", folder / "m.png")
     folder.chmod(0o700)
     assert result.exit_code == 1 and "Permission denied" in result.stderr
+
+
+def test_report_to_stdout_streams_records_and_never_shares_stdout(tree, tmp_path):
+    result = run("map", tree, "-r", "-m", "analytic", "--out-dir", tmp_path / "maps",
+                 "--report", "-")
+    assert result.exit_code == 1
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(records) == 7 and sum(not r["ok"] for r in records) == 3
+    assert not (Path.cwd() / "-").exists()
+    result = run("roi", tree / "a.png", "--json", "-m", "analytic", "--report", "-")
+    assert result.exit_code == 2 and "would both write to stdout" in result.stderr

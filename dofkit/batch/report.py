@@ -1,23 +1,33 @@
 """``--report FILE.jsonl``: one status record per input, streamed to an atomic file that
-takes its name when the run ends (also when it is interrupted: what was done is kept)."""
+takes its name when the run ends (also when it is interrupted: what was done is kept), or
+with ``-`` to stdout as each input finishes."""
 
 from __future__ import annotations
 
 import json
 
-from ..io import AtomicFile
+from ..errors import OutputError
+from ..io import STDIO, AtomicFile, write_stdout
+from ..io.atomic import os_reason
 
 
 class Report:
-    """Write status records as JSON Lines to ``path`` (None: a no-op)."""
+    """Write status records as JSON Lines to ``path`` (``-``: stdout; None: a no-op)."""
 
     def __init__(self, path: str | None):
-        self._output = AtomicFile(path) if path else None
+        self._path = path
+        self._output = AtomicFile(path) if path and path != STDIO else None
 
     def write(self, status: dict) -> None:
-        if self._output is not None:
-            self._output.file.write((json.dumps(status) + "\n").encode("utf-8"))
-            self._output.file.flush()
+        line = (json.dumps(status) + "\n").encode("utf-8")
+        if self._path == STDIO:
+            write_stdout(line)
+        elif self._output is not None:
+            try:
+                self._output.file.write(line)
+                self._output.file.flush()
+            except OSError as exc:
+                raise OutputError(f"{self._path}: cannot write ({os_reason(exc)})") from None
 
     def close(self) -> None:
         """Give the report its name."""

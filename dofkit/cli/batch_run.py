@@ -154,6 +154,10 @@ def execute(spec: PipelineSpec, tasks: list[Task], options: BatchOptions, *, lab
                       options.overwrite)
     if options.report and os.path.abspath(options.report) in map(os.path.abspath, read):
         raise OutputError(f"{options.report}: the report would replace an input of this run")
+    if options.report == STDIO and (stdout or any(STDIO in t.targets.values() for t in tasks)):
+        raise ParameterError("--report '-' and the command's own output would both write to "
+                             "stdout; give the report a file name")
+    stdout = stdout or options.report == STDIO
     if any(STDIO in t.targets.values() for t in tasks) and stdout_is_terminal():
         raise ParameterError("refusing to write image data to a terminal; redirect stdout or "
                              "name an output file")

@@ -44,7 +44,7 @@ Name = typer.Option(None, "--name", metavar="TEMPLATE",
 SkipExisting = typer.Option(False, "--skip-existing",
                             help="Skip inputs whose outputs all exist (resume a run).")
 Report = typer.Option(None, "--report", metavar="FILE.jsonl",
-                      help="Write one status record per input (JSON Lines).")
+                      help="Write one status record per input (JSON Lines; '-' = stdout).")
 Jobs = typer.Option(1, "--jobs", "-j", min=1,
                     help="Worker processes, each with its own model and GL context.")
 Engine = typer.Option("local", "--engine", metavar=choices(ENGINES),
