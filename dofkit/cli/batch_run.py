@@ -13,7 +13,7 @@ import typer
 from ..batch import Report, Task, check_template, collect, place, refuse_collisions, skipped
 from ..batch.inputs import Source
 from ..errors import OutputError, ParameterError
-from ..io import STDIO
+from ..io import STDIO, WRITE_SUFFIXES
 from ..pipeline import PipelineSpec
 from .common import fail, notice, printable, stdout_is_terminal
 from .progress import BatchProgress
@@ -128,6 +128,9 @@ def side_targets(options: BatchOptions, value: Optional[str], option: str,
         return [value]
     if value == STDIO:
         raise ParameterError(f"{option} '-' (stdout) takes a single input")
+    if not Path(value).is_dir() and Path(value).suffix.lower() in WRITE_SUFFIXES:
+        raise ParameterError(f"{option} {value} names one file, but there are "
+                             f"{len(options.sources)} inputs; give a folder")
     return place(options.sources, "{stem}" + suffix, Path(value))
 
 

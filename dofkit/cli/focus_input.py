@@ -10,8 +10,9 @@ import typer
 from ..errors import ParameterError
 
 #: ``--map`` of the commands that take one or many inputs.
-MapInput = typer.Option(None, "--map", help="Use this focus map (white = in focus) instead of "
-                        "computing one; for several inputs a folder of <stem>.png.")
+MapInput = typer.Option(None, "--map", metavar="PATH", help="Use this focus map (white = in "
+                        "focus) instead of computing one; for several inputs a folder of "
+                        "<stem>.png.")
 
 
 def parse_threshold(text: str) -> float | str:

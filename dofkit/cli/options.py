@@ -23,8 +23,6 @@ Threads = typer.Option(None, "--threads", min=1, help="CPU threads for the netwo
 Weights = typer.Option(None, "--weights", dir_okay=False, metavar="FILE",
                        help="Network weights (.safetensors with its .json manifest) instead of "
                             "the shipped ones, e.g. from `dofkit train --export`.")
-MapPath = typer.Option(None, "--map", metavar="PATH", help="Use this focus map (grey image, "
-                       "white = in focus) instead of computing one.", dir_okay=False)
 MaxPixels = typer.Option(None, "--max-pixels", min=1,
                          help="Refuse images with more pixels (default 100 MP).")
 Overwrite = typer.Option(False, "--overwrite", help="Allow replacing an input file.")

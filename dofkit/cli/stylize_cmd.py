@@ -14,6 +14,7 @@ from ..render.styles import parse_setting
 from . import options
 from .batch_run import execute, main_targets, map_files, side_targets
 from .common import guarded
+from .focus_input import MapInput
 from .shared import Shared, shared_options
 
 
@@ -28,9 +29,7 @@ def stylize_command(
     name: Optional[str] = options.Name,
     style: options.Style = options.StyleName,
     settings: Optional[List[str]] = options.Settings,
-    map_path: Optional[str] = typer.Option(None, "--map", help="Use this focus map (white = "
-                                           "in focus) instead of computing one; for several "
-                                           "inputs a folder of <stem>.png."),
+    map_path: Optional[str] = MapInput,
     save_map: Optional[str] = typer.Option(None, "--save-map", metavar="PATH",
                                            help="Also write the focus map used (grey PNG, white "
                                            "= in focus): a file for one input, else a folder."),
