@@ -614,3 +614,9 @@ def test_frame_names_fill_one_field_and_keep_other_percent_signs(tmp_path):
             frame_path(pattern, 0)
     result = run(tmp_path / "in%03d%03d.png", tmp_path / "out.mp4", "--method", "analytic")
     assert result.exit_code == 2 and "exactly one frame number field" in result.stderr
+
+
+def test_quiet_leaves_stderr_empty(clip, tmp_path):
+    result = run(clip, tmp_path / "out.mp4", "--method", "analytic", "-q")
+    assert result.exit_code == 0, result.output
+    assert result.stderr == "" and probe(tmp_path / "out.mp4")["count"] > 0

@@ -95,6 +95,7 @@ def video_command(
     device: str = options.Device,
     threads: Optional[int] = options.Threads,
     weights: Optional[str] = options.Weights,
+    quiet: bool = options.Quiet,
 ) -> None:
     """Process every frame of IN into OUT, streaming (a few frames in memory), keeping the frame
     rate, the frame count and the audio track.
@@ -149,7 +150,7 @@ def video_command(
         sink = open_sink(target, records=records, size=video.size,
                          rate=video.rate, audio=video.audio, inputs=(source,))
         began = time.perf_counter()
-        live = not (target == STDIO and stdout_is_terminal())  # not among the JSON lines
+        live = not quiet and not (target == STDIO and stdout_is_terminal())  # not in JSON lines
         with _progress(live) as bar, interrupt_flag() as stopped:
             task = bar.add_task(mode.value, total=video.count)
             outcome = process(video, sink, work, prepare=prepare,
@@ -163,8 +164,9 @@ def video_command(
                                                 else " (complete up to there, playable)")
         notice(f"interrupted after {frames}{where}{kept}")
         raise typer.Exit(130)
-    notice(f"{frames}{where} ({rate:.1f} frames/s, {maps.computed} fresh "
-           f"map{'s' * (maps.computed != 1)})")
+    if not quiet:
+        notice(f"{frames}{where} ({rate:.1f} frames/s, {maps.computed} fresh "
+               f"map{'s' * (maps.computed != 1)})")
     if outcome.ended_early:
         fail(f"{source}: the video ended early ({outcome.frames} of the {outcome.expected} "
              "frames it announces; truncated?); what was made is kept", 1)
