@@ -6,6 +6,7 @@ import errno
 import os
 import signal
 import socket
+import stat
 import subprocess
 import sys
 
@@ -105,3 +106,30 @@ def test_a_device_or_pipe_is_written_into_not_replaced(tmp_path):
     write_bytes_atomic(fifo, b"through the pipe")
     assert reader.communicate(timeout=10)[0] == b"through the pipe"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["null.png", "pipe"]
+
+
+def test_dev_stdout_is_written_into_the_descriptor_so_appending_appends(tmp_path):
+    log = tmp_path / "log.txt"
+    log.write_text("kept\n")
+    link = tmp_path / "out.txt"
+    link.symlink_to("/dev/stdout")
+    code = ("from dofkit.io import AtomicFile, write_bytes_atomic\n"
+            f"write_bytes_atomic('/dev/stdout', b'one\\n')\n"
+            f"write_bytes_atomic({str(link)!r}, b'two\\n')\n"
+            "partial = AtomicFile('/dev/stdout')\n"
+            "partial.file.write(b'three\\n')\n"
+            f"partial.commit({str(tmp_path / 'other.partial.txt')!r})\n")
+    with open(log, "ab") as stream:
+        subprocess.run([sys.executable, "-c", code], stdout=stream, check=True)
+    assert log.read_text() == "kept\none\ntwo\nthree\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["log.txt", "out.txt"]
+
+
+def test_a_block_device_is_refused(tmp_path):
+    device = tmp_path / "disk"
+    try:
+        os.mknod(device, 0o600 | stat.S_IFBLK, os.makedev(7, 200))
+    except OSError:
+        pytest.skip("cannot make a block device node here")
+    with pytest.raises(OutputError, match="block device"):
+        write_bytes_atomic(device, b"data")

@@ -343,3 +343,22 @@ def test_paper_experiment_writes_report(folders, tmp_path):
     report = (tmp_path / "docs/paper-replication.md").read_text()
     assert "| W |" in report and "| W x I |" in report
     assert (tmp_path / "docs/paper-replication.png").stat().st_size > 0
+
+
+def test_validation_makes_only_scenes_a_photo_can_make():
+    """Without cutouts, a photo of unknown focus without a mask (scikit-image's coffee) can
+    only be blurred all over; a masked one shallow; a sharp one anything."""
+    from dofkit.train.validation import build_validation
+
+    photo = (textured(64, 80, seed=9) * 255).astype(np.uint8)
+    mask = np.zeros((64, 80), np.uint8)
+    mask[16:48, 20:60] = 255
+    sets = [PhotoSet("shallow", [photo], [None], ["coffee"]),
+            PhotoSet("masked", [photo], [mask], ["p"]),
+            PhotoSet("sharp", [photo], [None], ["s"])]
+    data = build_validation(sets, [], 0, per_source=6)
+    assert all(not truth.any() for _, truth in data.composites["shallow"])
+    for _, truth in data.composites["masked"]:
+        assert not truth[mask < 128].any()
+    assert any(truth[mask < 128].any() for _, truth in data.composites["sharp"])  # inverted
+    assert len(data.calibration["sharp-all"]) == 1  # coffee is not sharp all over

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-import signal
 import warnings
 from collections import deque
 from concurrent.futures import ProcessPoolExecutor
@@ -14,6 +13,7 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 from ..pipeline import PipelineSpec
+from ..signals import leave_signals_to_parent
 from .naming import Task
 
 _worker: dict = {}
@@ -56,8 +56,8 @@ def worker_threads(jobs: int) -> int:
 
 
 def _start(spec: PipelineSpec, guard: tuple, overwrite: bool, quiet: bool) -> None:
-    """Worker set-up: Ctrl-C is the parent's to handle; the pipeline is built once."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    """Worker set-up: signals are the parent's to handle; the pipeline is built once."""
+    leave_signals_to_parent()
     if quiet:
         warnings.simplefilter("ignore")
     _worker.update(pipeline=spec.build(notify=lambda message: None), guard=guard,

@@ -153,10 +153,10 @@ def execute(spec: PipelineSpec, tasks: list[Task], options: BatchOptions, *, lab
     """Run ``tasks`` on the chosen engine; exits 1 when any input failed. ``stdout``: whether
     ``on_status`` writes data (JSON) to stdout, where no live progress bar may mix with it."""
     read = [t.source for t in tasks] + [t.map for t in tasks if t.map] + [str(g) for g in guard]
-    refuse_collisions(tasks, read + ([options.report] if options.report else []),
-                      options.overwrite)
-    if options.report and os.path.abspath(options.report) in map(os.path.abspath, read):
-        raise OutputError(f"{options.report}: the report would replace an input of this run")
+    report_file = options.report if options.report != STDIO else None
+    refuse_collisions(tasks, read + ([report_file] if report_file else []), options.overwrite)
+    if report_file and os.path.abspath(report_file) in map(os.path.abspath, read):
+        raise OutputError(f"{report_file}: the report would replace an input of this run")
     if options.report == STDIO and (stdout or any(STDIO in t.targets.values() for t in tasks)):
         raise ParameterError("--report '-' and the command's own output would both write to "
                              "stdout; give the report a file name")
@@ -189,7 +189,7 @@ def execute(spec: PipelineSpec, tasks: list[Task], options: BatchOptions, *, lab
         except KeyboardInterrupt:
             report.close()
             fail(f"interrupted after {progress.done} of {len(tasks)} inputs"
-                 + (f"; {options.report} holds them" if options.report else ""), 130)
+                 + (f"; {report_file} holds them" if report_file else ""), 130)
     if not options.quiet and len(tasks) > 1:
         notice(f"{label}: {progress.summary()}")
     if progress.failed:

@@ -7,8 +7,10 @@ a named ``.dofkit-HOST-PID-XXXX.part`` file is used, and such files of dead proc
 host are removed the next time dofkit writes into that folder.
 
 A symbolic link is written through: the file it points to is replaced and the link stays. A
-target that is a device or a pipe (``/dev/null``, ``/dev/stdout``, a FIFO) cannot be replaced:
-the bytes are kept in an unnamed temporary file and copied into it on commit.
+target that is not a file, a character device or a pipe (``/dev/null``, a FIFO), or one of
+the process's open descriptors (``/dev/stdout``, ``/dev/fd/N``), cannot be replaced: the bytes
+are kept in an unnamed temporary file and written into it on commit (into the descriptor
+itself, so ``>> log`` appends). A block device is refused.
 
 >>> with AtomicFile("out.bin") as output:        # doctest: +SKIP
 ...     output.file.write(b"data")               # committed (renamed) on leaving the block
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 import secrets
 import shutil
 import socket
@@ -60,7 +63,8 @@ class AtomicFile:
     def __init__(self, target: str | os.PathLike):
         self.target = Path(target)
         self._named: Path | None = None
-        if _is_stream(self.target):
+        self._stream = _stream_of(self.target)
+        if self._stream is not None:
             self._folder = None
             self.file = tempfile.TemporaryFile()
             return
@@ -83,10 +87,11 @@ class AtomicFile:
         return os.open(self._named, os.O_CREAT | os.O_EXCL | os.O_RDWR | os.O_CLOEXEC, 0o666)
 
     def commit(self, name: str | os.PathLike | None = None) -> Path:
-        """Flush, sync and rename the file to ``name`` (default: the target); returns it."""
+        """Flush, sync and rename the file to ``name`` (default: the target); returns it. A
+        stream target (see the module docstring) gets the bytes whatever ``name`` is."""
+        if self._stream is not None:
+            return self._copy_into_stream()
         final = self.target if name is None else Path(name)
-        if self._folder is None:
-            return self._copy_into(final)
         try:
             self.file.flush()
             os.fsync(self.file.fileno())
@@ -101,17 +106,22 @@ class AtomicFile:
         self._named = None
         return final
 
-    def _copy_into(self, final: Path) -> Path:
-        """Commit of a stream target: copy the bytes into ``final`` (a device or a pipe)."""
+    def _copy_into_stream(self) -> Path:
+        """Commit of a stream target: write the bytes into it (an open descriptor of this
+        process, else the device or pipe opened for writing)."""
         try:
             self.file.seek(0)
-            with open(final, "wb") as stream:
-                shutil.copyfileobj(self.file, stream)
+            if isinstance(self._stream, int):
+                with os.fdopen(os.dup(self._stream), "wb") as stream:
+                    shutil.copyfileobj(self.file, stream)
+            else:
+                with open(self._stream, "wb") as stream:
+                    shutil.copyfileobj(self.file, stream)
         except OSError as exc:
-            raise OutputError(f"{final}: cannot write ({os_reason(exc)})") from None
+            raise OutputError(f"{self.target}: cannot write ({os_reason(exc)})") from None
         finally:
             self.discard()
-        return final
+        return self.target
 
     def discard(self) -> None:
         """Close and forget the file (nothing is left on disk)."""
@@ -163,13 +173,33 @@ def _through_links(path: Path) -> Path:
     return Path(os.path.realpath(path)) if os.path.islink(path) else path
 
 
-def _is_stream(path: Path) -> bool:
-    """Whether ``path`` (through links) is a device or a pipe, which a rename cannot replace."""
+_DESCRIPTOR = re.compile(r"/(?:dev/fd|proc/self/fd|proc/\d+/fd)/(\d+)$")
+_STANDARD = {"/dev/stdin": 0, "/dev/stdout": 1, "/dev/stderr": 2}
+
+
+def _stream_of(path: Path) -> int | Path | None:
+    """What a target that a rename must not replace is written into: an open descriptor of
+    this process (``/dev/stdout``, ``/dev/fd/N``), or the path of a character device, pipe or
+    socket; None for a file (existing or not). A block device is an OutputError."""
+    name = os.path.abspath(path)
+    for _ in range(40):  # along a chain of links (``out.png`` -> ``/dev/stdout`` -> ...)
+        if name in _STANDARD:
+            return _STANDARD[name]
+        match = _DESCRIPTOR.match(name)
+        if match and (name.startswith("/dev/") or name.split("/")[2] in ("self",
+                                                                          str(os.getpid()))):
+            return int(match.group(1))
+        if not os.path.islink(name):
+            break
+        name = os.path.join(os.path.dirname(name), os.readlink(name))
+        name = os.path.abspath(name)
     try:
         mode = os.stat(path).st_mode
     except OSError:
-        return False
-    return stat.S_ISCHR(mode) or stat.S_ISBLK(mode) or stat.S_ISFIFO(mode)
+        return None
+    if stat.S_ISBLK(mode):
+        raise OutputError(f"{path}: is a block device; refusing to write onto it")
+    return None if stat.S_ISREG(mode) or stat.S_ISDIR(mode) else Path(path)
 
 
 def _temporary_name() -> str:

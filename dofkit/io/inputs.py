@@ -4,6 +4,7 @@ stream (a pipe, ``/dev/zero``) is refused rather than read until memory runs out
 from __future__ import annotations
 
 import os
+import stat
 import sys
 
 from ..errors import InputError
@@ -12,6 +13,7 @@ from .formats import reason
 STDIO = "-"
 #: Largest text input (a detections file, a list of inputs), in bytes.
 TEXT_MAX_BYTES = 256 << 20
+_CHUNK = 1 << 20
 
 
 def read_input(path: str | os.PathLike, max_bytes: int | None, *, what: str | None = None,
@@ -29,15 +31,20 @@ def read_input(path: str | os.PathLike, max_bytes: int | None, *, what: str | No
 
     kind, advice = too_large or (error, "")
     refused = failure(f"too large (over {max_bytes or 0:,} bytes){advice}", kind)
-    count = -1 if max_bytes is None else max_bytes + 1
     if name == STDIO:
-        data = sys.stdin.buffer.read(count)
+        if sys.stdin is None or not hasattr(sys.stdin, "buffer"):
+            raise failure("stdin is closed")
+        data = _read_stream(sys.stdin.buffer, max_bytes)
     else:
         try:
             with open(path, "rb") as stream:
-                if max_bytes is not None and os.fstat(stream.fileno()).st_size > max_bytes:
+                status = os.fstat(stream.fileno())
+                if not stat.S_ISREG(status.st_mode):  # a pipe or a device: size unknown
+                    data = _read_stream(stream, max_bytes)
+                elif max_bytes is not None and status.st_size > max_bytes:
                     raise refused
-                data = stream.read(count)
+                else:
+                    data = stream.read()
         except FileNotFoundError:
             raise failure("no such file") from None
         except IsADirectoryError:
@@ -50,6 +57,18 @@ def read_input(path: str | os.PathLike, max_bytes: int | None, *, what: str | No
     if not data:
         raise failure("empty file (0 bytes)")
     return data
+
+
+def _read_stream(stream, max_bytes: int | None) -> bytes:
+    """All of ``stream``, in chunks, stopping one chunk past ``max_bytes`` (so memory never
+    holds much more than the limit, and never the limit before the data is there)."""
+    chunks, total = [], 0
+    while chunk := stream.read(_CHUNK):
+        chunks.append(chunk)
+        total += len(chunk)
+        if max_bytes is not None and total > max_bytes:
+            break
+    return b"".join(chunks)
 
 
 def read_text_input(path: str | os.PathLike, what: str) -> str:

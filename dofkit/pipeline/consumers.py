@@ -26,8 +26,8 @@ def _warn(message: str) -> None:
 @dataclass(frozen=True)
 class RoiSettings:
     """How in-focus regions are found (:func:`dofkit.roi.find_rois`): ``threshold`` in (0, 1]
-    or ``"otsu"``; ``min_area`` and ``merge`` fractions in [0, 1); ``pad`` >= 0 (None: the
-    consumer's default); ``max_rois`` >= 1 or None."""
+    or ``"otsu"``; ``min_area`` and ``merge`` fractions in [0, 1); ``pad`` in [0, 100] (None:
+    the consumer's default); ``max_rois`` >= 1 or None. Checked when made (ParameterError)."""
 
     threshold: float | str = "otsu"
     min_area: float = 0.01

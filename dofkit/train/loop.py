@@ -4,7 +4,6 @@ periodic validation, checkpoints and resume."""
 from __future__ import annotations
 
 import math
-import signal
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -21,6 +20,7 @@ from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from ..errors import ResourceError
 from ..io.atomic import AtomicFile
 from ..io.formats import reason
+from ..signals import leave_signals_to_parent
 
 Sampler = Callable[[np.random.Generator], tuple[np.ndarray, np.ndarray]]
 
@@ -52,15 +52,13 @@ def batches(sampler: Sampler, batch: int, seed: int, workers: int = 0, start: in
     """Iterator over (images (N, 3, P, P) in [0, 1], targets (N, C, P, P)) batches."""
     loader = torch.utils.data.DataLoader(SampleStream(sampler, seed, start), batch_size=batch,
                                          num_workers=workers, persistent_workers=workers > 0,
-                                         worker_init_fn=_leave_interrupts_to_the_trainer)
+                                         worker_init_fn=_start_worker)
     return iter(loader)
 
 
-def _leave_interrupts_to_the_trainer(worker: int) -> None:
-    """In a sample-making process: ignore Ctrl-C (sent to the whole process group), so the
-    training process stops it in order; a worker killed by it makes torch print a traceback
-    while shutting down."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+def _start_worker(worker: int) -> None:
+    """Set-up of a sample-making process: signals are the trainer's to handle."""
+    leave_signals_to_parent()
 
 
 def fixed_set(sampler: Sampler, count: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:

@@ -18,7 +18,7 @@ import numpy as np
 from ..evaluate import evaluate, find_cases, mean_scores
 from ..metrics import score
 from .data import PhotoSet
-from .scenes import NEED_SHARP_PHOTO, Cutout, make_scene
+from .scenes import Cutout, make_scene, possible_kinds
 
 #: Scene kinds of the per-source validation composites, in turn (mostly plain shallow depth
 #: of field, as users' photos are).
@@ -43,20 +43,22 @@ def build_validation(held_out: list[PhotoSet], cutouts: list[Cutout], seed: int,
                      real: Path | None = None, *, per_source: int = SCENES_PER_SOURCE,
                      kinds: tuple[str, ...] = COMPOSITE_KINDS) -> ValidationData:
     """Fixed validation data from the held-out photos of every source (same ``seed``, same
-    scenes): ``per_source`` scenes of ``kinds`` in turn (``shallow`` instead of a kind of
-    :data:`~.scenes.NEED_SHARP_PHOTO` on a photo not sharp all over), calibration photos, and
-    the dbd-style folder ``real`` (``img/`` + ``gt/``) when given."""
+    scenes): ``per_source`` scenes of ``kinds`` in turn (``shallow``, else ``blurred``, in
+    place of a kind a photo cannot make: :func:`~.scenes.possible_kinds`), calibration
+    photos, and the dbd-style folder ``real`` (``img/`` + ``gt/``) when given."""
     data = ValidationData(calibration={"sharp-all": [], "blurred-all": []})
     for photo_set in held_out:
         rng = np.random.default_rng([seed, 17, len(photo_set.names)])
         scenes = []
         for i in range(per_source):
             index = i % len(photo_set.photos)
-            photo_sharp = photo_set.sharp_all_over(index)
+            photo_sharp, mask = photo_set.sharp_all_over(index), photo_set.mask(index)
+            possible = possible_kinds(photo_sharp, mask is not None and mask.max() > 0,
+                                      bool(cutouts))
             kind = kinds[i % len(kinds)]
-            kind = kind if photo_sharp or kind not in NEED_SHARP_PHOTO else "shallow"
-            image, label = make_scene(photo_set.rgb(index), photo_set.mask(index), cutouts, rng,
-                                      kind, photo_sharp)
+            kind = kind if kind in possible else "shallow" if "shallow" in possible else "blurred"
+            image, label = make_scene(photo_set.rgb(index), mask, cutouts, rng, kind,
+                                      photo_sharp)
             scenes.append((image, label >= 0.5))
         data.composites[photo_set.name] = scenes
         if all(mask is None for mask in photo_set.masks):  # a source of photos sharp all over

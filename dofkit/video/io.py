@@ -548,7 +548,7 @@ def open_sink(target: str, *, records: bool, size: tuple[int, int], rate: Fracti
 def check_writable(target: Path, inputs: tuple[str, ...]) -> None:
     """Refuse an output in a read-only folder, a folder, or one of ``inputs`` (a missing
     folder is made when the output is written)."""
-    folder = target.parent
+    folder = Path(os.path.realpath(target)).parent  # where a link's file is written
     if folder.is_dir() and not os.access(folder, os.W_OK | os.X_OK):
         raise ImageError(f"{target}: cannot write in folder {folder} (permission denied)")
     if target.exists() and any(source != STDIO and Path(source).exists()
