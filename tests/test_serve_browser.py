@@ -4,6 +4,7 @@ No request may leave the server's own origin."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -72,3 +73,40 @@ def test_page_uploads_a_sample_and_follows_a_slider(base_url, tmp_path):
     outside = [url for url in requests
                if not url.startswith((f"{base_url}/", "blob:", "data:"))]
     assert not outside, outside
+
+
+def test_a_bad_photo_clears_old_results_and_the_recipe_is_one_safe_shell_line(base_url,
+                                                                               tmp_path):
+    bad = tmp_path / "it's; rm -rf ~ #.png"
+    bad.write_text("not an image at all")
+    errors = []
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        page = browser.new_page(viewport={"width": 1500, "height": 950})
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.goto(f"{base_url}/")
+        page.wait_for_selector("#params input[type=range]")
+        page.set_input_files("#file", str(SAMPLE))
+        page.wait_for_selector("#result-frame.loaded:not(.busy)", timeout=60_000)
+        recipe = page.locator("#curl").inner_text()
+        assert recipe.startswith("curl -sf -F 'image=@\"coffee.jpg\"' '")
+
+        page.set_input_files("#file", str(bad))
+        sync_api.expect(page.locator("#toast")).to_contain_text(f"{bad.name}: not an image",
+                                                                timeout=60_000)
+        for frame in ("#photo-frame", "#map-frame", "#result-frame"):
+            sync_api.expect(page.locator(frame)).not_to_have_class(re.compile(r"\bloaded\b"))
+        assert page.locator("#download-result").is_disabled()
+        assert "coffee" not in page.locator("#curl").inner_text()
+
+        page.focus("#view button[data-view=grey]")  # the view is a radio group
+        page.keyboard.press("ArrowRight")
+        assert page.get_attribute("#view button[data-view=rainbow]", "aria-checked") == "true"
+        assert page.get_attribute("#view button[data-view=grey]", "aria-checked") == "false"
+
+        page.set_viewport_size({"width": 375, "height": 800})  # a phone: photo, results, settings
+        tops = {name: page.locator(selector).bounding_box()["y"] for name, selector in
+                (("photo", "#drop"), ("results", ".panels"), ("settings", "#method"))}
+        assert tops["photo"] < tops["results"] < tops["settings"]
+        browser.close()
+    assert not errors

@@ -56,7 +56,7 @@ async function api(path, params, body, accept) {
   if (!response.ok) {
     let message = `${response.status} ${response.statusText}`;
     try { message = (await response.json()).error || message; } catch (e) { /* not JSON */ }
-    throw new Error(message);
+    throw new Error(message.replace(/^-: /, `${state.name || "photo"}: `));
   }
   return response;
 }
@@ -140,10 +140,12 @@ async function makePreview(blob) {
 }
 
 async function choosePhoto(blob, name) {
-  state.generation += 1;
+  const generation = ++state.generation;
+  $("toast").hidden = true;
+  const made = await makePreview(blob);
+  if (generation !== state.generation) return; // a later choice won while this one decoded
   state.original = blob;
   state.name = name;
-  const made = await makePreview(blob);
   state.preview = made.preview;
   state.size = made.size;
   show($("photo"), made.preview);
@@ -178,10 +180,26 @@ async function refreshMap() {
     showTiming("map-timing", response, started);
     await refreshRois();
   } catch (error) {
+    if (generation === state.generation) clearResults();
     toast(error.message);
   } finally {
     busy("map-frame", false);
   }
+}
+
+function clearResults() {
+  // The photo could not be used: neither it nor an earlier photo's map, boxes or result stay.
+  for (const id of ["photo", "map", "result"]) {
+    if (state.urls[id]) URL.revokeObjectURL(state.urls[id]);
+    delete state.urls[id];
+    $(id).removeAttribute("src");
+    $(id).closest(".frame").classList.remove("loaded");
+  }
+  $("boxes").textContent = "";
+  $("map-timing").textContent = $("result-timing").textContent = "";
+  $("download-result").disabled = $("download-map").disabled = true;
+  $("curl").textContent = "Pick a photo to see the request.";
+  state.preview = null;
 }
 
 async function refreshRois() {
@@ -251,6 +269,11 @@ async function refreshStyle() {
   }
 }
 
+function shellQuote(text) {
+  // One shell word, whatever the text holds (quotes, ;, spaces, $).
+  return `'${text.replace(/'/g, "'\\''")}'`;
+}
+
 function showRecipe() {
   // The curl command giving the current result at full resolution.
   const preset = state.styles.styles[$("style").value];
@@ -261,7 +284,9 @@ function showRecipe() {
   }
   const url = new URL(`v1/stylize?${new URLSearchParams(params)}`, document.baseURI);
   const name = state.name || "photo.jpg";
-  $("curl").textContent = `curl -sf -F 'image=@${name}' '${url}' -o '${stem()}-${params.style}.png'`;
+  // curl reads ';' and ',' in a file name as field options unless the name is in double quotes
+  const field = `image=@"${name.replace(/["\\]/g, "\\$&")}"`;
+  $("curl").textContent = `curl -sf -F ${shellQuote(field)} ${shellQuote(url.href)} -o ${shellQuote(`${stem()}-${params.style}.png`)}`;
 }
 
 // ---------- downloads (the original photo, full resolution) ----------
@@ -335,12 +360,27 @@ function wire() {
     if (file) choosePhoto(file, file.name);
   });
   $("method").addEventListener("change", async () => { await refreshMap(); refreshStyle(); });
-  $("view").addEventListener("click", (e) => {
-    const view = e.target.dataset && e.target.dataset.view;
-    if (!view) return;
-    state.view = view;
-    document.querySelectorAll("#view button").forEach((b) => b.classList.toggle("on", b === e.target));
+  drop.addEventListener("keydown", (e) => {
+    if (e.key === "Enter" || e.key === " ") { e.preventDefault(); $("file").click(); }
+  });
+  const views = [...document.querySelectorAll("#view button")];
+  const chooseView = (button) => {
+    state.view = button.dataset.view;
+    for (const b of views) {
+      b.classList.toggle("on", b === button);
+      b.setAttribute("aria-checked", String(b === button));
+      b.tabIndex = b === button ? 0 : -1;
+    }
     refreshMap();
+  };
+  $("view").addEventListener("click", (e) => { if (views.includes(e.target)) chooseView(e.target); });
+  $("view").addEventListener("keydown", (e) => {  // a radio group: arrows move the choice
+    const step = { ArrowRight: 1, ArrowDown: 1, ArrowLeft: -1, ArrowUp: -1 }[e.key];
+    if (!step) return;
+    e.preventDefault();
+    const next = views[(views.indexOf(document.activeElement) + step + views.length) % views.length];
+    next.focus();
+    chooseView(next);
   });
   $("rois").addEventListener("change", refreshRois);
   $("otsu").addEventListener("change", () => {
