@@ -241,3 +241,35 @@ def test_plain_import_and_help_do_not_load_the_server():
     assert out.stdout.strip() == "False"
     help_text = run_cli("serve", "--help").stdout.decode()
     assert "--max-upload-mb" in help_text and "127.0.0.1" in help_text
+
+
+@pytest.mark.parametrize("path", ["/", "/v1/health", "/v1/styles", "/docs"])
+def test_head_is_answered_wherever_get_is(client, path):
+    got, head = client.get(path), client.head(path)
+    assert got.status_code == head.status_code == 200
+    assert head.content == b"" and head.headers["content-type"] == got.headers["content-type"]
+    assert client.head("/v1/map").status_code == 405  # a POST route stays POST
+
+
+@pytest.mark.parametrize("stop", ["SIGTERM", "SIGINT"])
+def test_a_stopped_server_says_so_and_exits_0(stop):
+    import signal
+    import socket
+    import time
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    child = subprocess.Popen([sys.executable, "-m", "dofkit", "serve", "--port", str(port)],
+                             stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                break
+        except OSError:
+            time.sleep(0.2)
+    child.send_signal(getattr(signal, stop))
+    _, stderr = child.communicate(timeout=60)
+    assert child.returncode == 0, stderr
+    assert "server stopped" in stderr and "error" not in stderr and "Traceback" not in stderr

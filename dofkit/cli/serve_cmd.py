@@ -57,7 +57,11 @@ def serve_command(
     notice(f"serving on http://{host}:{port}/ (API reference at /docs; Ctrl-C stops)")
     config = uvicorn.Config(create_app(settings), log_level="warning", access_log=False,
                             timeout_graceful_shutdown=5)
-    uvicorn.Server(config).run(sockets=[listener])
+    try:
+        uvicorn.Server(config).run(sockets=[listener])
+    except KeyboardInterrupt:  # Ctrl-C or a stop signal, after uvicorn's graceful shutdown
+        pass
+    notice("server stopped")
 
 
 def _listen(host: str, port: int) -> socket.socket:

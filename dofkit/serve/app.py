@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from .. import __version__
 from . import api, errors, page
 from .engine import Engine
-from .middleware import BodyLimit, SecurityHeaders
+from .middleware import BodyLimit, HeadAsGet, SecurityHeaders
 from .settings import Settings
 from .worker import Worker
 
@@ -40,4 +40,5 @@ def create_app(settings: Settings = Settings()) -> FastAPI:
 
     app.add_middleware(SecurityHeaders, headers=page.SECURITY_HEADERS)
     app.add_middleware(BodyLimit, limit=int(settings.max_upload_mb * 2**20))
+    app.add_middleware(HeadAsGet)
     return app

@@ -1,5 +1,5 @@
-"""ASGI middleware: the request-body size limit, enforced while the body arrives, and the
-security headers of every response."""
+"""ASGI middleware: the request-body size limit, enforced while the body arrives, the
+security headers of every response, and HEAD answered wherever GET is."""
 
 from __future__ import annotations
 
@@ -60,3 +60,22 @@ class SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+class HeadAsGet:
+    """ASGI middleware: a HEAD request is answered as the GET of the same URL would be, with
+    its status and headers and no body (FastAPI's GET routes refuse HEAD with 405)."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            return await self.app(scope, receive, send)
+
+        async def without_body(message):
+            if message["type"] == "http.response.body":
+                message = {**message, "body": b""}
+            await send(message)
+
+        await self.app({**scope, "method": "GET"}, receive, without_body)
