@@ -113,3 +113,19 @@ def test_plain_import_does_not_import_ray():
             "print('ray' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_bad_or_unreachable_addresses_and_stdout_are_refused_at_once(tmp_path):
+    image = tmp_path / "a.png"
+    write_image(image, np.random.default_rng(0).random((24, 32, 3)).astype(np.float32))
+    started = time.monotonic()
+    unreachable = dofkit("map", image, "-o", tmp_path / "m.png", "--engine", "ray",
+                         "--ray-address", f"127.0.0.1:{free_port()}")
+    assert time.monotonic() - started < 60
+    assert unreachable.returncode == 1 and "cannot reach a Ray cluster" in unreachable.stderr
+    nonsense = dofkit("map", image, "-o", tmp_path / "m.png", "--engine", "ray",
+                      "--ray-address", "nonsense")
+    assert nonsense.returncode == 2 and "--ray-address must be" in nonsense.stderr
+    to_stdout = dofkit("map", image, "-o", "-", "--engine", "ray")
+    assert to_stdout.returncode == 2 and "name an output file" in to_stdout.stderr
+    assert to_stdout.stdout == "" and sorted(p.name for p in tmp_path.iterdir()) == ["a.png"]

@@ -17,10 +17,11 @@ import json
 import logging
 import os
 import shutil
+import socket
 import tempfile
 from typing import Iterator
 
-from ..errors import ResourceError
+from ..errors import ParameterError, ResourceError
 from ..pipeline import PipelineSpec
 from .naming import Task
 
@@ -54,6 +55,23 @@ class PipelineActor:
         return {"status": statuses}
 
 
+def check_reachable(address: str, timeout: float = 5.0) -> None:
+    """Refuse a Ray address that is not ``auto`` or ``[ray://]HOST:PORT`` (ParameterError
+    naming ``address``), or whose port does not answer within ``timeout`` s (ResourceError):
+    ``ray.init`` would wait for it for minutes without a word."""
+    if address == "auto":
+        return
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ParameterError(f"address must be 'auto' or HOST:PORT (ray://HOST:PORT for a Ray "
+                             f"client); got {address!r}", "address")
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout).close()
+    except OSError as exc:
+        raise ResourceError(f"cannot reach a Ray cluster at {address} "
+                            f"({exc.strerror or 'no answer'})") from None
+
+
 def run_ray(spec: PipelineSpec, tasks: list[Task], *, address: str | None = None,
             jobs: int = 1, guard: tuple = (), overwrite: bool = False,
             quiet: bool = True) -> Iterator[dict]:
@@ -69,6 +87,8 @@ def run_ray(spec: PipelineSpec, tasks: list[Task], *, address: str | None = None
     if spec.focus.get("threads") is None:  # Ray gives workers one OpenMP thread; say so
         spec = PipelineSpec(spec.consumer, spec.settings, {**spec.focus, "threads": 1})
     address = address or os.environ.get("RAY_ADDRESS") or None
+    if address:
+        check_reachable(address)
     folder = None if address else tempfile.mkdtemp(prefix="dofkit-ray-", dir="/tmp")
     options = dict(log_to_driver=not quiet, logging_level=logging.WARNING,
                    include_dashboard=False)

@@ -161,6 +161,9 @@ def execute(spec: PipelineSpec, tasks: list[Task], options: BatchOptions, *, lab
         raise ParameterError("--report '-' and the command's own output would both write to "
                              "stdout; give the report a file name")
     stdout = stdout or options.report == STDIO
+    if options.engine == "ray" and any(STDIO in t.targets.values() for t in tasks):
+        raise ParameterError("a Ray worker's stdout is not this command's (an output '-' would "
+                             "be lost in the cluster's logs); name an output file")
     if any(STDIO in t.targets.values() for t in tasks) and stdout_is_terminal():
         raise ParameterError("refusing to write image data to a terminal; redirect stdout or "
                              "name an output file")
