@@ -620,3 +620,26 @@ def test_quiet_leaves_stderr_empty(clip, tmp_path):
     result = run(clip, tmp_path / "out.mp4", "--method", "analytic", "-q")
     assert result.exit_code == 0, result.output
     assert result.stderr == "" and probe(tmp_path / "out.mp4")["count"] > 0
+
+
+def test_a_variable_frame_rate_video_is_not_called_truncated(tmp_path):
+    """Frame gaps of 40-300 ms: the frame count the container implies is an estimate; the
+    run is judged complete by the time of its last frame."""
+    from fractions import Fraction
+
+    path = tmp_path / "vfr.mkv"
+    with av.open(str(path), "w") as container:
+        video = container.add_stream("libx264", rate=10)
+        video.width, video.height, video.pix_fmt = W, H, "yuv420p"
+        video.codec_context.time_base = Fraction(1, 1000)
+        pts = 0
+        for index in range(15):
+            picture = av.VideoFrame.from_ndarray(
+                (scene(index, moving=True, height=H, width=W) * 255).astype(np.uint8), "rgb24")
+            picture.pts, picture.time_base = pts, Fraction(1, 1000)
+            pts += (40, 120, 40, 300, 40)[index % 5]
+            container.mux(video.encode(picture))
+        container.mux(video.encode(None))
+    result = run(path, tmp_path / "out.mp4", "--method", "analytic")
+    assert result.exit_code == 0, result.output
+    assert "ended early" not in result.stderr and probe(tmp_path / "out.mp4")["count"] == 15

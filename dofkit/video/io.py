@@ -109,8 +109,9 @@ class VideoSource(_Source):
     """Frames of a video file, decoded one at a time, from ``start`` for ``duration`` seconds.
 
     Attributes: ``name``, ``size`` (width, height), ``rate`` (Fraction, frames per second),
-    ``count`` (expected number of frames, or None when the container does not say), ``audio``
-    (the input audio stream, or None).
+    ``count`` (expected number of frames, or None when the container does not say; an
+    estimate for a variable frame rate), ``end`` (when the range read ends, s from the
+    source's start, or None), ``audio`` (the input audio stream, or None).
     """
 
     def __init__(self, path: str, *, start: float = 0.0, duration: float | None = None):
@@ -150,6 +151,19 @@ class VideoSource(_Source):
         self._start = start
         self._end = None if duration is None else start + duration
         self.count = self._expected_count(duration)
+        self.end = self._expected_end()
+
+    def _expected_end(self) -> float | None:
+        """When the range read ends, in s from the source's start: the requested end or the
+        stream's (or container's) duration, whichever is first; None when unknown."""
+        stream, total = self._video, None
+        if stream.duration:
+            total = float(stream.duration * stream.time_base)
+        elif self._container.duration:
+            total = self._container.duration / av.time_base
+        if total is None:
+            return self._end
+        return total if self._end is None else min(total, self._end)
 
     def _expected_count(self, duration: float | None) -> int | None:
         stream = self._video

@@ -20,17 +20,28 @@ from .io import Frame
 class Outcome:
     """What a run left: ``frames`` written, ``path`` of the output (None for stdout or when
     nothing was kept), ``complete`` False when it was stopped early, ``expected`` the frames
-    the source announced (None when unknown)."""
+    the source announced (None when unknown); for a video, ``last`` the time of the last frame
+    and ``end`` the time its range was to end (s from the source's start; None when
+    unknown), ``interval`` its average frame interval (s)."""
 
     frames: int
     path: Path | None
     complete: bool
     expected: int | None = None
+    last: float | None = None
+    end: float | None = None
+    interval: float | None = None
 
     @property
     def ended_early(self) -> bool:
-        """True when the source gave clearly fewer frames than it announced (truncated)."""
-        return (self.complete and self.expected is not None
+        """True when the source clearly stopped before its end (truncated): by time when the
+        source says when it ends (a variable frame rate makes counts estimates), else by the
+        frames it announced."""
+        if not self.complete:
+            return False
+        if self.last is not None and self.end is not None and self.interval is not None:
+            return self.end - self.last > max(3 * self.interval, 0.05 * self.end)
+        return (self.expected is not None
                 and self.frames < self.expected - max(1, self.expected // 50))
 
 
@@ -48,9 +59,11 @@ def process(source, sink, work: Callable[..., object], *,
     ImageError."""
     writer = WriteBehind(sink)
     ahead = PrepareAhead(prepare)
+    last = None
     try:
         for frame, prepared in ahead.frames(source.frames(writer.on_audio)):
             writer.write(frame, work(frame) if prepare is None else work(frame, prepared))
+            last = frame.time
             advance()
             if stop():
                 ahead.close()
@@ -65,8 +78,10 @@ def process(source, sink, work: Callable[..., object], *,
         sink.discard()
         ahead.close()  # last: it may wait for a map being made
         raise
+    end = getattr(source, "end", None)
     return Outcome(sink.written, sink.finish(), complete=True,
-                   expected=getattr(source, "count", None))
+                   expected=getattr(source, "count", None), last=last, end=end,
+                   interval=None if end is None else float(1 / source.rate))
 
 
 class PrepareAhead:
