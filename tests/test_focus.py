@@ -73,3 +73,17 @@ def test_auto_falls_back_to_analytic_with_notice(tmp_path, monkeypatch):
     estimator = FocusEstimator("auto", notify=notices.append)
     assert estimator.method == "analytic"
     assert len(notices) == 1 and "analytic" in notices[0]
+
+
+@pytest.mark.parametrize("fill", [255.0, -0.5, float("nan"), float("inf")])
+def test_images_outside_the_unit_range_are_refused(fill):
+    image = np.full((8, 8, 3), 0.5, np.float32)
+    image[2, 3, 1] = fill
+    with pytest.raises(ParameterError, match=r"finite and in \[0, 1\]"):
+        FocusEstimator("analytic")(image)
+
+
+@pytest.mark.parametrize("threads", [0, -3, 2.5, "2", True])
+def test_threads_must_be_a_positive_whole_number(threads):
+    with pytest.raises(ParameterError, match="threads must be"):
+        FocusEstimator("analytic", threads=threads)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from dofkit.errors import ParameterError
 from dofkit.io import decode_image, encode_image, open_image, write_image
 from dofkit.pipeline import (DetectStep, MapStep, Pipeline, PipelineSpec, RoiSettings, RoiStep,
                              StylizeStep)
@@ -83,8 +84,18 @@ def test_spec_builds_the_same_pipeline(half_sharp):
 
 
 def test_library_errors_name_their_parameter():
-    from dofkit.errors import ParameterError
-
     with pytest.raises(ParameterError, match="^view must be one of") as info:
         MapStep("sepia")
     assert info.value.parameter == "view"
+
+
+def test_given_maps_and_targets_are_checked(tmp_path):
+    pipeline = Pipeline(MapStep(), method="analytic")
+    image = np.full((6, 8, 3), 0.5, np.float32)
+    for focus in (np.zeros((5, 8), np.float32), np.full((6, 8), 7.0, np.float32),
+                  np.full((6, 8), np.nan, np.float32), 7):
+        with pytest.raises(ParameterError, match="focus"):
+            pipeline.run(image, focus)
+    for targets in ("out/x.png", {"bogus": "x.png"}, {"map": 3}):
+        with pytest.raises(ParameterError, match="targets must map roles"):
+            pipeline.process(str(tmp_path / "a.png"), targets)

@@ -60,6 +60,9 @@ class FocusEstimator:
         if device not in DEVICES:
             raise ParameterError(f"device must be one of {', '.join(DEVICES)}; got {device!r}",
                                  "device")
+        if threads is not None and (type(threads) is not int or threads < 1):
+            raise ParameterError(f"threads must be a whole number >= 1 or None; got "
+                                 f"{threads!r}", "threads")
         self.requested = method
         self.method, self._function = self._resolve(method, device, threads, weights, notify)
 
@@ -102,7 +105,8 @@ def _shipped_network_preferred() -> bool:
 
 
 def check_rgb(image: np.ndarray) -> None:
-    """Raise ParameterError unless ``image`` is float32 (H, W, 3) with H, W >= 1."""
+    """Raise ParameterError unless ``image`` is float32 (H, W, 3) with H, W >= 1 and
+    finite values in [0, 1] (1e-3 of slack)."""
     if not isinstance(image, np.ndarray) or image.ndim != 3 or image.shape[2] != 3:
         shape = getattr(image, "shape", None)
         raise ParameterError(f"image must be an (H, W, 3) RGB array; got shape {shape}")
@@ -113,6 +117,10 @@ def check_rgb(image: np.ndarray) -> None:
         )
     if image.shape[0] < 1 or image.shape[1] < 1:
         raise ParameterError("image has no pixels")
+    low, high = float(image.min()), float(image.max())
+    if not (low >= -1e-3 and high <= 1.0 + 1e-3):  # also false for NaN
+        raise ParameterError(f"image values must be finite and in [0, 1]; got [{low:g}, "
+                             f"{high:g}] (divide 8-bit data by 255)")
 
 
 @functools.lru_cache(maxsize=4)

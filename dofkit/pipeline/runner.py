@@ -13,8 +13,8 @@ from typing import Callable
 
 import numpy as np
 
-from ..errors import DofkitError
-from ..focus import FocusEstimator
+from ..errors import DofkitError, ParameterError
+from ..focus import FocusEstimator, check_rgb
 from ..io import Picture, max_pixels_default, open_image, read_focus_map, write_image
 from ..io.formats import reason
 from .result import Result
@@ -54,6 +54,9 @@ class Pipeline:
         picture = image if isinstance(image, Picture) else Picture(image, None, 8, "image")
         if focus is None:
             focus = self.estimator(picture.rgb)
+        else:
+            check_rgb(picture.rgb)
+            check_given_focus(focus, picture.rgb.shape[:2])
         return self.consumer(picture, focus)
 
     def process(self, source: str, targets: dict[str, str], *, map_path: str | None = None,
@@ -66,6 +69,11 @@ class Pipeline:
         when there is one. ``inputs`` are files the writes must never replace unless
         ``overwrite``.
         """
+        roles = getattr(self.consumer, "roles", ())
+        if not isinstance(targets, dict) or not all(
+                role in roles and isinstance(path, str) for role, path in targets.items()):
+            raise ParameterError(f"targets must map roles of this consumer ({', '.join(roles)})"
+                                 f" to paths; got {targets!r}", "targets")
         began = time.perf_counter()
         written: list[str] = []
         status = {"input": source, "outputs": written, "ok": True, "error": None}
@@ -97,6 +105,18 @@ class Pipeline:
         close = getattr(self.consumer, "close", None)
         if close is not None:
             close()
+
+
+def check_given_focus(focus, shape: tuple[int, int]) -> None:
+    """ParameterError naming ``focus`` unless it is a float (H, W) map of ``shape`` with finite
+    values in [0, 1]."""
+    if (not isinstance(focus, np.ndarray) or focus.shape != tuple(shape)
+            or focus.dtype.kind != "f"):
+        raise ParameterError(f"focus must be a float (H, W) = {tuple(shape)} map; got "
+                             f"{getattr(focus, 'dtype', type(focus).__name__)} of shape "
+                             f"{getattr(focus, 'shape', None)}", "focus")
+    if not (float(focus.min()) >= 0.0 and float(focus.max()) <= 1.0):  # false for NaN too
+        raise ParameterError("focus values must be finite and in [0, 1]", "focus")
 
 
 def target_for(targets: dict[str, str], role: str) -> str | None:
