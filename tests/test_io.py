@@ -276,3 +276,10 @@ def test_colour_float_tiff_is_read(tmp_path, channels):
     (tmp_path / "cut.tif").write_bytes(data[:len(data) // 2])
     with pytest.raises(ImageError, match="truncated|corrupt"):
         open_image(tmp_path / "cut.tif")
+
+
+@pytest.mark.parametrize("path, limit", [(None, None), (5, None), ("x.png", -1),
+                                         ("x.png", "10"), ("x.png", 2.5)])
+def test_wrong_argument_types_name_the_parameter(path, limit):
+    with pytest.raises(ParameterError, match="path must be|max_pixels must be"):
+        open_image(path, max_pixels=limit)

@@ -59,6 +59,17 @@ class Picture:
         return self.rgb.shape[1], self.rgb.shape[0]
 
 
+def pixel_limit(max_pixels: int | None) -> int:
+    """The pixel limit of a call: ``max_pixels`` (a whole number >= 1; ParameterError naming
+    it otherwise) or, when None, :func:`max_pixels_default`."""
+    if max_pixels is None:
+        return max_pixels_default()
+    if type(max_pixels) is not int or max_pixels < 1:
+        raise ParameterError(f"max_pixels must be a whole number >= 1 or None; got "
+                             f"{max_pixels!r}", "max_pixels")
+    return max_pixels
+
+
 def max_pixels_default() -> int:
     """The pixel limit in force: ``DOFKIT_MAX_PIXELS`` if set, else :data:`DEFAULT_MAX_PIXELS`."""
     value = os.environ.get("DOFKIT_MAX_PIXELS")
@@ -90,7 +101,9 @@ def open_image(path: str | os.PathLike, *, max_pixels: int | None = None) -> Pic
     file, and for an image with more than ``max_pixels`` pixels (default
     :func:`max_pixels_default`; checked from the header, before decoding).
     """
-    limit = max_pixels_default() if max_pixels is None else max_pixels
+    if not isinstance(path, (str, os.PathLike)):
+        raise ParameterError(f"path must be a file path or '-' (stdin); got {path!r}", "path")
+    limit = pixel_limit(max_pixels)
     data = read_bytes(path, max_bytes=limit * _BYTES_PER_PIXEL + _SLACK_BYTES)
     return decode_image(data, str(path), max_pixels=limit)
 
@@ -105,7 +118,7 @@ def decode_image(data: bytes, name: str = "image", *, max_pixels: int | None = N
     Every failure is an :class:`ImageError` (see :func:`open_image`)."""
     if not data:
         raise ImageError(f"{name}: empty file (0 bytes)")
-    limit = max_pixels_default() if max_pixels is None else max_pixels
+    limit = pixel_limit(max_pixels)
     try:
         return _decode(data, name, limit)
     except ImageError:

@@ -15,7 +15,8 @@ import numpy as np
 
 from ..errors import DofkitError, ParameterError
 from ..focus import FocusEstimator, check_rgb
-from ..io import Picture, max_pixels_default, open_image, read_focus_map, write_image
+from ..io import Picture, open_image, read_focus_map, write_image
+from ..io.decode import pixel_limit
 from ..io.formats import reason
 from .result import Result
 
@@ -43,7 +44,7 @@ class Pipeline:
                  threads: int | None = None, weights: str | None = None,
                  max_pixels: int | None = None, notify: Callable[[str], None] = _warn):
         self.consumer = consumer
-        self.max_pixels = max_pixels_default() if max_pixels is None else max_pixels
+        self.max_pixels = pixel_limit(max_pixels)
         self.estimator = FocusEstimator(method, device=device, threads=threads,
                                         weights=weights, notify=notify)
 
