@@ -45,15 +45,24 @@ class SampleStream(torch.utils.data.IterableDataset):
         while True:
             image, target = self.sampler(rng)
             target = target[None] if target.ndim == 2 else target.transpose(2, 0, 1)
-            yield torch.from_numpy(image.transpose(2, 0, 1).copy()), torch.from_numpy(target.copy())
+            yield (np.ascontiguousarray(image.transpose(2, 0, 1)),
+                   np.ascontiguousarray(target))
 
 
 def batches(sampler: Sampler, batch: int, seed: int, workers: int = 0, start: int = 0):
-    """Iterator over (images (N, 3, P, P) in [0, 1], targets (N, C, P, P)) batches."""
+    """Iterator over (images (N, 3, P, P) in [0, 1], targets (N, C, P, P)) batches, tensors.
+    Worker processes send numpy batches (pickled bytes), not tensors: torch would pass those
+    as shared file descriptors, through a listener thread that prints a traceback when the
+    run is interrupted."""
     loader = torch.utils.data.DataLoader(SampleStream(sampler, seed, start), batch_size=batch,
                                          num_workers=workers, persistent_workers=workers > 0,
-                                         worker_init_fn=_start_worker)
-    return iter(loader)
+                                         worker_init_fn=_start_worker, collate_fn=_stack)
+    return ((torch.from_numpy(images), torch.from_numpy(targets)) for images, targets in loader)
+
+
+def _stack(samples: list) -> tuple[np.ndarray, np.ndarray]:
+    images, targets = zip(*samples)
+    return np.stack(images), np.stack(targets)
 
 
 def _start_worker(worker: int) -> None:
@@ -64,8 +73,8 @@ def _start_worker(worker: int) -> None:
 def fixed_set(sampler: Sampler, count: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
     """``count`` samples drawn once with ``seed``, stacked (a fixed validation set)."""
     stream = iter(SampleStream(sampler, seed, purpose=1))
-    images, targets = zip(*(next(stream) for _ in range(count)))
-    return torch.stack(images), torch.stack(targets)
+    images, targets = _stack([next(stream) for _ in range(count)])
+    return torch.from_numpy(images), torch.from_numpy(targets)
 
 
 @dataclass
