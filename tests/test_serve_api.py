@@ -256,6 +256,7 @@ def test_a_stopped_server_says_so_and_exits_0(stop):
     import signal
     import socket
     import time
+    import urllib.request
 
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -263,9 +264,9 @@ def test_a_stopped_server_says_so_and_exits_0(stop):
     child = subprocess.Popen([sys.executable, "-m", "dofkit", "serve", "--port", str(port)],
                              stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
+    while time.monotonic() < deadline:  # until it answers (the socket listens before that)
         try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/health", timeout=2):
                 break
         except OSError:
             time.sleep(0.2)
