@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import json
 
-from ..errors import OutputError
 from ..io import STDIO, AtomicFile, write_stdout
-from ..io.atomic import os_reason
 
 
 class Report:
@@ -23,11 +21,7 @@ class Report:
         if self._path == STDIO:
             write_stdout(line)
         elif self._output is not None:
-            try:
-                self._output.file.write(line)
-                self._output.file.flush()
-            except OSError as exc:
-                raise OutputError(f"{self._path}: cannot write ({os_reason(exc)})") from None
+            self._output.write(line)
 
     def close(self) -> None:
         """Give the report its name."""

@@ -86,6 +86,13 @@ class AtomicFile:
         self._named = self._folder / _temporary_name()
         return os.open(self._named, os.O_CREAT | os.O_EXCL | os.O_RDWR | os.O_CLOEXEC, 0o666)
 
+    def write(self, data: bytes) -> None:
+        """Append ``data``; an OS error (a full disk) is an OutputError naming the target."""
+        try:
+            self.file.write(data)
+        except OSError as exc:
+            raise OutputError(f"{self.target}: cannot write ({os_reason(exc)})") from None
+
     def commit(self, name: str | os.PathLike | None = None) -> Path:
         """Flush, sync and rename the file to ``name`` (default: the target); returns it. A
         stream target (see the module docstring) gets the bytes whatever ``name`` is."""
@@ -146,10 +153,7 @@ class AtomicFile:
 def write_bytes_atomic(target: str | os.PathLike, data: bytes) -> Path:
     """Write ``data`` to ``target`` all or nothing (see :class:`AtomicFile`)."""
     with AtomicFile(target) as output:
-        try:
-            output.file.write(data)
-        except OSError as exc:
-            raise OutputError(f"{target}: cannot write ({os_reason(exc)})") from None
+        output.write(data)
     return Path(target)
 
 

@@ -29,7 +29,7 @@ import numpy as np
 from ..errors import ImageError, OutputError, ParameterError
 from ..io import (STDIO, AtomicFile, check_output_path, open_image, to_uint, write_image,
                   write_stdout)
-from ..io.atomic import make_folder, os_reason
+from ..io.atomic import make_folder
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp")
 #: Video suffixes we write (all as H.264 with :data:`H264_OPTIONS`).
@@ -518,10 +518,7 @@ class JsonLinesSink:
         if self.target is None:
             write_stdout(data)
         else:
-            try:
-                self._output.file.write(data)
-            except OSError as exc:
-                raise OutputError(f"{self.target}: cannot write ({os_reason(exc)})") from None
+            self._output.write(data)
         self.written += 1
 
     def finish(self) -> Path | None:
