@@ -49,14 +49,16 @@ def scene(index: int, *, moving: bool = True, seed: int = 0, height: int = H,
 
 
 def make_video(path: Path, frames: int = 24, *, audio: str | None = None, moving: bool = True,
-               noise: float = 0.0, size: tuple[int, int] = (W, H)) -> Path:
+               noise: float = 0.0, size: tuple[int, int] = (W, H), rotation: int = 0) -> Path:
     """Write a clip of ``frames`` frames at :data:`RATE`; ``audio`` = an audio codec name
     (a 440 Hz tone, 16 kHz mono, as long as the video); ``noise`` = per-frame Gaussian
-    noise sigma (0-1)."""
+    noise sigma (0-1); ``rotation`` = display matrix rotation, degrees counter-clockwise."""
     rng = np.random.default_rng(7)
     with av.open(str(path), "w") as container:
         video = container.add_stream("libx264", rate=RATE, options={"crf": "12"})
         video.width, video.height = size
+        if rotation:
+            video.set_display_rotation(rotation)
         video.pix_fmt = "yuv420p" if size[0] % 2 == 0 and size[1] % 2 == 0 else "yuv444p"
         sound = None if audio is None else container.add_stream(audio, rate=16000,
                                                                  layout="mono")
@@ -169,6 +171,22 @@ def test_without_audio_and_odd_size(tmp_path):
     assert run(source, out, "--method", "analytic").exit_code == 0
     info = probe(out)
     assert info["count"] == 5 and info["size"] == (95, 63) and info["audio"] is None
+
+
+@pytest.mark.parametrize("rotation, turns", [(-90, 3), (90, 1), (180, 2)])
+def test_frames_are_turned_upright_by_the_display_matrix(tmp_path, rotation, turns):
+    plain = first_frame(make_video(tmp_path / "plain.mp4", 3)).rgb
+    turned = make_video(tmp_path / "turned.mp4", 3, rotation=rotation)
+    with open_source(str(turned)) as source:
+        assert source.size == ((W, H) if turns == 2 else (H, W))
+        frame = next(source.frames()).rgb
+    assert np.abs(frame - np.rot90(plain, turns)).max() <= 1 / 255 + 1e-6
+    out = tmp_path / "out.mp4"
+    assert run(turned, out, "--method", "analytic").exit_code == 0
+    info = probe(out)
+    assert info["size"] == source.size and info["count"] == 3
+    with av.open(str(out)) as container:  # written upright, with no rotation of its own
+        assert next(container.decode(video=0)).rotation == 0
 
 
 def test_audio_reencoded_when_the_container_refuses_it(tmp_path):

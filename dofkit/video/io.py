@@ -5,8 +5,10 @@ Sources yield :class:`Frame` objects (float32 RGB (H, W, 3) in [0, 1]) from a vi
 Sinks take results frame by frame: a video file (written to a hidden temporary file in the
 target folder and renamed when complete), an image sequence, or JSON lines.
 
-Output video is constant frame rate at the source's average rate, one output frame per input
-frame (H.264, CRF 18; yuv420p, or yuv444p when a side is odd). The audio track is remuxed
+Frames of a video are turned upright as its display matrix says (phones record portrait video
+as landscape frames with a rotation to apply), as players show them; the output is written
+upright, with no rotation of its own. Output video is constant frame rate at the source's
+average rate, one output frame per input frame (H.264, CRF 18; yuv420p, or yuv444p when a side is odd). The audio track is remuxed
 packet by packet when the output container takes its codec, else re-encoded to the
 container's default audio codec.
 """
@@ -108,7 +110,7 @@ class _Source:
 class VideoSource(_Source):
     """Frames of a video file, decoded one at a time, from ``start`` for ``duration`` seconds.
 
-    Attributes: ``name``, ``size`` (width, height), ``rate`` (Fraction, frames per second),
+    Attributes: ``name``, ``size`` (width, height, upright), ``rate`` (Fraction, frames per second),
     ``count`` (expected number of frames, or None when the container does not say; an
     estimate for a variable frame rate), ``end`` (when the range read ends, s from the
     source's start, or None), ``audio`` (the input audio stream, or None).
@@ -140,6 +142,8 @@ class VideoSource(_Source):
                              f"{codec} data)")
         self._video.thread_type = "AUTO"
         self.size = (context.width, context.height)
+        if _quarter_turns(_first_rotation(path)) % 2:
+            self.size = (context.height, context.width)
         self.rate = Fraction(self._video.average_rate or self._video.guessed_rate or 0)
         if self.rate <= 0:
             self._container.close()
@@ -211,12 +215,14 @@ class VideoSource(_Source):
                 if self._end is not None and time >= self._end - half_frame:
                     video_done = True
                     break
-                rgb = decoded.to_ndarray(format="rgb24")
+                rgb = np.rot90(decoded.to_ndarray(format="rgb24"),
+                               _quarter_turns(decoded.rotation))
                 if (rgb.shape[1], rgb.shape[0]) != self.size:
                     raise ImageError(f"{self.name}: frame size changes at {time:.2f} s "
                                      f"({rgb.shape[1]}x{rgb.shape[0]}, was "
                                      f"{self.size[0]}x{self.size[1]})")
-                yield Frame(index, time, rgb.astype(np.float32) * np.float32(1 / 255))
+                yield Frame(index, time,
+                            rgb.astype(np.float32, order="C") * np.float32(1 / 255))
                 index += 1
 
     def _time(self, decoded: av.VideoFrame, index: int) -> float:
@@ -243,6 +249,25 @@ class VideoSource(_Source):
 
     def close(self) -> None:
         self._container.close()
+
+
+def _quarter_turns(rotation: float) -> int:
+    """Counter-clockwise quarter turns (0-3) that show a frame upright, from its display
+    matrix's rotation in degrees counter-clockwise (PyAV's ``VideoFrame.rotation``), to the
+    nearest quarter turn."""
+    return round(rotation / 90) % 4
+
+
+def _first_rotation(path: str) -> float:
+    """Rotation (degrees counter-clockwise) of the first decodable frame of the video at
+    ``path``, 0 when none decodes (the stream's read then reports the error)."""
+    try:
+        with av.open(path, "r") as container:
+            for decoded in container.decode(video=0):
+                return decoded.rotation
+    except av.FFmpegError:
+        pass
+    return 0.0
 
 
 class SequenceSource(_Source):
