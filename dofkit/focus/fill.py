@@ -24,7 +24,7 @@ import numpy as np
 SPATIAL_FRACTION = 0.09
 #: Colour sigma of the averaging, in 8-bit RGB units: regions further apart in colour than
 #: this do not exchange answers.
-COLOR_SIGMA = 120.0
+COLOR_SIGMA = 60.0
 #: Spread in px of the edge evidence (it sits on single-pixel gradient peaks).
 EVIDENCE_SPREAD = 1.0
 #: Edge strength (channel 1 of :func:`~.analytic.analytic_evidence`, in [0, 1)) at which a
