@@ -15,6 +15,7 @@ import subprocess
 import sys
 import threading
 import time
+from fractions import Fraction
 from pathlib import Path
 
 import av
@@ -44,21 +45,24 @@ def scene(index: int, *, moving: bool = True, seed: int = 0, height: int = H,
     background = defocus(textured(height, width + 48, seed=seed + 1), 4.0)
     frame = background[:, step:step + width].copy()
     top, left = height // 4, width // 8 + 2 * step
-    frame[top:top + 32, left:left + 32] = textured(32, 32, seed=seed + 2)
+    square = frame[top:top + 32, left:left + 32]  # clipped in frames smaller than the square
+    square[:] = textured(32, 32, seed=seed + 2)[:square.shape[0], :square.shape[1]]
     return frame
 
 
 def make_video(path: Path, frames: int = 24, *, audio: str | None = None, moving: bool = True,
-               noise: float = 0.0, size: tuple[int, int] = (W, H), rotation: int = 0) -> Path:
+               noise: float = 0.0, size: tuple[int, int] = (W, H), rotation: int = 0,
+               hflip: bool = False, vflip: bool = False, offset: int = 0) -> Path:
     """Write a clip of ``frames`` frames at :data:`RATE`; ``audio`` = an audio codec name
     (a 440 Hz tone, 16 kHz mono, as long as the video); ``noise`` = per-frame Gaussian
-    noise sigma (0-1); ``rotation`` = display matrix rotation, degrees counter-clockwise."""
+    noise sigma (0-1); ``rotation`` (degrees counter-clockwise), ``hflip``, ``vflip``: the
+    display matrix; ``offset``: s at which the timestamps of video and audio start."""
     rng = np.random.default_rng(7)
     with av.open(str(path), "w") as container:
         video = container.add_stream("libx264", rate=RATE, options={"crf": "12"})
         video.width, video.height = size
-        if rotation:
-            video.set_display_rotation(rotation)
+        if rotation or hflip or vflip:
+            video.set_display_rotation(rotation, hflip=hflip, vflip=vflip)
         video.pix_fmt = "yuv420p" if size[0] % 2 == 0 and size[1] % 2 == 0 else "yuv444p"
         sound = None if audio is None else container.add_stream(audio, rate=16000,
                                                                  layout="mono")
@@ -66,6 +70,7 @@ def make_video(path: Path, frames: int = 24, *, audio: str | None = None, moving
             rgb = scene(index, moving=moving, height=size[1], width=size[0])
             rgb = np.clip(rgb + rng.normal(0, noise, rgb.shape), 0, 1) if noise else rgb
             picture = av.VideoFrame.from_ndarray((rgb * 255 + 0.5).astype(np.uint8), "rgb24")
+            picture.pts, picture.time_base = index + offset * RATE, Fraction(1, RATE)
             container.mux(video.encode(picture))
         container.mux(video.encode(None))
         if sound is not None:
@@ -74,7 +79,7 @@ def make_video(path: Path, frames: int = 24, *, audio: str | None = None, moving
             for begin in range(0, samples, 1024):
                 chunk = tone[begin:begin + 1024].astype(np.float32)[None]
                 block = av.AudioFrame.from_ndarray(chunk, format="flt", layout="mono")
-                block.sample_rate, block.pts = 16000, begin
+                block.sample_rate, block.pts = 16000, begin + offset * 16000
                 container.mux(sound.encode(block))
             container.mux(sound.encode(None))
     return path
@@ -173,20 +178,68 @@ def test_without_audio_and_odd_size(tmp_path):
     assert info["count"] == 5 and info["size"] == (95, 63) and info["audio"] is None
 
 
-@pytest.mark.parametrize("rotation, turns", [(-90, 3), (90, 1), (180, 2)])
-def test_frames_are_turned_upright_by_the_display_matrix(tmp_path, rotation, turns):
+# The display matrix and how a player shows the frame: rotation counter-clockwise, then mirrors.
+UPRIGHT = [
+    (dict(rotation=-90), lambda rgb: np.rot90(rgb, -1)),  # a phone's portrait clip
+    (dict(rotation=90), lambda rgb: np.rot90(rgb, 1)),
+    (dict(rotation=180), lambda rgb: rgb[::-1, ::-1]),
+    (dict(hflip=True), lambda rgb: rgb[:, ::-1]),
+    (dict(vflip=True), lambda rgb: rgb[::-1]),
+    (dict(rotation=90, hflip=True), lambda rgb: np.rot90(rgb, 1)[:, ::-1]),
+    (dict(rotation=-90, hflip=True), lambda rgb: np.rot90(rgb, -1)[:, ::-1]),
+]
+
+
+@pytest.mark.parametrize("matrix, shown", UPRIGHT)
+def test_frames_are_turned_upright_by_the_display_matrix(tmp_path, matrix, shown):
     plain = first_frame(make_video(tmp_path / "plain.mp4", 3)).rgb
-    turned = make_video(tmp_path / "turned.mp4", 3, rotation=rotation)
+    turned = make_video(tmp_path / "turned.mp4", 3, **matrix)
     with open_source(str(turned)) as source:
-        assert source.size == ((W, H) if turns == 2 else (H, W))
+        assert source.size == shown(plain).shape[1::-1]
         frame = next(source.frames()).rgb
-    assert np.abs(frame - np.rot90(plain, turns)).max() <= 1 / 255 + 1e-6
+    assert np.abs(frame - shown(plain)).max() <= 1 / 255 + 1e-6
     out = tmp_path / "out.mp4"
     assert run(turned, out, "--method", "analytic").exit_code == 0
     info = probe(out)
     assert info["size"] == source.size and info["count"] == 3
     with av.open(str(out)) as container:  # written upright, with no rotation of its own
         assert next(container.decode(video=0)).rotation == 0
+
+
+def test_a_display_rotation_off_quarter_turns_is_refused(tmp_path):
+    source = make_video(tmp_path / "tilted.mp4", 3, rotation=45)
+    result = run(source, tmp_path / "out.mp4", "--method", "analytic")
+    assert result.exit_code == 1 and "45 degrees" in result.output
+    assert "Traceback" not in result.output and not (tmp_path / "out.mp4").exists()
+
+
+@pytest.mark.parametrize("suffix", [".mp4", ".mkv"])
+def test_timestamps_starting_late_keep_audio_in_sync_and_count(tmp_path, suffix):
+    source = make_video(tmp_path / f"late{suffix}", 12, audio="aac", offset=10)
+    out = tmp_path / f"out{suffix}"
+    result = run(source, out, "--method", "analytic")
+    assert result.exit_code == 0, result.output  # not "ended early"
+    with av.open(str(out)) as container:
+        firsts = {stream.type: next(container.demux(stream)).pts * stream.time_base
+                  for stream in (container.streams.video[0], container.streams.audio[0])}
+    assert abs(firsts["audio"] - firsts["video"]) < 0.1
+
+
+@pytest.mark.parametrize("size", [(3, 5), (1, 1), (400, 4)])
+def test_frames_too_small_for_the_optical_flow(tmp_path, size):
+    source = make_video(tmp_path / "tiny.mkv", 4, size=size)
+    for mode in ("map", "stylize"):
+        out = tmp_path / f"{mode}.mkv"
+        result = run(source, out, "--method", "analytic", "--mode", mode)
+        assert result.exit_code == 0, result.output
+        assert probe(out)["count"] == 4 and probe(out)["size"] == size
+
+
+def test_audio_the_container_lists_but_refuses_is_reencoded(tmp_path):
+    source = make_video(tmp_path / "flac.mkv", 12, audio="flac")
+    out = tmp_path / "out.mov"  # the MOV muxer lists FLAC, then refuses to write it
+    assert run(source, out, "--method", "analytic").exit_code == 0
+    assert probe(out)["audio"][0] == "aac"
 
 
 def test_audio_reencoded_when_the_container_refuses_it(tmp_path):

@@ -110,6 +110,7 @@ def video_command(
     from ..pipeline import DetectStep, MapStep, RoiStep, StylizeStep
     from ..video import (CoherentStylizer, FrameMaps, interrupt_flag, open_sink, open_source,
                          process)
+    from ..video.io import VIDEO_SUFFIXES
 
     used = MODE_OPTIONS[mode] + (ROI_OPTIONS + ("pad",) if mode is Mode.detect and on_rois
                                  else ())
@@ -160,8 +161,9 @@ def video_command(
     where = f" -> {outcome.path}" if outcome.path is not None else ""
     frames = f"{outcome.frames} frame{'s' * (outcome.frames != 1)}"
     if not outcome.complete:
-        kept = "" if outcome.path is None else (" (complete up to there)" if records
-                                                else " (complete up to there, playable)")
+        playable = outcome.path is not None and outcome.path.suffix.lower() in VIDEO_SUFFIXES
+        kept = "" if outcome.path is None else (" (complete up to there, playable)" if playable
+                                                else " (complete up to there)")
         notice(f"interrupted after {frames}{where}{kept}")
         raise typer.Exit(130)
     if not quiet:

@@ -22,11 +22,13 @@ import re
 from contextlib import contextmanager
 from dataclasses import dataclass
 from fractions import Fraction
+from io import BytesIO
 from pathlib import Path
 from typing import Callable, Iterator
 
 import av
 import numpy as np
+from av.sidedata.sidedata import Type as SideDataType
 
 from ..errors import ImageError, OutputError, ParameterError
 from ..io import (STDIO, AtomicFile, check_output_path, open_image, to_uint, write_image,
@@ -142,7 +144,7 @@ class VideoSource(_Source):
                              f"{codec} data)")
         self._video.thread_type = "AUTO"
         self.size = (context.width, context.height)
-        if _quarter_turns(_first_rotation(path)) % 2:
+        if _transposes(upright_steps(_first_display_matrix(path), path)):
             self.size = (context.height, context.width)
         self.rate = Fraction(self._video.average_rate or self._video.guessed_rate or 0)
         if self.rate <= 0:
@@ -163,19 +165,31 @@ class VideoSource(_Source):
         stream, total = self._video, None
         if stream.duration:
             total = float(stream.duration * stream.time_base)
-        elif self._container.duration:
-            total = self._container.duration / av.time_base
+        else:
+            total = self._container_end()
         if total is None:
             return self._end
         return total if self._end is None else min(total, self._end)
+
+    def _container_end(self) -> float | None:
+        """When the container's data ends, in s from the video's first timestamp, or None.
+        Demuxers differ on what their duration counts from (the container's start for most,
+        0 for Matroska), so the earlier of the two readings is taken: a truncation may then
+        go unnoticed, but none is invented."""
+        if not self._container.duration:
+            return None
+        total = self._container.duration / av.time_base
+        start = (self._container.start_time or 0) / av.time_base
+        readings = [end for end in (total - self._origin, start + total - self._origin) if end > 0]
+        return min(readings) if readings else None
 
     def _expected_count(self, duration: float | None) -> int | None:
         stream = self._video
         total = stream.frames or None
         if total is None and stream.duration:
             total = round(stream.duration * stream.time_base * self.rate)
-        if total is None and self._container.duration:
-            total = round(self._container.duration / av.time_base * self.rate)
+        if total is None and self._container_end() is not None:
+            total = round(self._container_end() * self.rate)
         wanted = None if duration is None else round(duration * self.rate)
         if total is not None:
             total = max(total - round(self._start * self.rate), 0)
@@ -215,8 +229,9 @@ class VideoSource(_Source):
                 if self._end is not None and time >= self._end - half_frame:
                     video_done = True
                     break
-                rgb = np.rot90(decoded.to_ndarray(format="rgb24"),
-                               _quarter_turns(decoded.rotation))
+                rgb = decoded.to_ndarray(format="rgb24")
+                for step in upright_steps(_display_matrix(decoded), self.name):
+                    rgb = UPRIGHT_STEPS[step](rgb)
                 if (rgb.shape[1], rgb.shape[0]) != self.size:
                     raise ImageError(f"{self.name}: frame size changes at {time:.2f} s "
                                      f"({rgb.shape[1]}x{rgb.shape[0]}, was "
@@ -241,7 +256,7 @@ class VideoSource(_Source):
             return False
         if self._end is not None and begin >= self._end:
             return False
-        shift = round(self._start / base)
+        shift = round((self._origin + self._start) / base)  # the video's timeline too
         packet.pts -= shift
         if packet.dts is not None:
             packet.dts -= shift
@@ -251,23 +266,63 @@ class VideoSource(_Source):
         self._container.close()
 
 
-def _quarter_turns(rotation: float) -> int:
-    """Counter-clockwise quarter turns (0-3) that show a frame upright, from its display
-    matrix's rotation in degrees counter-clockwise (PyAV's ``VideoFrame.rotation``), to the
-    nearest quarter turn."""
-    return round(rotation / 90) % 4
+#: The steps that turn a frame (H, W, C) upright, by the names of FFmpeg's filters.
+UPRIGHT_STEPS = {
+    "clock": lambda rgb: np.rot90(rgb, -1),           # a quarter turn clockwise
+    "cclock": lambda rgb: np.rot90(rgb, 1),           # a quarter turn counter-clockwise
+    "cclock_flip": lambda rgb: rgb.transpose(1, 0, 2),  # mirrored along the main diagonal
+    "clock_flip": lambda rgb: np.rot90(rgb, -1)[::-1],  # ... along the other diagonal
+    "hflip": lambda rgb: rgb[:, ::-1],
+    "vflip": lambda rgb: rgb[::-1],
+}
 
 
-def _first_rotation(path: str) -> float:
-    """Rotation (degrees counter-clockwise) of the first decodable frame of the video at
-    ``path``, 0 when none decodes (the stream's read then reports the error)."""
+def upright_steps(matrix: np.ndarray | None, name: str) -> tuple[str, ...]:
+    """Steps (:data:`UPRIGHT_STEPS`) that show a frame as its display matrix says (9 int32,
+    16.16 fixed point; None = none), decided as FFmpeg's own players decide them: quarter
+    turns and mirrors. Any other angle is an ImageError naming ``name``."""
+    if matrix is None:
+        return ()
+    scale_x, scale_y = math.hypot(matrix[0], matrix[3]), math.hypot(matrix[1], matrix[4])
+    if not scale_x or not scale_y:
+        return ()  # a singular matrix says nothing usable
+    # the clockwise turn, in [-0.9, 359.1) degrees
+    theta = round(math.degrees(math.atan2(matrix[1] / scale_y, matrix[0] / scale_x)))
+    theta -= 360 * math.floor(theta / 360 + 0.9 / 360)
+    if abs(theta - 90) < 1:
+        return ("cclock_flip",) if matrix[3] > 0 else ("clock",)
+    if abs(theta - 180) < 1:
+        return tuple(step for step, flip in (("hflip", matrix[0] < 0), ("vflip", matrix[4] < 0))
+                     if flip)
+    if abs(theta - 270) < 1:
+        return ("clock_flip",) if matrix[3] < 0 else ("cclock",)
+    if abs(theta) >= 1:
+        raise ImageError(f"{name}: the video asks to be shown turned by {(180 - theta) % 360 - 180:g} "
+                         "degrees counter-clockwise; only quarter turns and mirrors are supported")
+    return ("vflip",) if matrix[4] < 0 else ()
+
+
+def _transposes(steps: tuple[str, ...]) -> bool:
+    """True when ``steps`` swap a frame's width and height."""
+    return any(step in ("clock", "cclock", "cclock_flip", "clock_flip") for step in steps)
+
+
+def _display_matrix(decoded: av.VideoFrame) -> np.ndarray | None:
+    """The display matrix a decoded frame carries (9 int32), or None."""
+    entry = decoded.side_data.get(SideDataType.DISPLAYMATRIX)
+    return None if entry is None else np.frombuffer(bytes(entry), np.int32)
+
+
+def _first_display_matrix(path: str) -> np.ndarray | None:
+    """The display matrix of the first decodable frame of the video at ``path`` (None when
+    there is none or no frame decodes: reading the stream then reports the error)."""
     try:
         with av.open(path, "r") as container:
             for decoded in container.decode(video=0):
-                return decoded.rotation
+                return _display_matrix(decoded)
     except av.FFmpegError:
         pass
-    return 0.0
+    return None
 
 
 class SequenceSource(_Source):
@@ -395,7 +450,7 @@ class VideoSink:
     def _audio_route(self, source: av.audio.stream.AudioStream) -> AudioHandler:
         """Remux the packets of ``source`` when the container takes its codec, else decode and
         re-encode them to the container's default audio codec."""
-        if source.codec_context.name in self._container.supported_codecs:
+        if _takes_copy(self._container.format.name, source):
             stream = self._container.add_stream_from_template(source)
 
             def remux(packet: av.Packet) -> None:
@@ -579,6 +634,19 @@ def open_sink(target: str, *, records: bool, size: tuple[int, int], rate: Fracti
         raise ParameterError(f"{target}: one image cannot hold a video; use a pattern such as "
                              f"{path.with_name(path.stem + '-%05d' + path.suffix)} or a folder")
     return VideoSink(target, size=size, rate=rate, audio=audio, inputs=inputs)
+
+
+def _takes_copy(container_format: str, source: av.audio.stream.AudioStream) -> bool:
+    """Whether a container of ``container_format`` (FFmpeg's name) takes the packets of
+    ``source`` as they are, tried on a throw-away container in memory: some muxers list a
+    codec as supported and then refuse it when the header is written (FLAC in MOV)."""
+    try:
+        with av.open(BytesIO(), "w", format=container_format) as probe:
+            probe.add_stream_from_template(source)
+            probe.start_encoding()
+    except (av.FFmpegError, ValueError):
+        return False
+    return True
 
 
 def check_writable(target: Path, inputs: tuple[str, ...]) -> None:

@@ -26,6 +26,9 @@ from ..errors import ParameterError
 
 #: Width in px of the grey frames the flow and the cut test work on.
 FLOW_WIDTH = 320
+#: Shortest side in px those grey frames need for the optical flow (DIS refuses smaller ones);
+#: frames that give a smaller copy (tiny frames, thin strips) are smoothed not at all.
+MIN_FLOW_SIDE = 16
 #: Grey-histogram Bhattacharyya distance (0 = same, 1 = disjoint) above which a frame starts
 #: a new shot.
 CUT_DISTANCE = 0.4
@@ -75,7 +78,8 @@ class TemporalSmoother:
 
     def advance(self, rgb: np.ndarray) -> bool:
         """Register the next frame, float32 RGB (H, W, 3) in [0, 1]. Returns True when there
-        is no history to use (first frame, size change, or scene cut)."""
+        is no history to use (first frame, size change, scene cut, or a frame too small for
+        the flow: :data:`MIN_FLOW_SIDE`)."""
         height, width = rgb.shape[:2]
         small = (min(width, FLOW_WIDTH), max(1, round(height * min(width, FLOW_WIDTH) / width)))
         grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
@@ -84,6 +88,7 @@ class TemporalSmoother:
         histogram = cv2.calcHist([grey], [0], None, [_BINS], [0, 256])
         histogram /= max(float(histogram.sum()), 1.0)
         cut = (self._map is None or self._map.shape != (height, width)
+               or min(grey.shape) < MIN_FLOW_SIDE
                or cv2.compareHist(self._histogram, histogram,
                                   cv2.HISTCMP_BHATTACHARYYA) > CUT_DISTANCE)
         self._previous_grey = None if cut else self._grey
