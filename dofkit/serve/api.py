@@ -22,8 +22,9 @@ from .upload import REQUEST_BODY, read_upload
 
 
 def known_parameters(request: Request) -> None:
-    """Refuse a query parameter the endpoint does not take: a typo (``fades=0.5``) would
-    otherwise be ignored without a word, as the CLI never does."""
+    """Refuse a query parameter the endpoint does not take, or one given twice: a typo
+    (``fades=0.5``) or the second value would otherwise be ignored without a word, as the CLI
+    never does."""
     route = request.scope.get("route")
     if route is None:
         return
@@ -32,6 +33,11 @@ def known_parameters(request: Request) -> None:
     if unknown:
         raise ParameterError(f"unknown parameter {unknown[0]!r}; parameters are "
                              f"{', '.join(sorted(known)) or 'none'}", unknown[0])
+    names = [name for name, _ in request.query_params.multi_items()]
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:  # one would be ignored without a word
+        raise ParameterError(f"{repeated[0]} given {names.count(repeated[0])} times; give it "
+                             "once", repeated[0])
 
 
 def _query_names(dependant) -> set[str]:
