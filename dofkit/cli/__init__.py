@@ -75,6 +75,10 @@ def run(argv: list[str] | None = None) -> None:
             code = _one_line(" ".join(getattr(exc, "format_message", exc.__str__)().split()), 2)
     except Exception as exc:  # outside any command (help, parsing): still no traceback
         code = _one_line(f"internal error ({type(exc).__name__}: {exc})", 1)
+    for number in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        # the work is done and said: a Ctrl-C while the process winds down (threads joined,
+        # files closed) ends it at once, instead of a traceback from an exit handler
+        signal.signal(number, signal.SIG_DFL)
     sys.exit(code if isinstance(code, int) else 0)
 
 
