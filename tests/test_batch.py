@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from pathlib import Path
 
 import numpy as np
@@ -190,3 +191,23 @@ def test_report_to_stdout_streams_records_and_never_shares_stdout(tree, tmp_path
     assert not (Path.cwd() / "-").exists()
     result = run("roi", tree / "a.png", "--json", "-m", "analytic", "--report", "-")
     assert result.exit_code == 2 and "would both write to stdout" in result.stderr
+
+
+def test_an_interrupted_jobs_run_still_reports_the_inputs_it_finished(tree, tmp_path):
+    from dofkit.batch.local import run_local
+    from dofkit.batch.naming import Task
+    from dofkit.pipeline import PipelineSpec
+
+    spec = PipelineSpec("map", {}, {"method": "analytic"})
+    tasks = [Task(str(tree / "a.png"), {"map": str(tmp_path / f"{i}.png")}) for i in range(6)]
+    statuses = run_local(spec, tasks, jobs=2)
+    first = next(statuses)  # four tasks were sent: some may still be running
+    time.sleep(3)  # (most likely done by now; any still running is waited for)
+    rest = []
+    with pytest.raises(KeyboardInterrupt):
+        rest.append(statuses.throw(KeyboardInterrupt))  # Ctrl-C while waiting for the next
+        for status in statuses:
+            rest.append(status)
+    reported = [first["outputs"][0]] + [status["outputs"][0] for status in rest]
+    written = sorted(str(p) for p in tmp_path.glob("*.png"))
+    assert rest and sorted(reported) == written  # each written map reported, and only those

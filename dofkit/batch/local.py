@@ -45,9 +45,20 @@ def run_local(spec: PipelineSpec, tasks: Iterable[Task], *, jobs: int = 1,
                     yield pending.popleft().result()
             while pending:
                 yield pending.popleft().result()
+        except KeyboardInterrupt:
+            pool.shutdown(wait=True, cancel_futures=True)
+            yield from _finished(pending)  # their outputs are written: they are reported
+            raise
         except BaseException:
             pool.shutdown(wait=True, cancel_futures=True)
             raise
+
+
+def _finished(futures: Iterable) -> Iterator[dict]:
+    """The status records of the ``futures`` that ran to the end, in order."""
+    for future in futures:
+        if future.done() and not future.cancelled() and future.exception() is None:
+            yield future.result()
 
 
 def worker_threads(jobs: int) -> int:
