@@ -144,7 +144,7 @@ def test_bad_images_are_400_with_the_clis_message(client, tmp_path, body):
     ("/v1/detect?pad=0.2", 400, "on_rois"),
     ("/v1/stylize?fades=0.5", 400, "unknown parameter 'fades'"),
     ("/v1/map?style=toon", 400, "unknown parameter 'style'"),
-    ("/v1/stylize?radius=2&radius=3", 400, "radius given 2 times"),
+    ("/v1/stylize?radius=2&radius=3", 400, "parameter 'radius' given 2 times"),
     ("/v1/stylize?radius=nan", 422, "radius: Input should be a finite number"),
     ("/v1/roi?merge=-inf", 422, "merge: Input should be a finite number"),
     ("/v1/nowhere", 404, "not found"),

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -52,11 +53,13 @@ def scene(index: int, *, moving: bool = True, seed: int = 0, height: int = H,
 
 def make_video(path: Path, frames: int = 24, *, audio: str | None = None, moving: bool = True,
                noise: float = 0.0, size: tuple[int, int] = (W, H), rotation: int = 0,
-               hflip: bool = False, vflip: bool = False, offset: int = 0) -> Path:
+               hflip: bool = False, vflip: bool = False, offset: int = 0,
+               audio_delay: float = 0.0) -> Path:
     """Write a clip of ``frames`` frames at :data:`RATE`; ``audio`` = an audio codec name
     (a 440 Hz tone, 16 kHz mono, as long as the video); ``noise`` = per-frame Gaussian
     noise sigma (0-1); ``rotation`` (degrees counter-clockwise), ``hflip``, ``vflip``: the
-    display matrix; ``offset``: s at which the timestamps of video and audio start."""
+    display matrix; ``offset``: s at which the timestamps of video and audio start;
+    ``audio_delay``: s by which the audio starts after the video."""
     rng = np.random.default_rng(7)
     with av.open(str(path), "w") as container:
         video = container.add_stream("libx264", rate=RATE, options={"crf": "12"})
@@ -79,7 +82,8 @@ def make_video(path: Path, frames: int = 24, *, audio: str | None = None, moving
             for begin in range(0, samples, 1024):
                 chunk = tone[begin:begin + 1024].astype(np.float32)[None]
                 block = av.AudioFrame.from_ndarray(chunk, format="flt", layout="mono")
-                block.sample_rate, block.pts = 16000, begin + offset * 16000
+                block.sample_rate = 16000
+                block.pts = begin + round((offset + audio_delay) * 16000)
                 container.mux(sound.encode(block))
             container.mux(sound.encode(None))
     return path
@@ -206,23 +210,38 @@ def test_frames_are_turned_upright_by_the_display_matrix(tmp_path, matrix, shown
         assert next(container.decode(video=0)).rotation == 0
 
 
-def test_a_display_rotation_off_quarter_turns_is_refused(tmp_path):
-    source = make_video(tmp_path / "tilted.mp4", 3, rotation=45)
+@pytest.mark.parametrize("angle", [45, -45])
+def test_a_display_rotation_off_quarter_turns_is_refused(tmp_path, angle):
+    source = make_video(tmp_path / "tilted.mp4", 3, rotation=angle)
     result = run(source, tmp_path / "out.mp4", "--method", "analytic")
-    assert result.exit_code == 1 and "45 degrees" in result.output
+    assert result.exit_code == 1
+    assert re.search(rf"(?<![-\d]){angle} degrees counter-clockwise", result.output)
     assert "Traceback" not in result.output and not (tmp_path / "out.mp4").exists()
 
 
-@pytest.mark.parametrize("suffix", [".mp4", ".mkv"])
-def test_timestamps_starting_late_keep_audio_in_sync_and_count(tmp_path, suffix):
-    source = make_video(tmp_path / f"late{suffix}", 12, audio="aac", offset=10)
-    out = tmp_path / f"out{suffix}"
+def first_times(path: Path) -> dict[str, float]:
+    """Time in s of the first decoded video frame and of the first audio sample above 0.1."""
+    with av.open(str(path)) as container:
+        video = next(container.decode(video=0)).time
+    with av.open(str(path)) as container:
+        audio = next(frame.time + np.argmax(np.abs(frame.to_ndarray()).max(axis=0) > 0.1)
+                     / frame.sample_rate for frame in container.decode(audio=0)
+                     if np.abs(frame.to_ndarray()).max() > 0.1)
+    return {"video": video, "audio": audio}
+
+
+@pytest.mark.parametrize("source_suffix, audio, target_suffix", [
+    (".mp4", "aac", ".mp4"), (".mkv", "aac", ".mkv"),
+    (".mkv", "flac", ".mov")])  # copied, copied, re-encoded (MOV refuses FLAC)
+def test_audio_stays_in_sync_when_timestamps_start_late(tmp_path, source_suffix, audio,
+                                                         target_suffix):
+    source = make_video(tmp_path / f"late{source_suffix}", 12, audio=audio, offset=10,
+                        audio_delay=0.25)
+    out = tmp_path / f"out{target_suffix}"
     result = run(source, out, "--method", "analytic")
     assert result.exit_code == 0, result.output  # not "ended early"
-    with av.open(str(out)) as container:
-        firsts = {stream.type: next(container.demux(stream)).pts * stream.time_base
-                  for stream in (container.streams.video[0], container.streams.audio[0])}
-    assert abs(firsts["audio"] - firsts["video"]) < 0.1
+    times = first_times(out)
+    assert abs(times["audio"] - times["video"] - 0.25) < 0.02
 
 
 @pytest.mark.parametrize("size", [(3, 5), (1, 1), (400, 4)])
@@ -235,16 +254,14 @@ def test_frames_too_small_for_the_optical_flow(tmp_path, size):
         assert probe(out)["count"] == 4 and probe(out)["size"] == size
 
 
-def test_audio_the_container_lists_but_refuses_is_reencoded(tmp_path):
-    source = make_video(tmp_path / "flac.mkv", 12, audio="flac")
-    out = tmp_path / "out.mov"  # the MOV muxer lists FLAC, then refuses to write it
-    assert run(source, out, "--method", "analytic").exit_code == 0
-    assert probe(out)["audio"][0] == "aac"
-
-
-def test_audio_reencoded_when_the_container_refuses_it(tmp_path):
-    source = make_video(tmp_path / "u8.mkv", 12, audio="pcm_u8")
-    out = tmp_path / "out.mp4"
+@pytest.mark.parametrize("audio, suffix", [
+    ("pcm_u8", ".mp4"),  # not listed by the MP4 muxer
+    ("pcm_s16le", ".mp4"),  # listed, and refused when the file is closed
+    ("flac", ".mov"),  # listed, and refused when the header is written
+])
+def test_audio_the_container_refuses_is_reencoded(tmp_path, audio, suffix):
+    source = make_video(tmp_path / "in.mkv", 12, audio=audio)
+    out = tmp_path / f"out{suffix}"
     result = run(source, out, "--method", "analytic")
     assert result.exit_code == 0, result.output
     codec, seconds = probe(out)["audio"]

@@ -50,8 +50,9 @@ def main(version: Optional[bool] = typer.Option(None, "--version", callback=_ver
 
 
 def run(argv: list[str] | None = None) -> None:
-    """Console-script entry point: usage errors are one line and exit 2, like every other
-    dofkit error; native libraries' warnings are kept off stderr unless --verbose."""
+    """Console-script entry point (main thread): usage errors are one line and exit 2, like
+    every other dofkit error; native libraries' warnings are kept off stderr unless
+    --verbose. Once the command is done, a Ctrl-C, TERM or HUP ends the process at once."""
     from typer.exceptions import TyperException
 
     from .quiet import silence_native

@@ -102,7 +102,8 @@ def video_command(
 
     The focus map of each frame is smoothed over time following the motion, and reset at
     scene cuts. Ctrl-C (or SIGTERM, SIGHUP) stops after the current frame and keeps what was
-    done as <name>.partial.<suffix> (a playable file). A video that ends before the frame
+    done: a video (playable) or JSON lines as <name>.partial.<suffix>, images where they
+    are. A second Ctrl-C aborts at once. A video that ends before the frame
     count it announces is reported (exit 1), its frames kept.
     """
     from ..focus import FocusEstimator
@@ -110,7 +111,7 @@ def video_command(
     from ..pipeline import DetectStep, MapStep, RoiStep, StylizeStep
     from ..video import (CoherentStylizer, FrameMaps, interrupt_flag, open_sink, open_source,
                          process)
-    from ..video.io import VIDEO_SUFFIXES
+    from ..video.io import VideoSink
 
     used = MODE_OPTIONS[mode] + (ROI_OPTIONS + ("pad",) if mode is Mode.detect and on_rois
                                  else ())
@@ -161,7 +162,7 @@ def video_command(
     where = f" -> {outcome.path}" if outcome.path is not None else ""
     frames = f"{outcome.frames} frame{'s' * (outcome.frames != 1)}"
     if not outcome.complete:
-        playable = outcome.path is not None and outcome.path.suffix.lower() in VIDEO_SUFFIXES
+        playable = isinstance(sink, VideoSink)
         kept = "" if outcome.path is None else (" (complete up to there, playable)" if playable
                                                 else " (complete up to there)")
         notice(f"interrupted after {frames}{where}{kept}")

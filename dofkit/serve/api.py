@@ -36,8 +36,8 @@ def known_parameters(request: Request) -> None:
     names = [name for name, _ in request.query_params.multi_items()]
     repeated = sorted({name for name in names if names.count(name) > 1})
     if repeated:  # one would be ignored without a word
-        raise ParameterError(f"{repeated[0]} given {names.count(repeated[0])} times; give it "
-                             "once", repeated[0])
+        raise ParameterError(f"parameter {repeated[0]!r} given {names.count(repeated[0])} "
+                             "times; give it once", repeated[0])
 
 
 def _query_names(dependant) -> set[str]:

@@ -26,6 +26,9 @@ class Depth(IntEnum):
     sixteen = 16
 
 
+#: Settings of a float parameter: nan and inf are refused as not finite (not as out of range).
+FINITE = {"allow_inf_nan": False}
+
 DEPTH = Query(Depth.eight, description="Bits per sample of a grey map: 8 or 16 (PNG).")
 
 METHOD = Query("auto", description="Focus-map method (auto: the network, else analytic).")
@@ -44,18 +47,21 @@ style_overrides.__signature__ = inspect.Signature([  # one query parameter per P
     inspect.Parameter(
         p.name, inspect.Parameter.KEYWORD_ONLY,
         annotation=Optional[int] if p.integer else Optional[float],
-        default=Query(None, ge=p.low, le=p.high,
+        default=Query(None, ge=p.low, le=p.high, **({} if p.integer else FINITE),
                       description=f"{p.help} [{p.low:g}-{p.high:g}]; default: the preset's."))
     for p in PARAMETERS.values()])
 
 
 THRESHOLD = Query("otsu", max_length=32, description="Focus level counted as in focus, in "
                   "(0, 1], or otsu.")
-MIN_AREA = Query(0.01, ge=0.0, le=0.999, description="Drop in-focus regions smaller than this "
+MIN_AREA = Query(0.01, ge=0.0, le=0.999, **FINITE,
+                 description="Drop in-focus regions smaller than this "
                  "fraction of the image.")
-MERGE = Query(0.1, ge=0.0, le=0.999, description="Join in-focus pieces closer than this "
+MERGE = Query(0.1, ge=0.0, le=0.999, **FINITE,
+                 description="Join in-focus pieces closer than this "
               "fraction of the short side.")
-PAD = Query(None, ge=0.0, le=10.0, description="Grow each in-focus region by this fraction of "
+PAD = Query(None, ge=0.0, le=10.0, **FINITE,
+            description="Grow each in-focus region by this fraction of "
             "its size on every side (default 0; 0.15 for the regions detect on_rois runs on).")
 
 
@@ -66,7 +72,8 @@ def roi_options(
                                     description="Keep the N best regions."),
     aspect: Optional[str] = Query(None, max_length=32, description="W:H: instead, the smallest "
                                   "W:H window holding `fraction` of the focus mass."),
-    fraction: float = Query(0.9, ge=0.01, le=1.0, description="Focus mass kept by `aspect`."),
+    fraction: float = Query(0.9, ge=0.01, le=1.0, **FINITE,
+                            description="Focus mass kept by `aspect`."),
 ) -> dict:
     """The options of ``dofkit roi``, as :class:`~dofkit.pipeline.RoiStep` arguments."""
     from ..roi import parse_aspect
@@ -79,8 +86,8 @@ def roi_options(
 def detect_options(
     detector: DetectorName = Query("hog", description="hog (people) or face (a frontal-face "
                                    "cascade found on the server)."),
-    gate: float = Query(0.5, ge=0.0, le=1.0, description="Keep detections whose focus score "
-                        "is at least this."),
+    gate: float = Query(0.5, ge=0.0, le=1.0, **FINITE,
+                        description="Keep detections whose focus score is at least this."),
     threshold: str = THRESHOLD,
     on_rois: bool = Query(False, description="Run the detector only on the in-focus regions "
                           "(threshold, min_area, merge, pad), not the whole frame."),

@@ -8,9 +8,10 @@ target folder and renamed when complete), an image sequence, or JSON lines.
 Frames of a video are turned upright as its display matrix says (phones record portrait video
 as landscape frames with a rotation to apply), as players show them; the output is written
 upright, with no rotation of its own. Output video is constant frame rate at the source's
-average rate, one output frame per input frame (H.264, CRF 18; yuv420p, or yuv444p when a side is odd). The audio track is remuxed
-packet by packet when the output container takes its codec, else re-encoded to the
-container's default audio codec.
+average rate, one output frame per input frame (H.264, CRF 18; yuv420p, or yuv444p when a
+side is odd). The audio track is remuxed packet by packet when the output container takes its
+codec, else re-encoded to the container's default audio codec; either way it keeps its place
+against the video.
 """
 
 from __future__ import annotations
@@ -112,10 +113,11 @@ class _Source:
 class VideoSource(_Source):
     """Frames of a video file, decoded one at a time, from ``start`` for ``duration`` seconds.
 
-    Attributes: ``name``, ``size`` (width, height, upright), ``rate`` (Fraction, frames per second),
-    ``count`` (expected number of frames, or None when the container does not say; an
-    estimate for a variable frame rate), ``end`` (when the range read ends, s from the
-    source's start, or None), ``audio`` (the input audio stream, or None).
+    Attributes: ``name``, ``size`` ((width, height) of the upright frames), ``rate``
+    (Fraction, frames per second), ``count`` (expected number of frames, or None when the
+    container does not say; an estimate for a variable frame rate), ``end`` (when the range
+    read ends, s from the source's start, or None), ``audio`` (the input audio stream, or
+    None).
     """
 
     def __init__(self, path: str, *, start: float = 0.0, duration: float | None = None):
@@ -129,67 +131,73 @@ class VideoSource(_Source):
             self._container = av.open(path, "r")
         except av.FFmpegError as exc:
             raise ImageError(f"{path}: not a video ({_reason(exc)})") from None
-        if not self._container.streams.video:
+        try:
+            self._inspect(path)
+        except BaseException:
             self._container.close()
-            raise ImageError(f"{path}: no video stream")
-        self._video = self._container.streams.video[0]
-        context = self._video.codec_context
-        codec = getattr(self._video.codec, "name", "?")
-        if context is None:
-            self._container.close()
-            raise ImageError(f"{path}: unsupported video codec {codec}")
-        if not context.width or not context.height:  # e.g. text named x.png
-            self._container.close()
-            raise ImageError(f"{path}: not a video dofkit can read (no frame size in its "
-                             f"{codec} data)")
-        self._video.thread_type = "AUTO"
-        self.size = (context.width, context.height)
-        if _transposes(upright_steps(_first_display_matrix(path), path)):
-            self.size = (context.height, context.width)
-        self.rate = Fraction(self._video.average_rate or self._video.guessed_rate or 0)
-        if self.rate <= 0:
-            self._container.close()
-            raise ImageError(f"{path}: no frame rate in the video stream")
-        audio = self._container.streams.audio
-        self.audio = audio[0] if audio else None
-        origin = self._video.start_time
-        self._origin = float(origin * self._video.time_base) if origin is not None else 0.0
+            raise
         self._start = start
         self._end = None if duration is None else start + duration
         self.count = self._expected_count(duration)
         self.end = self._expected_end()
 
+    def _inspect(self, path: str) -> None:
+        """The video stream, its upright size and rate, the audio stream and the time of the
+        first frame; ImageError when there is no video dofkit can read."""
+        if not self._container.streams.video:
+            raise ImageError(f"{path}: no video stream")
+        self._video = self._container.streams.video[0]
+        context = self._video.codec_context
+        codec = getattr(self._video.codec, "name", "?")
+        if context is None:
+            raise ImageError(f"{path}: unsupported video codec {codec}")
+        if not context.width or not context.height:  # e.g. text named x.png
+            raise ImageError(f"{path}: not a video dofkit can read (no frame size in its "
+                             f"{codec} data)")
+        self._video.thread_type = "AUTO"
+        self.size = (context.width, context.height)
+        # PyAV cannot read the stream's display matrix, only a decoded frame's: one frame is
+        # decoded from a second opening of the file (about the cost of opening it)
+        if _transposes(upright_steps(_first_display_matrix(path), path)):
+            self.size = (context.height, context.width)
+        self.rate = Fraction(self._video.average_rate or self._video.guessed_rate or 0)
+        if self.rate <= 0:
+            raise ImageError(f"{path}: no frame rate in the video stream")
+        audio = self._container.streams.audio
+        self.audio = audio[0] if audio else None
+        origin = self._video.start_time
+        self._origin = float(origin * self._video.time_base) if origin is not None else 0.0
+
     def _expected_end(self) -> float | None:
         """When the range read ends, in s from the source's start: the requested end or the
-        stream's (or container's) duration, whichever is first; None when unknown."""
-        stream, total = self._video, None
-        if stream.duration:
-            total = float(stream.duration * stream.time_base)
-        else:
-            total = self._container_end()
+        video's (:meth:`_video_end`), whichever is first; None when unknown."""
+        total = self._video_end()
         if total is None:
             return self._end
         return total if self._end is None else min(total, self._end)
 
-    def _container_end(self) -> float | None:
-        """When the container's data ends, in s from the video's first timestamp, or None.
-        Demuxers differ on what their duration counts from (the container's start for most,
-        0 for Matroska), so the earlier of the two readings is taken: a truncation may then
-        go unnoticed, but none is invented."""
-        if not self._container.duration:
-            return None
-        total = self._container.duration / av.time_base
-        start = (self._container.start_time or 0) / av.time_base
-        readings = [end for end in (total - self._origin, start + total - self._origin) if end > 0]
-        return min(readings) if readings else None
+    def _video_end(self) -> float | None:
+        """When the video stream ends, in s from its first timestamp, or None: its duration;
+        else the DURATION tag Matroska writers give each track; else the container's
+        duration (it covers every stream: later than the video's end when the audio runs
+        longer). Tags and containers differ on what they count from (0 or their start): the
+        earlier reading is taken, so a truncation may go unnoticed rather than be invented."""
+        stream = self._video
+        if stream.duration:
+            return float(stream.duration * stream.time_base)
+        tag = _seconds(stream.metadata.get("DURATION", ""))
+        if tag is not None:
+            return _earliest_end(tag, self._origin, self._origin)
+        if self._container.duration:
+            return _earliest_end(self._container.duration / av.time_base,
+                                 (self._container.start_time or 0) / av.time_base, self._origin)
+        return None
 
     def _expected_count(self, duration: float | None) -> int | None:
-        stream = self._video
-        total = stream.frames or None
-        if total is None and stream.duration:
-            total = round(stream.duration * stream.time_base * self.rate)
-        if total is None and self._container_end() is not None:
-            total = round(self._container_end() * self.rate)
+        total = self._video.frames or None
+        if total is None:
+            end = self._video_end()
+            total = None if end is None else round(end * self.rate)
         wanted = None if duration is None else round(duration * self.rate)
         if total is not None:
             total = max(total - round(self._start * self.rate), 0)
@@ -266,6 +274,22 @@ class VideoSource(_Source):
         self._container.close()
 
 
+def _seconds(text: str) -> float | None:
+    """``"HH:MM:SS.fraction"`` (a Matroska DURATION tag) -> seconds, None if not that."""
+    match = re.fullmatch(r"(\d+):(\d\d):(\d\d(?:\.\d*)?)", text.strip())
+    if match is None:
+        return None
+    hours, minutes, seconds = match.groups()
+    return 3600 * int(hours) + 60 * int(minutes) + float(seconds)
+
+
+def _earliest_end(total: float, start: float, origin: float) -> float | None:
+    """The end, in s from ``origin``, of data said to last ``total`` s, counted either from 0
+    or from ``start``: the earlier reading that lies after ``origin``, None if neither does."""
+    readings = [end for end in (total - origin, start + total - origin) if end > 0]
+    return min(readings) if readings else None
+
+
 #: The steps that turn a frame (H, W, C) upright, by the names of FFmpeg's filters.
 UPRIGHT_STEPS = {
     "clock": lambda rgb: np.rot90(rgb, -1),           # a quarter turn clockwise
@@ -296,8 +320,9 @@ def upright_steps(matrix: np.ndarray | None, name: str) -> tuple[str, ...]:
                      if flip)
     if abs(theta - 270) < 1:
         return ("clock_flip",) if matrix[3] < 0 else ("cclock",)
-    if abs(theta) >= 1:
-        raise ImageError(f"{name}: the video asks to be shown turned by {(180 - theta) % 360 - 180:g} "
+    if abs(theta) > 1:
+        counter_clockwise = (180 - theta) % 360 - 180
+        raise ImageError(f"{name}: the video asks to be shown turned by {counter_clockwise:g} "
                          "degrees counter-clockwise; only quarter turns and mirrors are supported")
     return ("vflip",) if matrix[4] < 0 else ()
 
@@ -461,14 +486,24 @@ class VideoSink:
             return remux
         context = source.codec_context  # encoders refuse a layout of unknown channel order
         layout = {1: "mono", 2: "stereo"}.get(context.channels, context.layout)
-        stream = self._container.add_stream(self._container.default_audio_codec,
-                                            rate=context.sample_rate, layout=layout)
+        rate = context.sample_rate
+        stream = self._container.add_stream(self._container.default_audio_codec, rate=rate,
+                                            layout=layout)
         self._audio_encoder = stream
+        placed = False  # the first samples are put where their (moved) packet says
 
         def reencode(packet: av.Packet) -> None:
+            nonlocal placed
             with self._encoding():
                 for decoded in packet.decode():
-                    decoded.pts = None
+                    if placed:  # the rest follow on, sample after sample
+                        decoded.pts = None
+                    else:
+                        at = 0 if decoded.pts is None else round(decoded.pts
+                                                                 * decoded.time_base * rate)
+                        if at + decoded.samples <= 0:
+                            continue  # all of it before the first video frame
+                        decoded.pts, decoded.time_base, placed = at, Fraction(1, rate), True
                     self._container.mux(stream.encode(decoded))
 
         return reencode
@@ -485,13 +520,13 @@ class VideoSink:
 
     def _close(self) -> None:
         """Flush the encoders and write the trailer (what makes the file playable)."""
-        try:
-            with self._encoding():
+        with self._encoding():
+            try:
                 self._container.mux(self._video.encode(None))
                 if self._audio_encoder is not None:
                     self._container.mux(self._audio_encoder.encode(None))
-        finally:
-            self._container.close()
+            finally:
+                self._container.close()
 
     def finish(self) -> Path:
         """Flush and close the file and give it its final name."""
@@ -638,8 +673,11 @@ def open_sink(target: str, *, records: bool, size: tuple[int, int], rate: Fracti
 
 def _takes_copy(container_format: str, source: av.audio.stream.AudioStream) -> bool:
     """Whether a container of ``container_format`` (FFmpeg's name) takes the packets of
-    ``source`` as they are, tried on a throw-away container in memory: some muxers list a
-    codec as supported and then refuse it when the header is written (FLAC in MOV)."""
+    ``source`` as they are: its header is written on a throw-away container in memory, as
+    some muxers list a codec as supported and then refuse it there (FLAC or Opus in MOV).
+    Raw PCM in MP4 passes that and fails when the file is closed: it is re-encoded."""
+    if container_format == "mp4" and source.codec_context.name.startswith("pcm_"):
+        return False
     try:
         with av.open(BytesIO(), "w", format=container_format) as probe:
             probe.add_stream_from_template(source)

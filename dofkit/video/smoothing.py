@@ -130,7 +130,7 @@ class TemporalSmoother:
         """Motion of the frame given to :meth:`advance` against the one before, on the small
         grid of the flow: float32 (h, w, 3) of (dx, dy) in full-resolution px to where each
         point was in the previous frame and the confidence in [0, 1]; None when there is no
-        history (first frame, size change, scene cut)."""
+        history (first frame, size change, scene cut, a frame too small for the flow)."""
         if self._previous_grey is None:
             return None
         if self._motion is None:
