@@ -280,6 +280,14 @@ def test_start_and_duration(clip, tmp_path):
     assert np.array_equal((first.rgb * 255 + 0.5).astype(np.uint8), whole[6])
 
 
+def test_start_in_a_stream_without_an_index(tmp_path):
+    source = make_video(tmp_path / "clip.ts", 24)  # MPEG-TS: a seek can land past the end
+    out = tmp_path / "cut.mkv"
+    result = run(source, out, "--method", "analytic", "--start", "0.5")
+    assert result.exit_code == 0, result.output
+    assert probe(out)["count"] == 18
+
+
 # -------------------------------------------------------------------------- image sequences
 
 def test_sequences_in_and_out(clip, tmp_path):

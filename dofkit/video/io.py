@@ -213,9 +213,9 @@ class VideoSource(_Source):
             raise ImageError(f"{self.name}: cannot decode ({_reason(exc)})") from None
 
     def _frames(self, on_audio: AudioHandler | None) -> Iterator[Frame]:
-        if self._start > 0:
-            self._container.seek(int((self._origin + self._start) * av.time_base),
-                                 backward=True)
+        target = int((self._origin + self._start) * av.time_base)
+        if self._start > 0 and _seek_lands(self.name, target, self._start + self._origin):
+            self._container.seek(target, backward=True)  # else read from the start: slower
         streams = [self._video] + ([self.audio] if on_audio else [])
         index, video_done = 0, False
         half_frame = 0.5 / float(self.rate)
@@ -272,6 +272,19 @@ class VideoSource(_Source):
 
     def close(self) -> None:
         self._container.close()
+
+
+def _seek_lands(path: str, target: int, time: float) -> bool:
+    """Whether seeking the video at ``path`` back to ``target`` (AV_TIME_BASE units) gives a
+    first frame at or before ``time`` (s), tried on a second opening of the file: without an
+    index (MPEG-TS) a seek can land past the end, and the range would look empty."""
+    try:
+        with av.open(path, "r") as container:
+            container.seek(target, backward=True)
+            decoded = next(container.decode(video=0), None)
+    except av.FFmpegError:
+        return False
+    return decoded is not None and decoded.time is not None and decoded.time <= time
 
 
 def _seconds(text: str) -> float | None:
