@@ -116,6 +116,27 @@ def test_a_photo_of_unknown_focus_is_labelled_sharp_only_on_its_mask():
             make_scene(photo, mask, [cutout], np.random.default_rng(0), kind, photo_sharp=False)
 
 
+def test_scene_kinds_keep_their_shares_whatever_the_sources(folders, monkeypatch):
+    """Kinds that show a photo's own background sharp are drawn from photos sharp all over
+    only, at their share of KINDS, though half the sources here are masked photos."""
+    drawn = []
+
+    def record(photo, mask, cutouts, rng, kind=None, photo_sharp=True):
+        drawn.append((kind, photo_sharp))
+        return photo, np.zeros(photo.shape[:2], np.float32)
+
+    monkeypatch.setattr("dofkit.train.data.make_scene", record)
+    sampler = SceneSamples([load_masked(folders / "masked"), load_sharp(folders / "sharp")],
+                           [Cutout(textured(20, 20, seed=1), np.ones((20, 20), np.float32))], 48)
+    rng = np.random.default_rng(0)
+    for _ in range(1500):
+        sampler(rng)
+    for kind in NEED_SHARP_PHOTO:
+        share = np.mean([k == kind for k, _ in drawn])
+        assert share == pytest.approx(KINDS[kind] / sum(KINDS.values()), abs=0.03)
+        assert all(sharp for k, sharp in drawn if k == kind)
+
+
 def test_samples_have_patch_shape_and_binary_labels(folders):
     sampler = _sampler(folders)
     rng = np.random.default_rng(0)

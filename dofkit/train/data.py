@@ -3,8 +3,10 @@
 Photos come in one :class:`PhotoSet` per source (each ``masked/*`` folder with its object
 masks, each ``sharp/*`` folder, and the photos scikit-image ships), kept at the *working
 scale* of the predictor (long side <= 640 px) so blur radii in training and inference mean
-the same. :class:`SceneSamples` draws a source uniformly (no source dominates by its size),
-a photo, a scale, and builds a depth-of-field scene on it (:mod:`.scenes`), then augments
+the same. :class:`SceneSamples` draws a scene kind (in the shares of
+:data:`~.scenes.KINDS`), a source uniformly among those with photos that can make it (no
+source dominates by its size), a photo, a scale, and builds the scene on it (:mod:`.scenes`),
+then augments
 colour, exposure, noise and JPEG, and computes the analytic evidence the network takes.
 
 A sample is ``(inputs, label)``: float32 (P, P, 6) = RGB in [0, 1] + the three channels of
@@ -25,9 +27,11 @@ from ..errors import ImageError
 from ..evaluate import IMAGE_SUFFIXES
 from ..focus.paper import paper_focus
 from ..focus.srcnn import network_inputs
-from .scenes import Cutout, make_scene
+from .scenes import KINDS, NEED_SHARP_PHOTO, Cutout, make_scene, possible_kinds
 
 WORK_SIDE = 640                  # px, long side of the working copy (as at inference)
+KIND_NAMES = tuple(KINDS)
+KIND_SHARES = np.array([KINDS[name] for name in KIND_NAMES]) / sum(KINDS.values())
 SCALE_RANGE = (0.6, 1.0)         # training photos are used at this fraction of WORK_SIDE
 CONTEXT = 16                     # px of scene built around a patch (blur and filter context)
 #: scikit-image's photos (by loader name); the held-out ones are the bundled samples' sources.
@@ -225,11 +229,20 @@ class SceneSamples:
             fitting = [i for i, photo in enumerate(photo_set.photos)
                        if min(photo.shape[:2]) >= self.patch]
             self.usable.append(fitting or list(range(len(photo_set.photos))))
+        # per set, those sharp all over: the only ones that make kinds showing their own
+        # background sharp (so these kinds keep their share whatever the sources)
+        self.sharp_usable = [[i for i in usable if photo_set.sharp_all_over(i)]
+                             for photo_set, usable in zip(self.sets, self.usable)]
 
     def __call__(self, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         """One (inputs (P, P, 6), label (P, P)) sample drawn with ``rng``."""
-        source = int(rng.integers(len(self.sets)))
-        photo_set, usable = self.sets[source], self.usable[source]
+        kind = KIND_NAMES[int(rng.choice(len(KIND_NAMES), p=KIND_SHARES))]
+        pools = self.sharp_usable if kind in NEED_SHARP_PHOTO else self.usable
+        if not any(pools):  # no photo sharp all over: a kind the photo can make
+            kind, pools = None, self.usable
+        sources = [i for i, pool in enumerate(pools) if pool]
+        source = sources[int(rng.integers(len(sources)))]
+        photo_set, usable = self.sets[source], pools[source]
         index = usable[int(rng.integers(len(usable)))]
         image, mask = photo_set.rgb(index), photo_set.mask(index)
         scale = WORK_SIDE / max(image.shape[:2]) * rng.uniform(*SCALE_RANGE)
@@ -243,8 +256,12 @@ class SceneSamples:
             mask = None if mask is None else cv2.resize(mask, image.shape[1::-1])
         side = max(image.shape[:2])
         rows, cols, top, left = random_window(image.shape, self.patch, CONTEXT, rng)
-        scene, label = make_scene(image[rows, cols], None if mask is None else mask[rows, cols],
-                                  self.cutouts, rng, photo_sharp=photo_set.sharp_all_over(index))
+        mask = None if mask is None else mask[rows, cols]
+        sharp = photo_set.sharp_all_over(index)
+        if kind not in possible_kinds(sharp, mask is not None and mask.max() > 0,
+                                      bool(self.cutouts)):
+            kind = None  # e.g. no object in the window and nothing to paste: make_scene picks
+        scene, label = make_scene(image[rows, cols], mask, self.cutouts, rng, kind, sharp)
         scene, label = augment(scene, label, rng)
         inputs = network_inputs(scene, side)
         crop = (slice(top, top + self.patch), slice(left, left + self.patch))
