@@ -29,12 +29,13 @@ from typing import Callable, Iterator
 
 import av
 import numpy as np
-from av.sidedata.sidedata import Type as SideDataType
 
 from ..errors import ImageError, OutputError, ParameterError
 from ..io import (STDIO, AtomicFile, check_output_path, open_image, to_uint, write_image,
                   write_stdout)
 from ..io.atomic import make_folder
+from .orientation import (UPRIGHT_STEPS, display_matrix, first_display_matrix, transposes,
+                          upright_steps)
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp")
 #: Video suffixes we write (all as H.264 with :data:`H264_OPTIONS`).
@@ -158,7 +159,7 @@ class VideoSource(_Source):
         self.size = (context.width, context.height)
         # PyAV cannot read the stream's display matrix, only a decoded frame's: one frame is
         # decoded from a second opening of the file (about the cost of opening it)
-        if _transposes(upright_steps(_first_display_matrix(path), path)):
+        if transposes(upright_steps(first_display_matrix(path), path)):
             self.size = (context.height, context.width)
         self.rate = Fraction(self._video.average_rate or self._video.guessed_rate or 0)
         if self.rate <= 0:
@@ -238,7 +239,7 @@ class VideoSource(_Source):
                     video_done = True
                     break
                 rgb = decoded.to_ndarray(format="rgb24")
-                for step in upright_steps(_display_matrix(decoded), self.name):
+                for step in upright_steps(display_matrix(decoded), self.name):
                     rgb = UPRIGHT_STEPS[step](rgb)
                 if (rgb.shape[1], rgb.shape[0]) != self.size:
                     raise ImageError(f"{self.name}: frame size changes at {time:.2f} s "
@@ -301,66 +302,6 @@ def _earliest_end(total: float, start: float, origin: float) -> float | None:
     or from ``start``: the earlier reading that lies after ``origin``, None if neither does."""
     readings = [end for end in (total - origin, start + total - origin) if end > 0]
     return min(readings) if readings else None
-
-
-#: The steps that turn a frame (H, W, C) upright, by the names of FFmpeg's filters.
-UPRIGHT_STEPS = {
-    "clock": lambda rgb: np.rot90(rgb, -1),           # a quarter turn clockwise
-    "cclock": lambda rgb: np.rot90(rgb, 1),           # a quarter turn counter-clockwise
-    "cclock_flip": lambda rgb: rgb.transpose(1, 0, 2),  # mirrored along the main diagonal
-    "clock_flip": lambda rgb: np.rot90(rgb, -1)[::-1],  # ... along the other diagonal
-    "hflip": lambda rgb: rgb[:, ::-1],
-    "vflip": lambda rgb: rgb[::-1],
-}
-
-
-def upright_steps(matrix: np.ndarray | None, name: str) -> tuple[str, ...]:
-    """Steps (:data:`UPRIGHT_STEPS`) that show a frame as its display matrix says (9 int32,
-    16.16 fixed point; None = none), decided as FFmpeg's own players decide them: quarter
-    turns and mirrors. Any other angle is an ImageError naming ``name``."""
-    if matrix is None:
-        return ()
-    scale_x, scale_y = math.hypot(matrix[0], matrix[3]), math.hypot(matrix[1], matrix[4])
-    if not scale_x or not scale_y:
-        return ()  # a singular matrix says nothing usable
-    # the clockwise turn, in [-0.9, 359.1) degrees
-    theta = round(math.degrees(math.atan2(matrix[1] / scale_y, matrix[0] / scale_x)))
-    theta -= 360 * math.floor(theta / 360 + 0.9 / 360)
-    if abs(theta - 90) < 1:
-        return ("cclock_flip",) if matrix[3] > 0 else ("clock",)
-    if abs(theta - 180) < 1:
-        return tuple(step for step, flip in (("hflip", matrix[0] < 0), ("vflip", matrix[4] < 0))
-                     if flip)
-    if abs(theta - 270) < 1:
-        return ("clock_flip",) if matrix[3] < 0 else ("cclock",)
-    if abs(theta) > 1:
-        counter_clockwise = (180 - theta) % 360 - 180
-        raise ImageError(f"{name}: the video asks to be shown turned by {counter_clockwise:g} "
-                         "degrees counter-clockwise; only quarter turns and mirrors are supported")
-    return ("vflip",) if matrix[4] < 0 else ()
-
-
-def _transposes(steps: tuple[str, ...]) -> bool:
-    """True when ``steps`` swap a frame's width and height."""
-    return any(step in ("clock", "cclock", "cclock_flip", "clock_flip") for step in steps)
-
-
-def _display_matrix(decoded: av.VideoFrame) -> np.ndarray | None:
-    """The display matrix a decoded frame carries (9 int32), or None."""
-    entry = decoded.side_data.get(SideDataType.DISPLAYMATRIX)
-    return None if entry is None else np.frombuffer(bytes(entry), np.int32)
-
-
-def _first_display_matrix(path: str) -> np.ndarray | None:
-    """The display matrix of the first decodable frame of the video at ``path`` (None when
-    there is none or no frame decodes: reading the stream then reports the error)."""
-    try:
-        with av.open(path, "r") as container:
-            for decoded in container.decode(video=0):
-                return _display_matrix(decoded)
-    except av.FFmpegError:
-        pass
-    return None
 
 
 class SequenceSource(_Source):
