@@ -129,3 +129,51 @@ def test_bad_or_unreachable_addresses_and_stdout_are_refused_at_once(tmp_path):
     to_stdout = dofkit("map", image, "-o", "-", "--engine", "ray")
     assert to_stdout.returncode == 2 and "name an output file" in to_stdout.stderr
     assert to_stdout.stdout == "" and sorted(p.name for p in tmp_path.iterdir()) == ["a.png"]
+
+
+LIBRARY_RUN = """
+import json, logging, os, signal, sys, warnings
+import ray
+from ray.data import DataContext
+from dofkit.batch.naming import Task
+from dofkit.batch.ray_engine import RAY_ENVIRONMENT, run_ray
+from dofkit.pipeline import PipelineSpec
+
+source, folder = sys.argv[1:]
+spec = PipelineSpec("map", {}, {"method": "analytic"})
+
+def state():
+    return (dict(os.environ), logging.getLogger("ray.data").level,
+            DataContext.get_current().enable_progress_bars, list(warnings.filters),
+            [signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)])
+
+def run(name):
+    return [row["ok"] for row in run_ray(spec, [Task(source, {"map": f"{folder}/{name}.png"})])]
+
+before = state()
+own = run("own") + run("own-again")
+unchanged = state() == before
+os.environ.update(RAY_ENVIRONMENT)  # the caller's own Ray, on loopback, no token in ~/.ray
+ray.init(address="local", num_cpus=1, include_dashboard=False, _temp_dir=folder + "/r")
+callers = run("callers")
+print(json.dumps({"own": own, "unchanged": unchanged, "callers": callers,
+                  "still_up": ray.is_initialized()}))
+ray.shutdown()
+"""
+
+
+def test_the_library_leaves_the_process_as_it_found_it(tree, tmp_path):
+    folder = tempfile.mkdtemp(prefix="dkl-", dir="/tmp")  # Ray's socket paths must stay short
+    environment = {name: value for name, value in os.environ.items()
+                   if name not in RAY_ENVIRONMENT and name != "RAY_ADDRESS"}
+    try:
+        done = subprocess.run([sys.executable, "-c", LIBRARY_RUN, str(tree / "a.png"), folder],
+                              env=environment, capture_output=True, text=True, timeout=600)
+        assert done.returncode == 0, done.stderr
+        result = json.loads(done.stdout.strip().splitlines()[-1])
+        assert result == {"own": [True, True], "unchanged": True, "callers": [True],
+                          "still_up": True}
+        assert {p.name for p in Path(folder).glob("*.png")} == {"own.png", "own-again.png",
+                                                                "callers.png"}
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
