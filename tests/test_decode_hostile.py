@@ -212,3 +212,107 @@ def test_bmp_claiming_more_rows_than_it_holds_is_refused():
     struct.pack_into("<i", data, 18, 3000)   # width
     with pytest.raises(ImageError, match="truncated or corrupt"):
         decode_image(bytes(data), "tall.bmp")
+
+
+def grey_tiff(pixels: np.ndarray, orientation: int = 1) -> bytes:
+    """Uncompressed 8-bit grey TIFF of ``pixels`` (H, W) with an orientation tag."""
+    buffer = io.BytesIO()
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    Image.fromarray(pixels).save(buffer, format="TIFF", exif=exif)
+    return buffer.getvalue()
+
+
+def test_a_file_named_like_the_upload_is_never_read(tmp_path):
+    secret = tmp_path / "secret.txt"
+    secret.write_bytes(bytes(range(256)) * 64)
+    picture = decode_image(grey_tiff(np.zeros((32, 64), np.uint8)), str(secret))
+    assert picture.rgb.max() == 0.0
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+@pytest.mark.parametrize("mode", ["L", "RGBA"])
+def test_tiff_orientation_read_from_a_file(tmp_path, mode, orientation):
+    pixels = upright(8)
+    if mode == "L":
+        pixels = pixels[:, :, 0]
+    else:
+        pixels = np.dstack([pixels, np.full(pixels.shape[:2], 255, np.uint8)])
+    path = tmp_path / "o.tif"
+    inverse = {6: 8, 8: 6}.get(orientation, orientation)
+    turned = pixels if orientation == 1 else np.asarray(
+        Image.fromarray(pixels).transpose(UNDO[inverse]))
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    Image.fromarray(turned).save(path, format="TIFF", exif=exif)
+    from dofkit.io import open_image
+
+    red = open_image(path).rgb[..., 0]
+    assert red.shape == (12, 20) and red[1, 1] > 0.9 and red[-1, -1] < 0.1
+
+
+def tiff_bytes(pixels: np.ndarray, **options) -> bytes:
+    tifffile = pytest.importorskip("tifffile")
+    buffer = io.BytesIO()
+    tifffile.imwrite(buffer, pixels, **options)
+    return buffer.getvalue()
+
+
+def with_tiff_tag(data: bytes, tag: int, value: int) -> bytes:
+    """``data`` with the SHORT or LONG ``tag`` of its first IFD set to ``value``."""
+    data = bytearray(data)
+    offset = struct.unpack("<I", data[4:8])[0]
+    for index in range(struct.unpack("<H", data[offset:offset + 2])[0]):
+        entry = offset + 2 + 12 * index
+        found, kind = struct.unpack("<HH", data[entry:entry + 4])
+        if found == tag:
+            struct.pack_into("<I" if kind == 4 else "<HH", data, entry + 8,
+                             *((value,) if kind == 4 else (value, 0)))
+    return bytes(data)
+
+
+@pytest.mark.parametrize("depth", [8, 16])
+def test_uncompressed_tiff_claiming_more_rows_than_its_strips_is_truncated(depth):
+    pixels = upright(depth)
+    data = with_tiff_tag(tiff_bytes(pixels), 257, 2 * pixels.shape[0])
+    with pytest.raises(ImageError, match="^tall.tif: truncated"):
+        decode_image(data, "tall.tif")
+
+
+def test_deep_tiff_with_one_plane_per_colour_is_refused_not_misread():
+    planes = np.moveaxis(upright(16), 2, 0)
+    data = tiff_bytes(planes, photometric="rgb", planarconfig="separate")
+    with pytest.raises(ImageError, match="one colour plane after another"):
+        decode_image(data, "planar.tif")
+    eight = tiff_bytes(np.moveaxis(upright(8), 2, 0), photometric="rgb", planarconfig="separate")
+    np.testing.assert_allclose(decode_image(eight, "p8.tif").rgb, upright(8) / 255.0)
+
+
+@pytest.mark.parametrize("depth", [8, 16])
+def test_tiff_where_zero_is_white_is_turned_around(depth):
+    grey = upright(depth)[:, :, 0]
+    picture = decode_image(tiff_bytes(grey, photometric="miniswhite"), "w.tif")
+    np.testing.assert_allclose(picture.rgb[..., 0], 1.0 - grey / float(np.iinfo(grey.dtype).max),
+                               atol=1e-6)
+
+
+def test_images_holding_several_pictures_are_refused():
+    tifffile = pytest.importorskip("tifffile")
+    pixels = upright(8)
+    pages, preview = io.BytesIO(), io.BytesIO()
+    with tifffile.TiffWriter(pages) as writer:
+        writer.write(pixels)
+        writer.write(pixels[::-1])
+    with pytest.raises(ImageError, match="TIFF of 2 pages"):
+        decode_image(pages.getvalue(), "pages.tif")
+    with tifffile.TiffWriter(preview) as writer:
+        writer.write(pixels)
+        writer.write(pixels[::4, ::4], subfiletype=1)  # a reduced-size preview: not a page
+    np.testing.assert_allclose(decode_image(preview.getvalue(), "p.tif").rgb, pixels / 255.0)
+    for fmt in ("PNG", "WEBP"):
+        buffer = io.BytesIO()
+        Image.fromarray(pixels).save(buffer, format=fmt, save_all=True,
+                                     append_images=[Image.fromarray(pixels[::-1].copy())],
+                                     **({"lossless": True} if fmt == "WEBP" else {}))
+        with pytest.raises(ImageError, match="animated image \\(2 frames\\)"):
+            decode_image(buffer.getvalue(), "a." + fmt.lower())

@@ -6,8 +6,10 @@ the presence of all the pixel data (:mod:`.integrity`), then the decode. Any exc
 decoder raises on a hostile file becomes an ImageError; nothing else escapes.
 
 Decoders: 16-bit PNG and 16-bit or float TIFF by OpenCV (Pillow drops 16-bit colour), the rest
-by Pillow. EXIF orientation is applied here for JPEG, PNG and WebP; TIFF decoders already
-apply their orientation tag.
+by Pillow, always from the bytes (never given a file name, which Pillow would read instead).
+EXIF orientation is applied here for JPEG, PNG and WebP; TIFF decoders already apply their
+orientation tag. Refused rather than guessed at: animated PNG and WebP, TIFFs of several
+pages, 16-bit or float TIFFs stored one colour plane after another (OpenCV misreads them).
 """
 
 from __future__ import annotations
@@ -139,11 +141,12 @@ def _decode(data: bytes, name: str, limit: int) -> Picture:
             f"{name}: image too large ({width}x{height} = {width * height:,} pixels, "
             f"limit {limit:,}; raise it with --max-pixels or DOFKIT_MAX_PIXELS)")
     check_complete(data, probe.format, name, probe)
+    _refuse_sequences(probe, name)
     kind = _sample_kind(probe, data, name)
     if kind == "float":
-        pixels, depth = _float_pixels(_decode_with_opencv(data), name), 16
+        pixels, depth = _float_pixels(_white_is_zero(probe, _decode_with_opencv(data)), name), 16
     elif kind == "16":
-        pixels, depth = _decode_with_opencv(data), 16
+        pixels, depth = _white_is_zero(probe, _decode_with_opencv(data)), 16
     else:
         pixels, depth = _decode_with_pillow(probe, name), 8
     if probe.format != "TIFF":
@@ -168,11 +171,42 @@ def _sample_kind(probe: Image.Image, data: bytes, name: str) -> str:
         if bits != 32:
             raise ImageError(f"{name}: {bits}-bit float TIFF samples are "
                              "not supported (32-bit float, 8- or 16-bit integer are)")
-        return "float"
-    if bits > 16:
+        kind = "float"
+    elif bits > 16:
         raise ImageError(f"{name}: {bits}-bit integer TIFF samples are "
                          "not supported; save it with 8- or 16-bit (or 32-bit float) samples")
-    return "16" if bits == 16 else "8"
+    else:
+        kind = "16" if bits == 16 else "8"
+    if kind != "8" and probe.tag_v2.get(284, 1) == 2 and probe.tag_v2.get(277, 1) > 1:
+        raise ImageError(f"{name}: {'float' if kind == 'float' else '16-bit'} TIFF stored one "
+                         "colour plane after another is not supported; save it with "
+                         "interleaved colour")
+    return kind
+
+
+def _refuse_sequences(probe: Image.Image, name: str) -> None:
+    """An animated PNG or WebP, or a TIFF of several full-size pages, is refused: which of
+    its images the user means is not known (a TIFF's reduced-size previews do not count)."""
+    if probe.format in ("PNG", "WEBP") and getattr(probe, "is_animated", False):
+        raise ImageError(f"{name}: animated image ({probe.n_frames} frames); dofkit reads "
+                         "still images: save the frame you want on its own")
+    if probe.format == "TIFF" and getattr(probe, "n_frames", 1) > 1:
+        pages = 0
+        for index in range(probe.n_frames):
+            probe.seek(index)
+            pages += not probe.tag_v2.get(254, 0) & 1  # bit 0: a reduced-size copy
+        probe.seek(0)
+        if pages > 1:
+            raise ImageError(f"{name}: TIFF of {pages} pages; dofkit reads single images: "
+                             "save the page you want on its own")
+
+
+def _white_is_zero(probe: Image.Image, pixels: np.ndarray) -> np.ndarray:
+    """OpenCV's 16-bit and float TIFF samples turned around where the TIFF says 0 is white
+    (photometric interpretation 0; Pillow does this itself for the 8-bit ones)."""
+    if probe.format != "TIFF" or probe.tag_v2.get(262) != 0:
+        return pixels
+    return (1.0 - pixels if pixels.dtype.kind == "f" else np.iinfo(pixels.dtype).max - pixels)
 
 
 def _float_pixels(pixels: np.ndarray, name: str) -> np.ndarray:

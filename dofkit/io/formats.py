@@ -36,7 +36,9 @@ def open_header(data: bytes, name: str) -> ImageFile.ImageFile | TiffHeader:
         if not _accepts(accept, prefix):
             continue
         try:
-            return factory(io.BytesIO(data), name)
+            # no file name for Pillow: given one, it reads raw pixels from the file of
+            # that name on disk (memory-mapped) instead of from ``data``
+            return factory(io.BytesIO(data), None)
         except Exception as exc:  # any failure of a header parser means a broken file
             if "unknown pixel mode" in str(exc):
                 header = _float_tiff_header(data) if fmt == "TIFF" else None

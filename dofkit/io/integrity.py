@@ -81,21 +81,37 @@ def _check_png(data: bytes, name: str) -> None:
 
 def _check_tiff(data: bytes, name: str, probe) -> None:
     tags = probe.tag_v2
-    offsets = tags.get(273) or tags.get(324) or ()
-    counts = tags.get(279) or tags.get(325) or ()
-    offsets = offsets if isinstance(offsets, tuple) else (offsets,)
-    counts = counts if isinstance(counts, tuple) else (counts,)
+    offsets = _tuple(tags.get(273) or tags.get(324) or ())
+    counts = _tuple(tags.get(279) or tags.get(325) or ())
     if any(not isinstance(v, int) or v < 0 for v in offsets + counts):
         raise ImageError(f"{name}: corrupt TIFF (strip offsets or sizes are not counts)")
+    size = (tags.get(256, 0), tags.get(257, 0))  # as stored (probe.size is turned upright)
+    if len(counts) < len(offsets) or len(offsets) < _tiff_pieces(tags, size):
+        raise ImageError(f"{name}: truncated or corrupt image (the TIFF lists fewer strips or "
+                         "tiles than its size needs)")
     if any(o + c > len(data) for o, c in zip(offsets, counts)):
         raise ImageError(f"{name}: truncated or corrupt image (TIFF data runs past the end of "
                          "the file)")
-    bits = tags.get(258, (8,))
-    bits = sum(bits) if isinstance(bits, tuple) else bits
-    needed = probe.size[0] * probe.size[1] * bits // 8
-    if needed > _TIFF_BEST_RATIO * sum(counts) + _CHUNK:
+    needed = size[0] * size[1] * sum(_tuple(tags.get(258, (8,)))) // 8
+    ratio = 1 if tags.get(259, 1) == 1 else _TIFF_BEST_RATIO  # 1: not compressed
+    if needed > ratio * sum(counts) + (0 if ratio == 1 else _CHUNK):
         raise ImageError(f"{name}: truncated or corrupt image (the TIFF holds "
                          f"{sum(counts):,} bytes of pixel data for {needed:,} bytes of pixels)")
+
+
+def _tiff_pieces(tags, size: tuple[int, int]) -> int:
+    """Strips or tiles a TIFF of ``size`` (width, height) must list, by its layout tags."""
+    width, height = size
+    planes = tags.get(277, 1) if tags.get(284, 1) == 2 else 1  # 2: one plane per sample
+    if 322 in tags and 323 in tags:
+        across, down = max(tags[322], 1), max(tags[323], 1)
+        return -(-width // across) * -(-height // down) * planes
+    return -(-height // max(min(tags.get(278, height), height), 1)) * planes
+
+
+def _tuple(value) -> tuple:
+    """A TIFF tag's value as a tuple (Pillow gives single values bare)."""
+    return value if isinstance(value, tuple) else (value,)
 
 
 def _check_bmp(data: bytes, name: str, size: tuple[int, int]) -> None:
