@@ -211,3 +211,27 @@ def test_an_interrupted_jobs_run_still_reports_the_inputs_it_finished(tree, tmp_
     reported = [first["outputs"][0]] + [status["outputs"][0] for status in rest]
     written = sorted(str(p) for p in tmp_path.glob("*.png"))
     assert rest and sorted(reported) == written  # each written map reported, and only those
+
+
+def test_a_killed_worker_fails_only_the_inputs_in_flight(tree, tmp_path):
+    import signal
+
+    psutil = pytest.importorskip("psutil")
+    from dofkit.batch.local import run_local
+    from dofkit.batch.naming import Task
+    from dofkit.pipeline import PipelineSpec
+
+    spec = PipelineSpec("map", {}, {"method": "analytic"})
+    tasks = [Task(str(tree / "a.png"), {"map": str(tmp_path / f"{i}.png")}) for i in range(10)]
+    statuses = run_local(spec, tasks, jobs=2)
+    reported = [next(statuses)]
+    workers = psutil.Process().children()
+    assert workers
+    workers[0].send_signal(signal.SIGKILL)
+    reported += list(statuses)
+    assert [s["input"] for s in reported] == [t.source for t in tasks]
+    failed = [i for i, s in enumerate(reported) if not s["ok"]]
+    assert all("a worker process ended abruptly" in reported[i]["error"] for i in failed)
+    assert len(failed) <= 4 and reported[-1]["ok"]  # at most 2 * jobs were in flight
+    written = sorted(str(p) for p in tmp_path.glob("*.png"))
+    assert written == sorted(s["outputs"][0] for s in reported if s["ok"])

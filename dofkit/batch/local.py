@@ -9,6 +9,7 @@ import os
 import warnings
 from collections import deque
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Iterable, Iterator
 
@@ -34,24 +35,40 @@ def run_local(spec: PipelineSpec, tasks: Iterable[Task], *, jobs: int = 1,
             pipeline.close()
         return
     spec.build(notify).close()  # a bad setting fails here once, not in every worker
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(jobs, mp_context=context, initializer=_start,
-                             initargs=(spec, guard, overwrite, quiet)) as pool:
-        pending: deque = deque()
-        try:
-            for task in tasks:
-                pending.append(pool.submit(_process, task))
-                if len(pending) >= 2 * jobs:
-                    yield pending.popleft().result()
-            while pending:
-                yield pending.popleft().result()
-        except KeyboardInterrupt:
-            pool.shutdown(wait=True, cancel_futures=True)
-            yield from _finished(pending)  # their outputs are written: they are reported
-            raise
-        except BaseException:
-            pool.shutdown(wait=True, cancel_futures=True)
-            raise
+    remaining = iter(tasks)
+    while True:  # a fresh pool whenever a worker dies (killed, or crashed in native code)
+        with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"),
+                                 initializer=_start,
+                                 initargs=(spec, guard, overwrite, quiet)) as pool:
+            broken = yield from _through(pool, remaining, jobs)
+        if not broken:
+            return
+
+
+def _through(pool: ProcessPoolExecutor, tasks: Iterator[Task], jobs: int):
+    """Status records of ``tasks`` run on ``pool``, in order, at most ``2 * jobs`` in
+    flight. Returns True if a worker died: the tasks it may have been on are reported failed,
+    and the rest of ``tasks`` is left for a new pool."""
+    pending: deque = deque()  # (task, future)
+    try:
+        for task in tasks:
+            pending.append((task, pool.submit(_process, task)))
+            while len(pending) >= 2 * jobs:
+                yield _collect(pending)
+        while pending:
+            yield _collect(pending)
+        return False
+    except BrokenProcessPool:
+        for task, future in pending:
+            yield next(_finished([future]), None) or _died(task)
+        return True
+    except KeyboardInterrupt:
+        pool.shutdown(wait=True, cancel_futures=True)
+        yield from _finished(future for _, future in pending)  # written: reported
+        raise
+    except BaseException:
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
 
 
 def _finished(futures: Iterable) -> Iterator[dict]:
@@ -59,6 +76,21 @@ def _finished(futures: Iterable) -> Iterator[dict]:
     for future in futures:
         if future.done() and not future.cancelled() and future.exception() is None:
             yield future.result()
+
+
+def _collect(pending: deque) -> dict:
+    """The first pending task's status record, waited for, then taken off ``pending`` (left
+    on it if the wait is interrupted, so that it can still be reported)."""
+    status = pending[0][1].result()
+    pending.popleft()
+    return status
+
+
+def _died(task: Task) -> dict:
+    """The status record of a task whose worker process ended before answering."""
+    return {"input": task.source, "outputs": [], "ok": False, "seconds": 0.0,
+            "error": f"{task.source}: not done: a worker process ended abruptly (killed, or "
+                     "crashed) while it was in flight"}
 
 
 def worker_threads(jobs: int) -> int:
