@@ -235,3 +235,14 @@ def test_a_killed_worker_fails_only_the_inputs_in_flight(tree, tmp_path):
     assert len(failed) <= 4 and reported[-1]["ok"]  # at most 2 * jobs were in flight
     written = sorted(str(p) for p in tmp_path.glob("*.png"))
     assert written == sorted(s["outputs"][0] for s in reported if s["ok"])
+
+
+def test_a_list_file_may_name_files_whose_names_are_not_utf8(tree, tmp_path):
+    odd = tree / os.fsdecode(b"caf\xe9.png")
+    odd.write_bytes((tree / "a.png").read_bytes())
+    listing = tmp_path / "list.txt"
+    listing.write_bytes(os.fsencode(odd) + b"\n" + os.fsencode(tree / "b.jpg") + b"\n")
+    result = run("map", "--from", listing, "-m", "analytic", "--out-dir", tmp_path / "m")
+    assert result.exit_code == 0, result.output
+    assert sorted(os.fsencode(p.name) for p in (tmp_path / "m").iterdir()) == [b"b.png",
+                                                                                 b"caf\xe9.png"]

@@ -71,13 +71,14 @@ def _read_stream(stream, max_bytes: int | None) -> bytes:
     return b"".join(chunks)
 
 
-def read_text_input(path: str | os.PathLike, what: str) -> str:
+def read_text_input(path: str | os.PathLike, what: str, *, file_names: bool = False) -> str:
     """UTF-8 text of ``path`` (``-`` = stdin), at most :data:`TEXT_MAX_BYTES`; InputError
     ``"NAME: cannot read WHAT (problem)"`` otherwise (``what``, e.g. ``"the list of
-    inputs"``)."""
+    inputs"``). With ``file_names``, bytes that are not UTF-8 are kept as the OS keeps them in
+    names (``os.fsdecode``: a file name need not be UTF-8)."""
     data = read_input(path, TEXT_MAX_BYTES, what=what)
     try:
-        return data.decode("utf-8")
+        return os.fsdecode(data) if file_names else data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise InputError(f"{path}: cannot read {what} (not UTF-8 text: {exc.reason} at byte "
                          f"{exc.start})") from None
