@@ -178,7 +178,8 @@ def test_stderr_holds_one_line_per_broken_file_and_no_library_noise(tmp_path):
     files = {"strips.tif": tiff_with_strip_offset_type(11),
              "tall.jpg": raised_height(good, "jpg", 400),
              "cut.jpg": good[:len(good) // 2],
-             "sixteen.tif": encode_image(np.zeros((8, 8, 3), np.float32), ".tif", depth=16)[:90]}
+             "sixteen.tif": encode_image(np.zeros((8, 8, 3), np.float32), ".tif", depth=16)[:90],
+             "samples.tif": with_tiff_tag(tiff_bytes(upright(8)), 277, 30000)}
     for name, data in files.items():
         (tmp_path / name).write_bytes(data)
     done = subprocess.run([sys.executable, "-m", "dofkit", "map", *sorted(files), "-m",
@@ -188,7 +189,7 @@ def test_stderr_holds_one_line_per_broken_file_and_no_library_noise(tmp_path):
     assert done.returncode == 1 and done.stdout == ""
     assert sorted(line.split(": ")[2] for line in lines[:-1]) == sorted(files)
     assert all(line.startswith("dofkit: error: ") for line in lines[:-1])
-    assert lines[-1].startswith("dofkit: mapping: 0 done, 4 failed")
+    assert lines[-1].startswith("dofkit: mapping: 0 done, 5 failed")
 
 
 def test_tiff_claiming_more_pixels_than_its_data_can_hold_is_refused():

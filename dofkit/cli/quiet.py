@@ -6,6 +6,7 @@ the real one, so dofkit's own messages and Python errors still show."""
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import warnings
@@ -13,7 +14,7 @@ import warnings
 
 def silence_native() -> None:
     """Redirect fd 2 to /dev/null, keeping ``sys.stderr`` on the original stream; also mute
-    Python warnings from the image libraries and OpenCV's log."""
+    Python warnings, the image libraries' Python log and OpenCV's log."""
     try:
         sys.stderr.flush()
         original = os.dup(2)
@@ -28,4 +29,5 @@ def silence_native() -> None:
 
     console.file = sys.stderr
     warnings.simplefilter("ignore")
+    logging.getLogger("PIL").addHandler(logging.NullHandler())  # its decoders log errors too
     os.environ.setdefault("OPENCV_LOG_LEVEL", "ERROR")
