@@ -299,3 +299,66 @@ def test_gate_detections_names_its_parameter_for_plain_dicts():
     assert refused.value.parameter == "detections" and "got dict" in str(refused.value)
     kept = dofkit.gate_detections([dofkit.Detection((0, 0, 5, 5), 0.9, "cat")], focus).kept
     assert [d.detection.label for d in kept] == ["cat"]
+
+
+def test_cascade_must_be_a_regular_file_of_bounded_size(tmp_path, monkeypatch):
+    """A FIFO (or /dev/zero) is refused before it is opened, not read without end; a file
+    larger than the --detections limit is refused without being read."""
+    import os
+    import threading
+
+    from dofkit.detect import builtin
+
+    fifo = tmp_path / "cascade.xml"
+    os.mkfifo(fifo)
+
+    def unblock():  # without the check, open() waits for a writer: give it EOF
+        try:
+            os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+        except OSError:
+            pass
+
+    rescue = threading.Timer(5, unblock)
+    rescue.start()
+    try:
+        with pytest.raises(ResourceError, match="cascade.xml: cannot read the cascade "
+                                                r"\(not a regular file\)"):
+            make_detector(f"haar:{fifo}")
+    finally:
+        rescue.cancel()
+    big = tmp_path / "big.xml"
+    big.write_text("<opencv_storage>" + " " * 200 + "</opencv_storage>")
+    monkeypatch.setattr(builtin, "TEXT_MAX_BYTES", 100)
+    with pytest.raises(ResourceError, match=r"big.xml: cannot read the cascade \(too large"):
+        make_detector(f"haar:{big}")
+
+
+@pytest.mark.parametrize("text, message", [
+    ("[" * 100_000, "d.json: nested too deeply"),
+    ('[{"bbox": [0, 0, 9, 9], "x": ' + "[" * 500 + "]" * 500 + "}]", "d.json: nested too deep"),
+    ('[{"bbox": [0, 0, 9, 9], "image_id": {"x": 1}}]',
+     'd.json: detection 0: an image is named by a file name or a whole number'),
+    ('{"bbox": [0, 0, 9, 9], "file_name": ["c.jpg"]}\n',
+     'd.json: line 1: an image is named by a file name or a whole number .*\\["c.jpg"\\]'),
+    ('{"image": ["c.jpg"], "detections": [{"bbox": [0, 0, 9, 9]}]}', "an image is named"),
+    ('[{"bbox": [0, 0, 9, 9], "score": NaN}]', "d.json: NaN is not a finite number"),
+    ('{"bbox": [0, 0, 9, 9]}\n{"bbox": [0, 0, 9, 9], "score": Infinity}\n',
+     "d.json: line 2: Infinity is not a finite number"),
+    ('[{"bbox": [0, 0, 9, 9], "score": -1e999}]', "-1e999 is not a finite number"),
+    ('[{"bbox": [0, 0, 9, 9], "score": ' + "9" * 400 + "}]", "9+\\.\\.\\. is not a finite"),
+    ('[{"bbox": [0, 0, 9, 9], "score": ' + "9" * 5000 + "}]", "9+\\.\\.\\. is not a finite"),
+])
+def test_hostile_detections_are_one_line_errors(text, message):
+    with pytest.raises(InputError, match=message):
+        parse_detections(text, "d.json")
+
+
+def test_cli_refuses_non_finite_scores_instead_of_printing_bare_nan(scene, tmp_path):
+    photo, focus = scene
+    nan = tmp_path / "nan.json"
+    nan.write_text('[{"bbox": [0, 0, 40, 60], "score": NaN, "image_id": 7}]')
+    result = runner.invoke(app, ["detect", str(photo), "--map", str(focus), "--detections",
+                                 str(nan), "--json"])
+    assert result.exit_code == 1 and result.stdout == "" and "NaN" not in result.stdout
+    assert result.stderr.strip() == (f"dofkit: error: {nan}: NaN is not a finite number "
+                                     "(detections take finite numbers only)")

@@ -277,3 +277,35 @@ def test_a_stopped_server_says_so_and_exits_0(stop):
     _, stderr = child.communicate(timeout=60)
     assert child.returncode == 0, stderr
     assert "server stopped" in stderr and "error" not in stderr and "Traceback" not in stderr
+
+
+def test_a_client_gone_mid_upload_is_one_quiet_log_line(capfd):
+    """400 of the 100,000 bytes announced, then the connection closes: one line in the log,
+    no traceback, no "internal error"; the server goes on answering."""
+    import socket
+    import time
+    import urllib.request
+
+    from serve_live import live_server
+
+    head = ("POST /v1/map?method=analytic HTTP/1.1\r\nHost: t\r\nContent-Type: {}\r\n"
+            "Content-Length: 100000\r\n\r\n")
+    form = (b'--b\r\nContent-Disposition: form-data; name="image"; filename="a.jpg"\r\n'
+            b"Content-Type: image/jpeg\r\n\r\n")
+    with live_server(create_app(Settings(backend="cpu"))) as url:
+        port = int(url.rsplit(":", 1)[1])
+        capfd.readouterr()
+        for kind, body in (("application/octet-stream", b""),
+                           ("multipart/form-data; boundary=b", form)):
+            with socket.create_connection(("127.0.0.1", port)) as connection:
+                connection.sendall(head.format(kind).encode() + body + b"x" * 400)
+        log, deadline = "", time.monotonic() + 20
+        while log.count("\n") < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+            log += capfd.readouterr().err
+        time.sleep(0.5)  # anything logged after the lines
+        log += capfd.readouterr().err
+        with urllib.request.urlopen(f"{url}/v1/health", timeout=10) as answer:
+            assert answer.status == 200
+    line = "dofkit: /v1/map: the client disconnected before its upload was complete\n"
+    assert log == 2 * line

@@ -739,3 +739,40 @@ def test_a_variable_frame_rate_video_is_not_called_truncated(tmp_path):
     result = run(path, tmp_path / "out.mp4", "--method", "analytic")
     assert result.exit_code == 0, result.output
     assert "ended early" not in result.stderr and probe(tmp_path / "out.mp4")["count"] == 15
+
+
+def test_a_stopped_run_keeps_its_partial_output_under_a_free_name(clip, tmp_path):
+    """An input (or any file) named <stem>.partial<suffix> is never replaced by the output
+    an interrupted run keeps: the next free name is taken."""
+    source = tmp_path / "out.partial.mp4"
+    source.write_bytes(clip.read_bytes())
+    other = tmp_path / "out.partial-2.mp4"
+    other.write_bytes(b"someone else's file")
+    for target, records in (("out.mp4", False), ("out.jsonl", True)):
+        (tmp_path / "out.partial.jsonl").write_text("kept\n")
+        with open_source(str(source)) as video:
+            sink = open_sink(str(tmp_path / target), records=records, size=video.size,
+                             rate=video.rate, audio=video.audio, inputs=(str(source),))
+            outcome = process(video, sink, (lambda frame: {}) if records else
+                              (lambda frame: frame.rgb), stop=lambda: True)
+        assert not outcome.complete and outcome.frames == 1
+        assert outcome.path == tmp_path / ("out.partial-3.mp4" if not records
+                                           else "out.partial-2.jsonl")
+    assert source.read_bytes() == clip.read_bytes()
+    assert other.read_bytes() == b"someone else's file"
+    assert (tmp_path / "out.partial.jsonl").read_text() == "kept\n"
+    assert probe(tmp_path / "out.partial-3.mp4")["count"] == 1 and not leftovers(tmp_path)
+
+
+def test_an_mp4_cut_in_its_header_is_a_one_line_error(tmp_path):
+    """Cut in the stream description (the moov box is at the end of the file), the video
+    stream has no codec: a message naming the file, not an internal error."""
+    data = make_video(tmp_path / "clip.mp4", 12, size=(64, 48)).read_bytes()
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(data[:data.rindex(b"stsd") - 4])
+    result = run(cut, tmp_path / "out.mp4", "--method", "analytic")
+    assert result.exit_code == 1, result.output
+    assert result.stderr.strip() == (f"dofkit: error: {cut}: no video codec dofkit can read "
+                                     "in it (unsupported codec, or a truncated or corrupt "
+                                     "file)")
+    assert not (tmp_path / "out.mp4").exists() and not leftovers(tmp_path)

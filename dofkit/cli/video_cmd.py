@@ -102,9 +102,10 @@ def video_command(
 
     The focus map of each frame is smoothed over time following the motion, and reset at
     scene cuts. Ctrl-C (or SIGTERM, SIGHUP) stops after the current frame and keeps what was
-    done: a video (playable) or JSON lines as <name>.partial.<suffix>, images where they
-    are. A second Ctrl-C aborts at once. A video that ends before the frame
-    count it announces is reported (exit 1), its frames kept.
+    done: a video (playable) or JSON lines as <name>.partial.<suffix> (or .partial-2, ...:
+    no existing file is replaced), images where they are. A second Ctrl-C aborts at once. A
+    video that ends before the frame count it announces is reported (exit 1), its frames
+    kept.
     """
     from ..focus import FocusEstimator
     from ..io import Picture

@@ -4,13 +4,15 @@ Haar/LBP cascades where their XML files can be found."""
 from __future__ import annotations
 
 import importlib.util
+import os
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-from ..errors import ParameterError, ResourceError
+from ..errors import InputError, ParameterError, ResourceError
 from ..io import to_uint
+from ..io.inputs import TEXT_MAX_BYTES, read_input
 from ..roi.boxes import clip_box
 from .base import Detection, Detector
 
@@ -74,15 +76,18 @@ def _detections(rects, scores, label: str, size: tuple[int, int]) -> list[Detect
 
 
 def load_cascade(path: str | Path) -> cv2.CascadeClassifier:
-    """A CascadeClassifier from an XML file; ResourceError naming the file if unusable.
+    """A CascadeClassifier from an XML file (a regular file, at most the size of a
+    ``--detections`` file); ResourceError naming the file if unusable.
 
     scikit-image's copy of OpenCV's LBP face cascade misspells one element
     (``featuhreParams``), which OpenCV refuses; it is read with the name mended."""
+    if os.path.exists(path) and not os.path.isfile(path):  # a FIFO or /dev/zero never ends
+        raise ResourceError(f"{path}: cannot read the cascade (not a regular file)")
     try:
-        text = Path(path).read_text(encoding="utf-8", errors="replace")
-    except OSError as exc:
-        raise ResourceError(f"{path}: cannot read the cascade ({exc.strerror or exc})") from None
-    text = text.replace("featuhreParams", "featureParams")
+        data = read_input(path, TEXT_MAX_BYTES, what="the cascade")
+    except InputError as exc:
+        raise ResourceError(str(exc)) from None
+    text = data.decode("utf-8", errors="replace").replace("featuhreParams", "featureParams")
     cascade = cv2.CascadeClassifier()
     try:
         storage = cv2.FileStorage(text, cv2.FILE_STORAGE_READ | cv2.FILE_STORAGE_MEMORY)

@@ -31,6 +31,8 @@ from .gate import box_problem
 
 DOCUMENT_KEYS = ("detections", "kept", "dropped")
 IMAGE_KEYS = ("image", "file_name", "image_id")
+#: Deepest nesting of arrays and objects read (a detection in a document needs 4 levels).
+MAX_DEPTH = 64
 
 
 @dataclass(frozen=True)
@@ -83,41 +85,74 @@ def parse_detections(text: str, name: str) -> DetectionFile:
     """Read detections from JSON ``text`` (see the module docs); ``name`` labels errors.
     Raises InputError naming ``name`` and the line or detection at fault."""
     try:
-        whole = json.loads(text)
+        whole = _load(text, name)
     except json.JSONDecodeError:
         whole = None
     if isinstance(whole, list):
         items = [(None, item, f"detection {i}") for i, item in enumerate(whole)]
     elif isinstance(whole, dict):
-        items = list(_from_document(whole, "line 1"))
+        items = list(_from_document(whole, name, "line 1"))
     else:
         items = []
         for number, line in enumerate(text.splitlines(), 1):
             if not line.strip():
                 continue
             try:
-                document = json.loads(line)
+                document = _load(line, f"{name}: line {number}")
             except json.JSONDecodeError as exc:
                 raise InputError(f"{name}: line {number}: not valid JSON ({exc.msg} at "
                                  f"column {exc.colno})") from None
-            items += _from_document(document, f"line {number}")
+            items += _from_document(document, name, f"line {number}")
     entries = []
     for image, item, where in items:
         if not isinstance(item, dict):
             raise InputError(f"{name}: {where}: a detection must be a JSON object")
         key = image if image is not None else next(
             (item[k] for k in IMAGE_KEYS if item.get(k) is not None), None)
+        if key is not None and (isinstance(key, bool) or not isinstance(key, (str, int))):
+            raise InputError(f"{name}: {where}: an image is named by a file name or a whole "
+                             f"number (image_id); got {json.dumps(key)[:40]}")
         entries.append((key, _detection(item, f"{name}: {where}")))
     return DetectionFile(name, entries)
 
 
-def _from_document(document: object, where: str):
+def _load(text: str, where: str) -> object:
+    """``json.loads(text)``, refusing numbers that cannot be written back as JSON or used
+    (NaN, Infinity, 1e999, an integer too long) and nesting deeper than :data:`MAX_DEPTH`:
+    InputError naming ``where``; JSONDecodeError for text that is not JSON."""
+    def number(literal: str) -> int | float:
+        try:
+            value = float(literal) if any(c in literal for c in ".eEIN") else int(literal)
+            if math.isfinite(value):
+                return value
+        except (ValueError, OverflowError):  # over 4300 digits; an int beyond float's range
+            pass
+        shown = literal if len(literal) <= 24 else literal[:24] + "..."
+        raise InputError(f"{where}: {shown} is not a finite number (detections take finite "
+                         "numbers only)")
+
+    deep = InputError(f"{where}: nested too deeply (over {MAX_DEPTH} levels of arrays and "
+                      "objects)")
+    try:
+        whole = json.loads(text, parse_float=number, parse_int=number, parse_constant=number)
+    except RecursionError:
+        raise deep from None
+    level = [whole]
+    for _ in range(MAX_DEPTH + 1):  # level by level: deeper values break pickle and json.dumps
+        level = [child for value in level if isinstance(value, (dict, list))
+                 for child in (value.values() if isinstance(value, dict) else value)]
+        if not level:
+            return whole
+    raise deep
+
+
+def _from_document(document: object, name: str, where: str):
     """(image, detection object, place) from one line: a detection or a per-image document."""
     if isinstance(document, dict) and any(k in document for k in DOCUMENT_KEYS):
         for key in DOCUMENT_KEYS:
             items = document.get(key, [])
             if not isinstance(items, list):
-                raise InputError(f"{where}: \"{key}\" must be a list")
+                raise InputError(f"{name}: {where}: \"{key}\" must be a list")
             for index, item in enumerate(items):
                 yield document.get("image"), item, f"{where}, {key}[{index}]"
     else:

@@ -1,5 +1,6 @@
 """Every failure as a JSON ``{"error": "<one line>"}`` with a 4xx (or 503) status, never a
-traceback: dofkit's own errors, FastAPI's validation errors and Starlette's HTTP errors."""
+traceback: dofkit's own errors, FastAPI's validation errors and Starlette's HTTP errors; a
+client gone mid-upload is one line in the log."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect
 
 from ..errors import DofkitError, ImageTooLargeError, ResourceError
 
@@ -69,6 +71,12 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException):
         return error_response(exc.status_code, str(exc.detail).lower(), exc.headers)
+
+    @app.exception_handler(ClientDisconnect)
+    async def gone(request: Request, exc: ClientDisconnect):  # no one to answer: one line
+        print(f"dofkit: {request.url.path}: the client disconnected before its upload was "
+              "complete", file=sys.stderr)
+        return error_response(400, "client disconnected")
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception):

@@ -16,6 +16,7 @@ against the video.
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import os
@@ -149,12 +150,12 @@ class VideoSource(_Source):
             raise ImageError(f"{path}: no video stream")
         self._video = self._container.streams.video[0]
         context = self._video.codec_context
-        codec = getattr(self._video.codec, "name", "?")
-        if context is None:
-            raise ImageError(f"{path}: unsupported video codec {codec}")
+        if context is None:  # codec unknown to FFmpeg, or its header cut off (truncated)
+            raise ImageError(f"{path}: no video codec dofkit can read in it (unsupported "
+                             "codec, or a truncated or corrupt file)")
         if not context.width or not context.height:  # e.g. text named x.png
             raise ImageError(f"{path}: not a video dofkit can read (no frame size in its "
-                             f"{codec} data)")
+                             f"{context.name} data)")
         self._video.thread_type = "AUTO"
         self.size = (context.width, context.height)
         # PyAV cannot read the stream's display matrix, only a decoded frame's: one frame is
@@ -384,8 +385,8 @@ class VideoSink:
 
     Frames go to an atomic output (:class:`dofkit.io.AtomicFile`: nothing is left if the
     process is killed). :meth:`finish` names it ``target``; :meth:`keep_partial` closes it
-    properly (a playable file) and names it ``<stem>.partial<suffix>``; :meth:`discard`
-    drops it.
+    properly (a playable file) and names it ``<stem>.partial<suffix>`` (a free name: see
+    :func:`_partial_name`); :meth:`discard` drops it.
     """
 
     def __init__(self, target: str, *, size: tuple[int, int], rate: Fraction,
@@ -492,7 +493,7 @@ class VideoSink:
         return self._output.commit()
 
     def keep_partial(self) -> Path | None:
-        """Close properly what was written and keep it as ``<stem>.partial<suffix>``; None
+        """Close properly what was written and keep it under :func:`_partial_name`; None
         (and no file) when no frame was written."""
         if not self.written:
             self.discard()
@@ -562,8 +563,14 @@ def _overwrites_frames(pattern: str, source: str) -> bool:
 
 
 def _partial_name(target: Path) -> Path:
-    """Where an interrupted run keeps its output: ``<stem>.partial<suffix>`` beside it."""
-    return target.with_name(f"{target.stem}.partial{target.suffix}")
+    """Where an interrupted run keeps its output: ``<stem>.partial<suffix>`` beside it, or
+    ``<stem>.partial-2<suffix>``, ``-3``, ... when that name is taken (an input, or any other
+    file: none is replaced)."""
+    for number in itertools.count(1):
+        tag = "" if number == 1 else f"-{number}"
+        path = target.with_name(f"{target.stem}.partial{tag}{target.suffix}")
+        if not os.path.lexists(path):
+            return path
 
 
 class JsonLinesSink:
