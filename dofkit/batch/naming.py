@@ -62,11 +62,35 @@ def place(sources: list[Source], template: str, out_dir: Path, **extra) -> list[
             for source in sources]
 
 
+def file_key(path: str | os.PathLike) -> tuple[int, int] | str:
+    """What identifies the file at ``path``: (device, inode) of an existing file, so that
+    symbolic and hard links to it are the same file (as :func:`os.path.samefile` decides),
+    else its absolute path."""
+    try:
+        info = os.stat(path)
+    except (OSError, ValueError):  # missing, unreachable, or a name with a NUL byte
+        return os.path.abspath(path)
+    return info.st_dev, info.st_ino
+
+
+def refuse_inputs(outputs: list[tuple[str, str | os.PathLike | None]], inputs: list) -> None:
+    """Refuse, before anything runs, an output among ``outputs`` ((parameter, path) pairs;
+    None and '-' pass) that is one of the files ``inputs`` of the run (see :func:`file_key`):
+    a ParameterError naming the parameter."""
+    read = _keyed(inputs)
+    for parameter, path in outputs:
+        source = None if path is None or str(path) == STDIO else read.get(file_key(path))
+        if source is not None:
+            raise ParameterError(f"{parameter}: {_naming(path, source)} is an input of this "
+                                 "run; name another file", parameter)
+
+
 def refuse_collisions(tasks: list[Task], inputs: list[str], overwrite: bool = False) -> None:
     """Refuse, before anything runs, an output in a format dofkit does not write, two outputs
     with one path, and an output that is an input (image, map, detections, weights) of the
-    run unless ``overwrite``, crop patterns included."""
-    seen: dict[str, tuple[str, str]] = {}  # output path -> (input, role) writing it
+    run unless ``overwrite``, crop patterns included. Files are told apart by
+    :func:`file_key` (through links)."""
+    seen: dict = {}  # file key -> (output path, input, role) writing it
     patterns, to_stdout = [], []
     for task in tasks:
         for role, target in task.targets.items():
@@ -83,30 +107,41 @@ def refuse_collisions(tasks: list[Task], inputs: list[str], overwrite: bool = Fa
                 check_suffix(Path(target).suffix)
             except ParameterError as exc:
                 raise ParameterError(f"{target}: {exc}", "path") from None
-            key = os.path.abspath(target)
-            if key in seen and seen[key][0] == task.source:
-                raise ParameterError(f"{target}: the {seen[key][1]} and the {role} of "
+            key = file_key(target)
+            if key in seen and seen[key][1] == task.source:
+                raise ParameterError(f"{target}: the {seen[key][2]} and the {role} of "
                                      f"{task.source} would both be written here")
             if key in seen:
                 raise ParameterError(f"{target}: two outputs would be written here "
-                                     f"({seen[key][0]} and {task.source}); use --name with "
+                                     f"({seen[key][1]} and {task.source}); use --name with "
                                      "{parent} or another template", "name")
-            seen[key] = (task.source, role)
-    sources = {os.path.abspath(p) for p in inputs if p and p != STDIO}
-    for key, (owner, _) in seen.items():
-        if key in sources and not overwrite:
-            raise ParameterError(f"{key}: refusing to overwrite an input file of this run "
-                                 f"(an output of {owner}; pass --overwrite)")
+            seen[key] = (target, task.source, role)
+    read = _keyed(inputs)
+    for key, (target, owner, _) in seen.items():
+        if key in read and not overwrite:
+            raise ParameterError(f"{_naming(target, read[key])}: refusing to overwrite an input "
+                                 f"file of this run (an output of {owner}; pass --overwrite)")
         for source, pattern in patterns:
-            if _matches(pattern, key):
-                raise ParameterError(f"{key}: an output of {owner} is named like a crop of "
+            if _matches(pattern, os.path.abspath(target)):
+                raise ParameterError(f"{target}: an output of {owner} is named like a crop of "
                                      f"{source}; choose other names", "name")
-    for key in sources:
+    for path in {os.path.abspath(p) for p in inputs if p and p != STDIO}:
         for source, pattern in patterns:
-            if _matches(pattern, key) and not overwrite:
-                raise ParameterError(f"{key}: refusing to overwrite an input file of this run "
+            if _matches(pattern, path) and not overwrite:
+                raise ParameterError(f"{path}: refusing to overwrite an input file of this run "
                                      f"(a crop of {source} would take its name; pass "
                                      "--overwrite)")
+
+
+def _naming(path: str | os.PathLike, source: str) -> str:
+    """``path``, and the input ``source`` it is when that is named otherwise."""
+    same_name = os.path.abspath(path) == os.path.abspath(source)
+    return str(path) if same_name else f"{path} (the same file as {source})"
+
+
+def _keyed(paths: list) -> dict:
+    """File key -> path, of the files among ``paths`` (None and '-' left out)."""
+    return {file_key(p): str(p) for p in paths if p is not None and str(p) != STDIO}
 
 
 def _matches(pattern: str, path: str) -> bool:

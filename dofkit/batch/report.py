@@ -1,6 +1,7 @@
 """``--report FILE.jsonl``: one status record per input, streamed to an atomic file that
 takes its name when the run ends (also when it is interrupted: what was done is kept), or
-with ``-`` to stdout as each input finishes."""
+with ``-`` to stdout as each input finishes. The file is opened with the first record: a
+run that never starts (weights missing, device absent) writes nothing and replaces nothing."""
 
 from __future__ import annotations
 
@@ -10,21 +11,26 @@ from ..io import STDIO, AtomicFile, write_stdout
 
 
 class Report:
-    """Write status records as JSON Lines to ``path`` (``-``: stdout; None: a no-op)."""
+    """Write status records as JSON Lines to ``path`` (``-``: stdout; None: a no-op);
+    ``written`` counts them."""
 
     def __init__(self, path: str | None):
         self._path = path
-        self._output = AtomicFile(path) if path and path != STDIO else None
+        self._output: AtomicFile | None = None
+        self.written = 0
 
     def write(self, status: dict) -> None:
         line = (json.dumps(status) + "\n").encode("utf-8")
         if self._path == STDIO:
             write_stdout(line)
-        elif self._output is not None:
+        elif self._path:
+            if self._output is None:
+                self._output = AtomicFile(self._path)
             self._output.write(line)
+        self.written += 1
 
     def close(self) -> None:
-        """Give the report its name."""
+        """Give the report its name (when it holds a record)."""
         if self._output is not None:
             self._output.commit()
             self._output = None

@@ -12,7 +12,8 @@ import typer
 
 from ..batch import Report, Task, check_template, collect, place, refuse_collisions, skipped
 from ..batch.inputs import Source
-from ..errors import OutputError, ParameterError
+from ..batch.naming import refuse_inputs
+from ..errors import ParameterError
 from ..io import STDIO, WRITE_SUFFIXES
 from ..pipeline import PipelineSpec
 from .common import fail, notice, printable, stdout_is_terminal
@@ -54,8 +55,11 @@ class Shared:
                               self.max_pixels)
 
     def guard(self, *more: Optional[str]) -> tuple:
-        """Files besides the images that this run reads (never to be overwritten)."""
-        return tuple(p for p in (self.weights, self.from_list, *more) if p and p != "-")
+        """Files besides the images that this run reads (never to be overwritten): the
+        weights and their manifest (same stem, ``.json``), the ``--from`` list, ``more``."""
+        manifest = os.path.splitext(self.weights)[0] + ".json" if self.weights else None
+        return tuple(p for p in (self.weights, manifest, self.from_list, *more)
+                     if p and p != "-")
 
 
 @dataclass
@@ -155,8 +159,7 @@ def execute(spec: PipelineSpec, tasks: list[Task], options: BatchOptions, *, lab
     read = [t.source for t in tasks] + [t.map for t in tasks if t.map] + [str(g) for g in guard]
     report_file = options.report if options.report != STDIO else None
     refuse_collisions(tasks, read + ([report_file] if report_file else []), options.overwrite)
-    if report_file and os.path.abspath(report_file) in map(os.path.abspath, read):
-        raise OutputError(f"{report_file}: the report would replace an input of this run")
+    refuse_inputs([("report", report_file)], read)
     if options.report == STDIO and (stdout or any(STDIO in t.targets.values() for t in tasks)):
         raise ParameterError("--report '-' and the command's own output would both write to "
                              "stdout; give the report a file name")
@@ -192,7 +195,8 @@ def execute(spec: PipelineSpec, tasks: list[Task], options: BatchOptions, *, lab
         except KeyboardInterrupt:
             report.close()
             fail(f"interrupted after {progress.done} of {len(tasks)} inputs"
-                 + (f"; {report_file} holds them" if report_file else ""), 130)
+                 + (f"; {report_file} holds them" if report_file and report.written else ""),
+                 130)
     if not options.quiet and len(tasks) > 1:
         notice(f"{label}: {progress.summary()}")
     if progress.failed:

@@ -23,7 +23,9 @@ OPTION_NAMES = {"strength": "--smooth", "every": "--every", "max_rois": "--max",
                 "fraction": "--fraction", "aspect": "--aspect", "method": "--method",
                 "device": "--device", "backend": "--backend", "style": "--style",
                 "weights": "--weights", "max_pixels": "--max-pixels",
-                "coherence": "--coherence", "init": "--init", "address": "--ray-address"}
+                "coherence": "--coherence", "init": "--init", "address": "--ray-address",
+                "threads": "--threads", "report": "--report", "checkpoint": "--checkpoint",
+                "export": "--export"}
 
 
 def printable(text: str) -> str:

@@ -8,7 +8,7 @@ from typing import Optional
 
 import typer
 
-from ..focus import DEVICES, METHODS
+from ..focus import DEVICES, MAX_THREADS, METHODS
 from ..render.styles import DEFAULT_STYLE, PARAMETERS, STYLES
 from .batch_run import ENGINES
 from .help_style import choices
@@ -19,7 +19,8 @@ Method = typer.Option("auto", "--method", "-m", metavar=choices(METHODS),
                            "analytic in validation, else analytic.")
 Device = typer.Option("cpu", "--device", metavar=choices(DEVICES),
                       help="Device for the network.")
-Threads = typer.Option(None, "--threads", min=1, help="CPU threads for the network.")
+Threads = typer.Option(None, "--threads", min=1, max=MAX_THREADS,
+                       help="CPU threads for the network.")
 Weights = typer.Option(None, "--weights", dir_okay=False, metavar="FILE",
                        help="Network weights (.safetensors with its .json manifest) instead of "
                             "the shipped ones, e.g. from `dofkit train --export`.")

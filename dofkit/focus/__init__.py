@@ -30,6 +30,8 @@ from .paper import paper_focus
 
 METHODS = ("auto", "analytic", "paper", "srcnn")
 DEVICES = ("cpu", "cuda")
+#: Most CPU threads the network may be given (torch crashes on absurd counts).
+MAX_THREADS = 256
 
 FocusFunction = Callable[[np.ndarray], np.ndarray]
 
@@ -46,7 +48,8 @@ class FocusEstimator:
     method : one of :data:`METHODS`.
     device : ``"cpu"`` or ``"cuda"`` for the network; asking for CUDA where there is none
         raises :class:`ResourceError`, even with ``auto``.
-    threads : torch intra-op threads for the network, or None for torch's default.
+    threads : torch intra-op threads for the network (1 to :data:`MAX_THREADS`), or None
+        for torch's default.
     weights : path to other safetensors weights for the network, or None for the shipped ones;
         weights given that do not load raise :class:`ResourceError`, even with ``auto``.
     notify : called with a one-line notice when ``auto`` falls back to ``analytic``.
@@ -60,9 +63,7 @@ class FocusEstimator:
         if device not in DEVICES:
             raise ParameterError(f"device must be one of {', '.join(DEVICES)}; got {device!r}",
                                  "device")
-        if threads is not None and (type(threads) is not int or threads < 1):
-            raise ParameterError(f"threads must be a whole number >= 1 or None; got "
-                                 f"{threads!r}", "threads")
+        check_threads(threads)
         self.requested = method
         self.method, self._function = self._resolve(method, device, threads, weights, notify)
 
@@ -91,6 +92,14 @@ class FocusEstimator:
         """Map float32 RGB (H, W, 3) in [0, 1] -> float32 (H, W) in [0, 1], 1 = in focus."""
         check_rgb(image)
         return self._function(image)
+
+
+def check_threads(threads: int | None) -> None:
+    """Raise ParameterError unless ``threads`` is None or a whole number in 1 to
+    :data:`MAX_THREADS`."""
+    if threads is not None and (type(threads) is not int or not 1 <= threads <= MAX_THREADS):
+        raise ParameterError(f"threads must be a whole number from 1 to {MAX_THREADS} (or "
+                             f"None); got {threads!r}", "threads")
 
 
 def _shipped_network_preferred() -> bool:

@@ -33,6 +33,7 @@ from safetensors.torch import load_file, save
 from ..errors import ResourceError
 from ..io.atomic import write_bytes_atomic, write_text_atomic
 from ..resources import resource_dir
+from . import check_threads
 from .analytic import analytic_evidence, sigmoid, working_copy
 from .fill import fill_from_edges
 from .models import build
@@ -70,11 +71,21 @@ def save_weights(model: torch.nn.Module, path: Path, architecture: str, config: 
     return digest
 
 
+def _refuse_irregular(file: Path) -> None:
+    """ResourceError unless ``file`` is missing or a regular file (a folder, a FIFO or
+    /dev/zero is never read: the last two would be read without end)."""
+    if file.exists() and not file.is_file():
+        raise ResourceError(f"{file}: not a regular file (weights are a .safetensors file "
+                            "with its .json manifest)")
+
+
 def load_weights(path: Path) -> tuple[torch.nn.Module, dict]:
     """(model in eval mode, manifest) from a weights file; ResourceError if unusable."""
-    manifest_file = manifest_path(path)
-    if not path.is_file():
+    if not path.exists():
         raise ResourceError(f"{path}: weights file not found")
+    _refuse_irregular(path)  # first: a folder such as "/" has no manifest name
+    manifest_file = manifest_path(path)
+    _refuse_irregular(manifest_file)
     try:
         manifest = json.loads(manifest_file.read_text())
         expected = manifest["sha256"]
@@ -139,11 +150,13 @@ class SrcnnPredictor:
     ----------
     weights : safetensors file (with its ``.json`` manifest), or None for the shipped ones.
     device : ``"cpu"`` or ``"cuda"``.
-    threads : torch intra-op threads while predicting, or None for torch's setting.
+    threads : torch intra-op threads while predicting (1 to
+        :data:`~dofkit.focus.MAX_THREADS`), or None for torch's setting.
     """
 
     def __init__(self, weights: str | Path | None = None, device: str = "cpu",
                  threads: int | None = None):
+        check_threads(threads)
         self.device = select_device(device)
         self.threads = threads
         path = Path(weights) if weights is not None else default_weights()

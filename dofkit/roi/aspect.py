@@ -13,14 +13,33 @@ from .boxes import BoxMeans
 from .regions import Roi, check_focus, in_focus_mask, resolve_threshold
 
 
+#: The most elongated crop box: W:H from 1:MAX_ASPECT to MAX_ASPECT:1.
+MAX_ASPECT = 100.0
+
+
 def parse_aspect(text: str) -> tuple[float, float]:
-    """``"W:H"`` (e.g. ``"16:9"``, ``"1:1"``) -> (W, H), both > 0."""
+    """``"W:H"`` (e.g. ``"16:9"``, ``"1:1"``) -> (W, H), as :func:`check_aspect` accepts."""
     try:
         width, height = (float(part) for part in text.split(":"))
     except ValueError:
-        raise ParameterError(f"aspect must look like W:H (e.g. 16:9); got {text!r}") from None
-    if not (width > 0 and height > 0 and np.isfinite(width) and np.isfinite(height)):
-        raise ParameterError(f"aspect W:H needs two positive numbers; got {text!r}")
+        raise ParameterError(f"aspect must look like W:H (e.g. 16:9); got {text!r}",
+                             "aspect") from None
+    return check_aspect((width, height))
+
+
+def check_aspect(aspect) -> tuple[float, float]:
+    """``aspect`` = (W, H) as floats; ParameterError unless both are positive and finite and
+    W/H is between 1/:data:`MAX_ASPECT` and :data:`MAX_ASPECT`."""
+    try:
+        width, height = (float(value) for value in aspect)
+    except (TypeError, ValueError):
+        raise ParameterError(f"aspect must be a pair (W, H); got {aspect!r}", "aspect") from None
+    shown = f"{width!r}:{height!r}"
+    if not (0 < width < np.inf and 0 < height < np.inf):
+        raise ParameterError(f"aspect W:H needs two positive numbers; got {shown}", "aspect")
+    if width > MAX_ASPECT * height or height > MAX_ASPECT * width:
+        raise ParameterError(f"aspect W:H must be from 1:{MAX_ASPECT:g} to {MAX_ASPECT:g}:1; "
+                             f"got {shown}", "aspect")
     return width, height
 
 
@@ -41,6 +60,7 @@ def aspect_crop(focus: np.ndarray, aspect: tuple[float, float], *, fraction: flo
     (40, 20, 20, 10)
     """
     check_focus(focus)
+    across, down = check_aspect(aspect)
     if not 0.0 < fraction <= 1.0:
         raise ParameterError(f"fraction must be in (0, 1]; got {fraction}")
     mask = in_focus_mask(focus, resolve_threshold(focus, threshold), speck)
@@ -50,7 +70,7 @@ def aspect_crop(focus: np.ndarray, aspect: tuple[float, float], *, fraction: flo
         return None
     sums = cv2.integral(weights)
     height, width = focus.shape
-    ratio = aspect[0] / aspect[1]
+    ratio = across / down
 
     def size(h: int) -> tuple[int, int]:
         return min(width, max(1, round(h * ratio))), h

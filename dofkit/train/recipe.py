@@ -11,13 +11,15 @@ import numpy as np
 import torch
 from rich.console import Console
 
+from ..batch.naming import refuse_inputs
+from ..evaluate import find_cases
 from ..focus.analytic import analytic_focus
 from ..focus.models import build, parameter_count
 from ..errors import ParameterError
 from ..focus.srcnn import SrcnnPredictor, load_weights, manifest_path, save_weights
 from ..io.atomic import AtomicFile
-from .data import (SKIMAGE_HELD_OUT, WORK_SIDE, PhotoSet, SceneSamples, cutouts_of, load_masked,
-                   load_sharp, load_skimage)
+from .data import (SKIMAGE_HELD_OUT, WORK_SIDE, PhotoSet, SceneSamples, cutouts_of, list_images,
+                   load_masked, load_sharp, load_skimage, masked_pairs)
 from .loop import History, Settings, train
 from .validation import (allowances, build_validation, flat, scaled_maps, score_sources,
                          worst_regret)
@@ -42,6 +44,11 @@ class Sources:
         """Every source as a PhotoSet (photos decoded once, at working scale)."""
         sets = [load_masked(f) for f in self.masked] + [load_sharp(f) for f in self.sharp]
         return sets + ([load_skimage()] if self.skimage else [])
+
+    def files(self) -> list[Path]:
+        """The files :meth:`load` reads (photos and masks)."""
+        return ([path for folder in self.masked for pair in masked_pairs(folder) for path in pair]
+                + [path for folder in self.sharp for path in list_images(folder)])
 
     def split(self, seed: int) -> tuple[list[PhotoSet], list[PhotoSet]]:
         """(train, held-out) sets: the same seeded split every run uses; scikit-image's
@@ -104,6 +111,10 @@ def train_focus_model(sources: Sources, settings: Settings, *, patch: int = 224,
     ``init``; with ``export`` write the selected weights there, with a manifest holding the
     per-source scores of exactly the exported predictor and of the analytic map on the same
     data."""
+    best = checkpoint.with_suffix(checkpoint.suffix + ".best") if checkpoint else None
+    refuse_inputs([("checkpoint", checkpoint), ("checkpoint", best)]
+                  + [("export", path) for path in _weights_files(export)],
+                  _read_files(sources, validation, init))
     console = console or Console(stderr=True)
     torch.manual_seed(settings.seed)
     model = build(ARCHITECTURE, **CONFIG) if init is None else recipe_weights(init, "init")[0]
@@ -113,7 +124,6 @@ def train_focus_model(sources: Sources, settings: Settings, *, patch: int = 224,
     console.print("sources (train/held-out photos): " + ", ".join(
         f"{t.name} {len(t.photos)}/{len(h.photos)}" for t, h in zip(train_sets, held_sets)))
     data = build_validation(held_sets, cutouts_of(held_sets), settings.seed, validation)
-    best = checkpoint.with_suffix(checkpoint.suffix + ".best") if checkpoint else None
     selector = Selector(data, best, resume)
     if init is not None and not resume:  # the starting weights are a candidate too
         console.print("validation of --init " + json.dumps(selector(model)))
@@ -161,10 +171,7 @@ def rescore(weights: Path, sources: Sources, export: Path, validation: Path | No
     the run used; its seed comes from the manifest. ``weights`` and its manifest are only
     read."""
     console = console or Console(stderr=True)
-    read = {path.resolve() for path in (weights, manifest_path(weights))}
-    if read & {path.resolve() for path in (export, manifest_path(export))}:
-        raise ParameterError(f"export: {export} would overwrite {weights} or its manifest; "
-                             "export to a new file", "export")
+    refuse_inputs([("export", path) for path in _weights_files(export)], _weights_files(weights))
     model, manifest = recipe_weights(weights, "weights")
     if "seed" not in manifest:
         raise ParameterError(f"weights: {weights} has no seed in its manifest, so its held-out "
@@ -187,6 +194,19 @@ def recipe_weights(path: Path, parameter: str) -> tuple[torch.nn.Module, dict]:
                              f"{manifest['config']}, not this recipe's {ARCHITECTURE} "
                              f"{CONFIG}", parameter)
     return model.train(), manifest
+
+
+def _read_files(sources: Sources, validation: Path | None, init: Path | None) -> list[Path]:
+    """The files a training run reads: photos and masks, the validation cases, the ``init``
+    weights and their manifest."""
+    cases = find_cases(validation / "img", validation / "gt") if validation else []
+    return (sources.files() + [path for case in cases for path in (case.image, case.truth)]
+            + _weights_files(init))
+
+
+def _weights_files(path: Path | None) -> list[Path]:
+    """A weights file and its manifest (none for None)."""
+    return [] if path is None else [path, manifest_path(path)]
 
 
 def _rounded(scores: dict) -> dict:
