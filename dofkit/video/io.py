@@ -342,7 +342,8 @@ class SequenceSource(_Source):
 
 def list_sequence(path: str) -> list[Path]:
     """The images of a folder (by name, numbers compared as numbers) or of a printf pattern
-    (by frame number). Raises ImageError when there are none."""
+    (by frame number; only the names the pattern writes: ``%03d`` takes 007 and 1234, not 7
+    or 000100). Raises ImageError when there are none."""
     target = Path(path)
     if target.is_dir():
         files = [p for p in target.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES]
@@ -357,7 +358,8 @@ def list_sequence(path: str) -> list[Path]:
         if not folder.is_dir():
             raise ImageError(f"{path}: folder {folder} does not exist")
         numbered = [(int(m.group(1)), p) for p in folder.iterdir()
-                    if (m := field.match(p.name))]
+                    if (m := field.match(p.name))
+                    and p.name == head + match.group(0) % int(m.group(1)) + tail]
         files = [p for _, p in sorted(numbered)]
     if not files:
         raise ImageError(f"{path}: no images found")
