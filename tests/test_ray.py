@@ -78,9 +78,13 @@ def tree(tmp_path_factory) -> Path:
     return root
 
 
-def dofkit(*arguments) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "dofkit", *map(str, arguments)],
-                          env=ENVIRONMENT, capture_output=True, text=True, timeout=600)
+#: What dofkit runs with: none of Ray's settings (dofkit sets those it needs itself).
+PLAIN = {name: value for name, value in ENVIRONMENT.items() if name not in RAY_ENVIRONMENT}
+
+
+def dofkit(*arguments, cwd=None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "dofkit", *map(str, arguments)], cwd=cwd,
+                          env=PLAIN, capture_output=True, text=True, timeout=600)
 
 
 def test_ray_engine_matches_the_local_engine(cluster, tree, tmp_path):
@@ -177,3 +181,12 @@ def test_the_library_leaves_the_process_as_it_found_it(tree, tmp_path):
                                                                 "callers.png"}
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_relative_paths_mean_the_callers_files_on_a_joined_cluster(cluster, tree, tmp_path):
+    here = tmp_path / "elsewhere"
+    shutil.copytree(tree, here / "photos")
+    done = dofkit("map", "photos/a.png", "photos/b.jpg", "-m", "analytic", "--out-dir", "maps",
+                  "--engine", "ray", "--ray-address", cluster, cwd=here)
+    assert done.returncode == 0, done.stderr
+    assert sorted(p.name for p in (here / "maps").iterdir()) == ["a.png", "b.png"]

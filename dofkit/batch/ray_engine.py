@@ -9,9 +9,11 @@ Without an address (and no ``RAY_ADDRESS``) a fresh local Ray is started for the
 127.0.0.1, in its own short temporary folder, and shut down at the end; an unrelated cluster
 is never joined by accident. A Ray the caller has already initialised is used as it is and left
 running. Nothing of the process's own state is left changed: the environment Ray needs is set
-only while it starts, and what ``ray.init`` changes (environment, signal handlers) is put back
-at once; Ray Data's log level and progress bars are set only for the run. Outputs are
-written by the workers: on several machines every path must be on a file system all nodes see.
+only while it is imported and starts, and what that changes (environment, signal handlers,
+``sys.excepthook``) is put back at once; Ray's log levels and Ray Data's progress bars are set
+only for the run. Outputs are written by the workers, which work in the caller's folder (a
+relative path means the same file to both): on several machines every path, that folder
+included, must be on a file system all nodes see.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import os
 import shutil
 import signal
 import socket
+import sys
 import tempfile
 import threading
 from contextlib import contextmanager
@@ -40,12 +43,20 @@ ACTOR_CPUS = 0.5
 
 
 class PipelineActor:
-    """A Ray Data actor holding one :class:`dofkit.pipeline.Pipeline`."""
+    """A Ray Data actor holding one :class:`dofkit.pipeline.Pipeline`, working in the
+    caller's folder ``folder`` (relative paths mean there what they mean to the caller)."""
 
-    def __init__(self, spec: PipelineSpec, guard: tuple = (), overwrite: bool = False):
+    def __init__(self, spec: PipelineSpec, folder: str, guard: tuple = (),
+                 overwrite: bool = False):
         import warnings
 
         warnings.simplefilter("ignore")
+        try:
+            os.chdir(folder)  # this worker process is the job's own
+            self.unreachable = None
+        except OSError as exc:
+            self.unreachable = (f"the folder {folder} is not reachable on this node "
+                                f"({exc.strerror})")
         self.pipeline = spec.build(notify=lambda message: None)
         self.guard, self.overwrite = guard, overwrite
 
@@ -54,9 +65,13 @@ class PipelineActor:
         statuses = []
         for text in batch["task"]:
             task = json.loads(text)
-            status = self.pipeline.process(task["source"], task["targets"],
-                                           map_path=task["map"], inputs=self.guard,
-                                           overwrite=self.overwrite)
+            if self.unreachable:
+                status = {"input": task["source"], "outputs": [], "ok": False,
+                          "error": f"{task['source']}: {self.unreachable}", "seconds": 0.0}
+            else:
+                status = self.pipeline.process(task["source"], task["targets"],
+                                               map_path=task["map"], inputs=self.guard,
+                                               overwrite=self.overwrite)
             statuses.append(json.dumps(status))
         return {"status": statuses}
 
@@ -82,20 +97,16 @@ def run_ray(spec: PipelineSpec, tasks: list[Task], *, address: str | None = None
             jobs: int = 1, guard: tuple = (), overwrite: bool = False,
             quiet: bool = True) -> Iterator[dict]:
     """Status records of ``tasks`` run by ``jobs`` actors (default: one per cluster CPU)."""
-    try:
-        import ray
-        from ray.data import ActorPoolStrategy
-    except ImportError:
-        raise ResourceError("--engine ray needs the ray extra: pip install 'dofkit[ray]'"
-                            ) from None
     if spec.focus.get("threads") is None:  # Ray gives workers one OpenMP thread; say so
         spec = PipelineSpec(spec.consumer, spec.settings, {**spec.focus, "threads": 1})
-    with _connected(ray, address, quiet), _quiet_ray_data():
+    with _connected(address, quiet) as ray, _quiet_ray():
+        from ray.data import ActorPoolStrategy
+
         actors = jobs if jobs > 1 else max(1, int(ray.cluster_resources().get("CPU", 1)))
         dataset = ray.data.from_items([{"task": json.dumps(t.to_json())} for t in tasks])
         statuses = dataset.map_batches(
-            PipelineActor, fn_constructor_kwargs={"spec": spec, "guard": guard,
-                                                  "overwrite": overwrite},
+            PipelineActor, fn_constructor_kwargs={"spec": spec, "folder": os.getcwd(),
+                                                  "guard": guard, "overwrite": overwrite},
             batch_size=BATCH_SIZE, compute=ActorPoolStrategy(size=min(actors, len(tasks))),
             num_cpus=ACTOR_CPUS)
         for row in statuses.iter_rows():
@@ -103,42 +114,67 @@ def run_ray(spec: PipelineSpec, tasks: list[Task], *, address: str | None = None
 
 
 @contextmanager
-def _connected(ray, address: str | None, quiet: bool):
-    """Ray initialised for one run: the caller's if this process already has one (left
-    running; ``address`` must then be unset), else the cluster at ``address`` (or
-    ``RAY_ADDRESS``), else a fresh local one; what this opened is shut down at the end."""
-    if ray.is_initialized():
-        if address:
+def _connected(address: str | None, quiet: bool):
+    """The ``ray`` module, initialised for one run: the caller's Ray if this process already
+    has one (left running; ``address`` must then be unset), else the cluster at ``address``
+    (or ``RAY_ADDRESS``), else a fresh local one on 127.0.0.1; what this opened is shut down
+    at the end. Ray is imported and started within :data:`RAY_ENVIRONMENT` (some of it is
+    read at import)."""
+    with _process_state_kept(RAY_ENVIRONMENT):
+        try:
+            import ray
+        except ImportError:
+            raise ResourceError("--engine ray needs the ray extra: pip install 'dofkit[ray]'"
+                                ) from None
+        joined = ray.is_initialized()
+        if joined and address:
             raise ParameterError("Ray is already initialised in this process; leave address "
                                  "unset to use it", "address")
-        yield
-        return
-    address = address or os.environ.get("RAY_ADDRESS") or None
-    if address:
-        check_reachable(address)
-    folder = None if address else tempfile.mkdtemp(prefix="dofkit-ray-", dir="/tmp")
+        address = None if joined else address or os.environ.get("RAY_ADDRESS") or None
+        folder = (None if joined or address
+                  else tempfile.mkdtemp(prefix="dofkit-ray-", dir="/tmp"))
+        ray_log = logging.getLogger("ray")
+        level = ray_log.level  # ray.init sets it
+        if not joined:
+            _start(ray, address, folder, quiet)
+    try:
+        yield ray
+    finally:
+        if not joined:
+            ray.shutdown()
+            ray_log.setLevel(level)
+        if folder is not None:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _start(ray, address: str | None, folder: str | None, quiet: bool) -> None:
+    """``ray.init`` of the cluster at ``address``, or of a new local one kept in ``folder``
+    (removed if the start fails). Ray's own SIGTERM handler is in force meanwhile: a SIGTERM
+    then becomes an interrupt, as everywhere in dofkit, not a silent exit."""
     options = dict(log_to_driver=not quiet, logging_level=logging.WARNING,
                    include_dashboard=False)
     try:
-        with _process_state_kept(RAY_ENVIRONMENT):
-            if address:
-                ray.init(address=address, **options)
-            else:
-                ray.init(address="local", num_cpus=os.cpu_count() or 1, _temp_dir=folder,
-                         **options)
-        yield
-    finally:
+        if address:
+            check_reachable(address)
+            ray.init(address=address, **options)
+        else:
+            ray.init(address="local", num_cpus=os.cpu_count() or 1, _temp_dir=folder,
+                     _node_ip_address="127.0.0.1", **options)
+    except BaseException as exc:
         ray.shutdown()
         if folder is not None:
             shutil.rmtree(folder, ignore_errors=True)
+        if isinstance(exc, SystemExit):
+            raise KeyboardInterrupt from None
+        raise
 
 
 @contextmanager
 def _process_state_kept(defaults: dict[str, str]):
     """``defaults`` set in ``os.environ`` where unset, for the block; after it, the
-    environment and the handlers of SIGINT, SIGTERM and SIGHUP as they were before
-    (``ray.init`` sets environment variables and its own SIGTERM handler, and leaves them)."""
-    environment = dict(os.environ)
+    environment, ``sys.excepthook`` and the handlers of SIGINT, SIGTERM and SIGHUP as they
+    were before (importing Ray and ``ray.init`` change them and leave them changed)."""
+    environment, excepthook = dict(os.environ), sys.excepthook
     watched = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
     handlers = ({number: signal.getsignal(number) for number in watched}
                 if threading.current_thread() is threading.main_thread() else {})
@@ -152,12 +188,13 @@ def _process_state_kept(defaults: dict[str, str]):
         for name, value in environment.items():
             if os.environ.get(name) != value:
                 os.environ[name] = value
+        sys.excepthook = excepthook
         for number, handler in handlers.items():
             signal.signal(number, handler)
 
 
 @contextmanager
-def _quiet_ray_data():
+def _quiet_ray():
     """Ray Data's driver log at ERROR and its progress bars off (ours is on the driver) for
     the block; both as they were after."""
     from ray.data import DataContext
