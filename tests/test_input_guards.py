@@ -208,3 +208,10 @@ def test_the_server_answers_400_to_an_aspect_out_of_range():
                                    files={"image": ("c.jpg", image, "image/jpeg")},
                                    headers={"Accept": "application/json"})
             assert response.status_code == 400 and "aspect" in response.json()["error"]
+
+
+def test_a_report_that_is_a_folder_is_refused_before_the_run(photo, tmp_path):
+    result = run("map", photo, "-o", tmp_path / "m.png", "-m", "analytic",
+                 "--report", tmp_path)
+    assert result.exit_code == 2 and "is a folder" in result.stderr
+    assert not (tmp_path / "m.png").exists()

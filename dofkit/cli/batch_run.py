@@ -160,6 +160,8 @@ def execute(spec: PipelineSpec, tasks: list[Task], options: BatchOptions, *, lab
     report_file = options.report if options.report != STDIO else None
     refuse_collisions(tasks, read + ([report_file] if report_file else []), options.overwrite)
     refuse_inputs([("report", report_file)], read)
+    if report_file and os.path.isdir(report_file):  # found out before the run, not after it
+        raise ParameterError(f"{report_file} is a folder; name the report's file", "report")
     if options.report == STDIO and (stdout or any(STDIO in t.targets.values() for t in tasks)):
         raise ParameterError("--report '-' and the command's own output would both write to "
                              "stdout; give the report a file name")
