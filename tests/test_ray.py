@@ -152,7 +152,12 @@ def state():
             [signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)])
 
 def run(name):
-    return [row["ok"] for row in run_ray(spec, [Task(source, {"map": f"{folder}/{name}.png"})])]
+    oks = []
+    for row in run_ray(spec, [Task(source, {"map": f"{folder}/{name}.png"})]):
+        notice = {"lines": ["a notice of the cluster"], "pid": "raylet", "is_err": False}
+        ray._private.worker.print_to_stdstream(notice, ignore_prefix=False)  # not on stdout
+        oks.append(row["ok"])
+    return oks
 
 before = state()
 own = run("own") + run("own-again")
@@ -174,7 +179,9 @@ def test_the_library_leaves_the_process_as_it_found_it(tree, tmp_path):
         done = subprocess.run([sys.executable, "-c", LIBRARY_RUN, str(tree / "a.png"), folder],
                               env=environment, capture_output=True, text=True, timeout=600)
         assert done.returncode == 0, done.stderr
-        result = json.loads(done.stdout.strip().splitlines()[-1])
+        assert len(done.stdout.splitlines()) == 1, done.stdout  # stdout holds only data
+        assert "a notice of the cluster" in done.stderr
+        result = json.loads(done.stdout)
         assert result == {"own": [True, True], "unchanged": True, "callers": [True],
                           "still_up": True}
         assert {p.name for p in Path(folder).glob("*.png")} == {"own.png", "own-again.png",
