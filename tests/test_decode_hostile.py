@@ -317,3 +317,22 @@ def test_images_holding_several_pictures_are_refused():
                                      **({"lossless": True} if fmt == "WEBP" else {}))
         with pytest.raises(ImageError, match="animated image \\(2 frames\\)"):
             decode_image(buffer.getvalue(), "a." + fmt.lower())
+
+
+def test_one_bit_tiff_without_its_bits_tag_decodes():
+    ink = np.zeros((12, 20), bool)
+    ink[2:6, 3:9] = True
+    buffer = io.BytesIO()
+    Image.fromarray(ink).convert("1").save(buffer, format="TIFF")  # no BitsPerSample: 1
+    np.testing.assert_array_equal(decode_image(buffer.getvalue(), "ink.tif").rgb[..., 0], ink)
+
+
+def test_a_tiff_whose_later_pages_do_not_read_is_its_first_page():
+    data = bytearray(grey_tiff(upright(8)[:, :, 0]))
+    offset = struct.unpack("<I", data[4:8])[0]
+    count = struct.unpack("<H", data[offset:offset + 2])[0]
+    next_offset = offset + 2 + 12 * count
+    for target in (len(data) + 1000, 8):  # past the end; into the header and pixel data
+        struct.pack_into("<I", data, next_offset, target)
+        picture = decode_image(bytes(data), "chain.tif")
+        np.testing.assert_allclose(picture.rgb[..., 0], upright(8)[:, :, 0] / 255.0)

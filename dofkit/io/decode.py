@@ -24,7 +24,7 @@ import numpy as np
 from PIL import Image
 
 from ..errors import ImageError, ImageTooLargeError, ParameterError
-from .formats import open_header, reason
+from .formats import open_header, reason, tiff_pictures
 from .inputs import STDIO, read_input
 from .integrity import check_complete
 
@@ -141,7 +141,7 @@ def _decode(data: bytes, name: str, limit: int) -> Picture:
             f"{name}: image too large ({width}x{height} = {width * height:,} pixels, "
             f"limit {limit:,}; raise it with --max-pixels or DOFKIT_MAX_PIXELS)")
     check_complete(data, probe.format, name, probe)
-    _refuse_sequences(probe, name)
+    _refuse_sequences(probe, data, name)
     kind = _sample_kind(probe, data, name)
     if kind == "float":
         pixels, depth = _float_pixels(_white_is_zero(probe, _decode_with_opencv(data)), name), 16
@@ -184,21 +184,16 @@ def _sample_kind(probe: Image.Image, data: bytes, name: str) -> str:
     return kind
 
 
-def _refuse_sequences(probe: Image.Image, name: str) -> None:
-    """An animated PNG or WebP, or a TIFF of several full-size pages, is refused: which of
-    its images the user means is not known (a TIFF's reduced-size previews do not count)."""
+def _refuse_sequences(probe: Image.Image, data: bytes, name: str) -> None:
+    """An animated PNG or WebP, or a TIFF of several pictures (:func:`.formats.tiff_pictures`:
+    reduced-size previews and masks do not count), is refused: which one is meant is not
+    known."""
     if probe.format in ("PNG", "WEBP") and getattr(probe, "is_animated", False):
         raise ImageError(f"{name}: animated image ({probe.n_frames} frames); dofkit reads "
                          "still images: save the frame you want on its own")
-    if probe.format == "TIFF" and getattr(probe, "n_frames", 1) > 1:
-        pages = 0
-        for index in range(probe.n_frames):
-            probe.seek(index)
-            pages += not probe.tag_v2.get(254, 0) & 1  # bit 0: a reduced-size copy
-        probe.seek(0)
-        if pages > 1:
-            raise ImageError(f"{name}: TIFF of {pages} pages; dofkit reads single images: "
-                             "save the page you want on its own")
+    if probe.format == "TIFF" and (pictures := tiff_pictures(data)) > 1:
+        raise ImageError(f"{name}: TIFF of {pictures} pages; dofkit reads single images: "
+                         "save the page you want on its own")
 
 
 def _white_is_zero(probe: Image.Image, pixels: np.ndarray) -> np.ndarray:

@@ -82,6 +82,36 @@ def _float_tiff_header(data: bytes) -> TiffHeader | None:
     return None
 
 
+#: Most TIFF pages looked at when counting pictures (a hostile file may chain thousands).
+MAX_TIFF_PAGES = 64
+
+
+def tiff_pictures(data: bytes) -> int:
+    """Pictures of their own in a TIFF: its first page, and each later page that is not
+    marked a reduced-size copy or a mask (NewSubfileType bits 0 and 2, old SubfileType 2)
+    and is at least a quarter of the first page's area (an unmarked thumbnail is not). The
+    chain is read only as far as it reads cleanly, at most :data:`MAX_TIFF_PAGES` pages."""
+    pages, stream, seen = [], io.BytesIO(data), set()
+    try:
+        tags = TiffImagePlugin.ImageFileDirectory_v2(ifh=data[:8])
+        offset = tags.next
+        while offset and offset not in seen and len(pages) < MAX_TIFF_PAGES:
+            seen.add(offset)
+            tags = TiffImagePlugin.ImageFileDirectory_v2(ifh=data[:8])
+            stream.seek(offset)
+            tags.load(stream)
+            pages.append((tags.get(254, 0), tags.get(255, 1),
+                          int(tags.get(256, 0)) * int(tags.get(257, 0))))
+            offset = tags.next
+    except Exception:  # a broken later page: the pages before it are what counts
+        pass
+    if not pages:
+        return 1
+    first_area = pages[0][2]
+    return 1 + sum(1 for kind, old_kind, area in pages[1:]
+                   if not kind & 0b101 and old_kind != 2 and 4 * area >= first_area)
+
+
 def identify(prefix: bytes) -> str | None:
     """The name of a format dofkit does not read, from its first bytes, or None."""
     for fmt in Image.ID:

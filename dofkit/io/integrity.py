@@ -28,9 +28,10 @@ _TIFF_BEST_RATIO = 4096
 def check_complete(data: bytes, fmt: str, name: str, probe=None) -> None:
     """Raise ImageError when ``data`` (a file of Pillow format ``fmt``, header parsed as
     ``probe``) holds less pixel data than its header promises. PNG and JPEG are checked
-    exactly; TIFF strips or tiles must lie inside the file and could hold the image at the
-    best ratio any TIFF codec reaches; a BMP must hold its rows (run-length coded: at 128:1 at
-    best). WebP's decoder refuses short data itself."""
+    exactly; a TIFF must list the strips or tiles its size needs, inside the file, holding the
+    image exactly when not compressed, else at the best ratio any TIFF codec reaches; a BMP
+    must hold its rows (run-length coded: at 128:1 at best). WebP's decoder refuses short data
+    itself."""
     if fmt == "PNG":
         _check_png(data, name)
     elif fmt in ("JPEG", "MPO"):
@@ -92,7 +93,7 @@ def _check_tiff(data: bytes, name: str, probe) -> None:
     if any(o + c > len(data) for o, c in zip(offsets, counts)):
         raise ImageError(f"{name}: truncated or corrupt image (TIFF data runs past the end of "
                          "the file)")
-    needed = size[0] * size[1] * sum(_tuple(tags.get(258, (8,)))) // 8
+    needed = size[0] * size[1] * sum(_tuple(tags.get(258, (1,)))) // 8  # 1: the TIFF default
     ratio = 1 if tags.get(259, 1) == 1 else _TIFF_BEST_RATIO  # 1: not compressed
     if needed > ratio * sum(counts) + (0 if ratio == 1 else _CHUNK):
         raise ImageError(f"{name}: truncated or corrupt image (the TIFF holds "
