@@ -214,6 +214,7 @@ def test_an_interrupted_jobs_run_still_reports_the_inputs_it_finished(tree, tmp_
 
 
 def test_a_killed_worker_fails_only_the_inputs_in_flight(tree, tmp_path):
+    import shutil
     import signal
 
     psutil = pytest.importorskip("psutil")
@@ -222,19 +223,26 @@ def test_a_killed_worker_fails_only_the_inputs_in_flight(tree, tmp_path):
     from dofkit.pipeline import PipelineSpec
 
     spec = PipelineSpec("map", {}, {"method": "analytic"})
-    tasks = [Task(str(tree / "a.png"), {"map": str(tmp_path / f"{i}.png")}) for i in range(10)]
+    sources = [tmp_path / f"in{i}.png" for i in range(10)]
+    for source in sources:
+        shutil.copy(tree / "a.png", source)
+    tasks = [Task(str(s), {"map": str(tmp_path / f"out{i}.png")}) for i, s in enumerate(sources)]
     statuses = run_local(spec, tasks, jobs=2)
     reported = [next(statuses)]
-    workers = psutil.Process().children()
-    assert workers
+    workers = [p for p in psutil.Process().children()
+               if "spawn_main" in " ".join(p.cmdline())]  # not the resource tracker
+    assert len(workers) == 2
     workers[0].send_signal(signal.SIGKILL)
+    workers[0].wait(10)
     reported += list(statuses)
     assert [s["input"] for s in reported] == [t.source for t in tasks]
     failed = [i for i, s in enumerate(reported) if not s["ok"]]
-    assert all("a worker process ended abruptly" in reported[i]["error"] for i in failed)
+    assert failed and all("a worker process ended abruptly" in reported[i]["error"]
+                          for i in failed)
     assert len(failed) <= 4 and reported[-1]["ok"]  # at most 2 * jobs were in flight
-    written = sorted(str(p) for p in tmp_path.glob("*.png"))
-    assert written == sorted(s["outputs"][0] for s in reported if s["ok"])
+    written = {str(p) for p in tmp_path.glob("out*.png")}
+    assert {s["outputs"][0] for s in reported if s["ok"]} <= written  # a dying pool may
+    assert len(written) >= len(tasks) - len(failed)  # lose the answer of a written output
 
 
 def test_a_list_file_may_name_files_whose_names_are_not_utf8(tree, tmp_path):

@@ -4,6 +4,7 @@ task order, at most ``2 * jobs`` tasks in flight (memory stays flat)."""
 
 from __future__ import annotations
 
+import itertools
 import multiprocessing
 import os
 import warnings
@@ -40,28 +41,40 @@ def run_local(spec: PipelineSpec, tasks: Iterable[Task], *, jobs: int = 1,
         with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"),
                                  initializer=_start,
                                  initargs=(spec, guard, overwrite, quiet)) as pool:
-            broken = yield from _through(pool, remaining, jobs)
-        if not broken:
+            unsent, progressed = yield from _through(pool, remaining, jobs)
+        if unsent is None:
+            return
+        remaining = itertools.chain(unsent, remaining)
+        if not progressed:  # workers die before finishing anything: a new pool would too
+            yield from map(_died, remaining)
             return
 
 
 def _through(pool: ProcessPoolExecutor, tasks: Iterator[Task], jobs: int):
     """Status records of ``tasks`` run on ``pool``, in order, at most ``2 * jobs`` in
-    flight. Returns True if a worker died: the tasks it may have been on are reported failed,
-    and the rest of ``tasks`` is left for a new pool."""
+    flight. Returns (None, True) when all are done. If a worker died, the tasks it may have
+    been on are reported failed and it returns the task taken but not yet sent (a list; the
+    rest is left in ``tasks``) for a new pool, and whether any task ran to the end here."""
     pending: deque = deque()  # (task, future)
+    unsent: list[Task] = []
+    progressed = False
     try:
         for task in tasks:
+            unsent = [task]
             pending.append((task, pool.submit(_process, task)))
+            unsent = []
             while len(pending) >= 2 * jobs:
                 yield _collect(pending)
+                progressed = True
         while pending:
             yield _collect(pending)
-        return False
+        return None, True
     except BrokenProcessPool:
         for task, future in pending:
-            yield next(_finished([future]), None) or _died(task)
-        return True
+            status = next(_finished([future]), None)
+            progressed = progressed or status is not None
+            yield status or _died(task)
+        return unsent, progressed
     except KeyboardInterrupt:
         pool.shutdown(wait=True, cancel_futures=True)
         yield from _finished(future for _, future in pending)  # written: reported
@@ -87,10 +100,11 @@ def _collect(pending: deque) -> dict:
 
 
 def _died(task: Task) -> dict:
-    """The status record of a task whose worker process ended before answering."""
+    """The status record of a task in flight when a worker process died (its outputs may have
+    been written just before: a broken pool loses the answers not yet collected)."""
     return {"input": task.source, "outputs": [], "ok": False, "seconds": 0.0,
-            "error": f"{task.source}: not done: a worker process ended abruptly (killed, or "
-                     "crashed) while it was in flight"}
+            "error": f"{task.source}: not known to be done: a worker process ended "
+                     "abruptly (killed, or crashed) while it was in flight"}
 
 
 def worker_threads(jobs: int) -> int:
