@@ -9,8 +9,8 @@ Without an address (and no ``RAY_ADDRESS``) a fresh local Ray is started for the
 127.0.0.1, in its own short temporary folder, and shut down at the end; an unrelated cluster
 is never joined by accident. A Ray the caller has already initialised is used as it is and left
 running. Nothing of the process's own state is left changed: the environment Ray needs is set
-only while it is imported and starts, and what that changes (environment, signal handlers,
-``sys.excepthook``) is put back at once; Ray's log levels and Ray Data's progress bars are set
+for the run and put back after it; the signal handlers and ``sys.excepthook`` that importing and
+starting Ray change are put back at once; Ray's log levels and Ray Data's progress bars are set
 only for the run. Outputs are written by the workers, which work in the caller's folder (a
 relative path means the same file to both): on several machines every path, that folder
 included, must be on a file system all nodes see.
@@ -34,7 +34,7 @@ from ..errors import ParameterError, ResourceError
 from ..pipeline import PipelineSpec
 from .naming import Task
 
-#: Set while Ray is imported and starts: stay on loopback, no token file in ~/.ray, no usage report.
+#: Set for a run: stay on loopback, no token file in ~/.ray, no usage report.
 RAY_ENVIRONMENT = {"RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0", "RAY_AUTH_MODE": "disabled",
                    "RAY_USAGE_STATS_ENABLED": "0"}
 #: Tasks per actor call, each its own block: a status row comes back as its task ends (with
@@ -122,34 +122,36 @@ def _connected(address: str | None, quiet: bool):
     """The ``ray`` module, initialised for one run: the caller's Ray if this process already
     has one (left running; ``address`` must then be unset), else the cluster at ``address``
     (or ``RAY_ADDRESS``), else a fresh local one on 127.0.0.1; what this opened is shut down
-    at the end. Ray is imported and started within :data:`RAY_ENVIRONMENT` (some of it is
-    read at import)."""
-    with _process_state_kept(RAY_ENVIRONMENT):
+    at the end. The run is made within :data:`RAY_ENVIRONMENT` (read at import, at start and
+    as Ray Data runs); the environment is put back at the end, the signal handlers and
+    ``sys.excepthook`` as soon as Ray has started."""
+    with _environment_kept(RAY_ENVIRONMENT):
+        with _handlers_kept():
+            try:
+                import ray
+            except ImportError:
+                raise ResourceError("--engine ray needs the ray extra: pip install "
+                                    "'dofkit[ray]'") from None
+            joined = ray.is_initialized()
+            if joined and address:
+                raise ParameterError("Ray is already initialised in this process; leave "
+                                     "address unset to use it", "address")
+            address = None if joined else address or os.environ.get("RAY_ADDRESS") or None
+            folder = (None if joined or address
+                      else tempfile.mkdtemp(prefix="dofkit-ray-", dir="/tmp"))
+            ray_log = logging.getLogger("ray")
+            level = ray_log.level  # ray.init sets it
+            if not joined:
+                _start(ray, address, folder, quiet)
         try:
-            import ray
-        except ImportError:
-            raise ResourceError("--engine ray needs the ray extra: pip install 'dofkit[ray]'"
-                                ) from None
-        joined = ray.is_initialized()
-        if joined and address:
-            raise ParameterError("Ray is already initialised in this process; leave address "
-                                 "unset to use it", "address")
-        address = None if joined else address or os.environ.get("RAY_ADDRESS") or None
-        folder = (None if joined or address
-                  else tempfile.mkdtemp(prefix="dofkit-ray-", dir="/tmp"))
-        ray_log = logging.getLogger("ray")
-        level = ray_log.level  # ray.init sets it
-        if not joined:
-            _start(ray, address, folder, quiet)
-    try:
-        with _notices_on_stderr(ray):
-            yield ray
-    finally:
-        if not joined:
-            ray.shutdown()
-            ray_log.setLevel(level)
-        if folder is not None:
-            shutil.rmtree(folder, ignore_errors=True)
+            with _notices_on_stderr(ray):
+                yield ray
+        finally:
+            if not joined:
+                ray.shutdown()
+                ray_log.setLevel(level)
+            if folder is not None:
+                shutil.rmtree(folder, ignore_errors=True)
 
 
 def _start(ray, address: str | None, folder: str | None, quiet: bool) -> None:
@@ -193,14 +195,10 @@ def _notices_on_stderr(ray):
 
 
 @contextmanager
-def _process_state_kept(defaults: dict[str, str]):
+def _environment_kept(defaults: dict[str, str]):
     """``defaults`` set in ``os.environ`` where unset, for the block; after it, the
-    environment, ``sys.excepthook`` and the handlers of SIGINT, SIGTERM and SIGHUP as they
-    were before (importing Ray and ``ray.init`` change them and leave them changed)."""
-    environment, excepthook = dict(os.environ), sys.excepthook
-    watched = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
-    handlers = ({number: signal.getsignal(number) for number in watched}
-                if threading.current_thread() is threading.main_thread() else {})
+    environment as it was (Ray also sets variables of its own and leaves them)."""
+    environment = dict(os.environ)
     os.environ.update({name: value for name, value in defaults.items()
                        if name not in environment})
     try:
@@ -211,6 +209,18 @@ def _process_state_kept(defaults: dict[str, str]):
         for name, value in environment.items():
             if os.environ.get(name) != value:
                 os.environ[name] = value
+
+
+@contextmanager
+def _handlers_kept():
+    """The handlers of SIGINT, SIGTERM and SIGHUP and ``sys.excepthook`` as they were before
+    the block, after it (importing Ray and ``ray.init`` change them and leave them)."""
+    excepthook, watched = sys.excepthook, (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+    handlers = ({number: signal.getsignal(number) for number in watched}
+                if threading.current_thread() is threading.main_thread() else {})
+    try:
+        yield
+    finally:
         sys.excepthook = excepthook
         for number, handler in handlers.items():
             signal.signal(number, handler)
