@@ -215,3 +215,11 @@ def test_a_report_that_is_a_folder_is_refused_before_the_run(photo, tmp_path):
                  "--report", tmp_path)
     assert result.exit_code == 2 and "is a folder" in result.stderr
     assert not (tmp_path / "m.png").exists()
+
+
+def test_a_report_that_cannot_be_written_is_found_before_the_run(photo, tmp_path):
+    (tmp_path / "plain").write_text("a file, not a folder")
+    result = run("map", photo, "-o", tmp_path / "m.png", "-m", "analytic",
+                 "--report", tmp_path / "plain" / "r.jsonl")
+    assert result.exit_code == 1 and "plain" in result.stderr
+    assert not (tmp_path / "m.png").exists()
