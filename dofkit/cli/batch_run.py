@@ -14,6 +14,7 @@ from ..batch import Report, Task, check_template, collect, place, refuse_collisi
 from ..batch.inputs import Source
 from ..batch.naming import refuse_inputs
 from ..errors import ParameterError
+from ..focus import manifest_path
 from ..io import STDIO, WRITE_SUFFIXES
 from ..pipeline import PipelineSpec
 from .common import fail, notice, printable, stdout_is_terminal
@@ -57,7 +58,7 @@ class Shared:
     def guard(self, *more: Optional[str]) -> tuple:
         """Files besides the images that this run reads (never to be overwritten): the
         weights and their manifest (same stem, ``.json``), the ``--from`` list, ``more``."""
-        manifest = os.path.splitext(self.weights)[0] + ".json" if self.weights else None
+        manifest = manifest_path(Path(self.weights)) if self.weights else None
         return tuple(p for p in (self.weights, manifest, self.from_list, *more)
                      if p and p != "-")
 

@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import sys
+from pathlib import Path
 from typing import Callable
 
 import numpy as np
@@ -92,6 +94,12 @@ class FocusEstimator:
         """Map float32 RGB (H, W, 3) in [0, 1] -> float32 (H, W) in [0, 1], 1 = in focus."""
         check_rgb(image)
         return self._function(image)
+
+
+def manifest_path(weights: str | os.PathLike) -> Path:
+    """The JSON manifest that goes with a weights file (same stem, ``.json``; any path has
+    one, "/" too)."""
+    return Path(os.path.splitext(weights)[0] + ".json")
 
 
 def check_threads(threads: int | None) -> None:

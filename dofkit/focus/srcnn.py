@@ -33,7 +33,7 @@ from safetensors.torch import load_file, save
 from ..errors import ResourceError
 from ..io.atomic import write_bytes_atomic, write_text_atomic
 from ..resources import resource_dir
-from . import check_threads
+from . import check_threads, manifest_path
 from .analytic import analytic_evidence, sigmoid, working_copy
 from .fill import fill_from_edges
 from .models import build
@@ -46,11 +46,6 @@ STRENGTH_CHANNEL = 4
 def default_weights() -> Path:
     """The shipped weights: ``pretrained/focus-net.safetensors``."""
     return resource_dir("pretrained") / f"{DEFAULT_NAME}.safetensors"
-
-
-def manifest_path(weights: Path) -> Path:
-    """The JSON manifest that goes with a weights file (same stem, ``.json``)."""
-    return weights.with_suffix(".json")
 
 
 def sha256(path: Path) -> str:
@@ -83,8 +78,8 @@ def load_weights(path: Path) -> tuple[torch.nn.Module, dict]:
     """(model in eval mode, manifest) from a weights file; ResourceError if unusable."""
     if not path.exists():
         raise ResourceError(f"{path}: weights file not found")
-    _refuse_irregular(path)  # first: a folder such as "/" has no manifest name
     manifest_file = manifest_path(path)
+    _refuse_irregular(path)
     _refuse_irregular(manifest_file)
     try:
         manifest = json.loads(manifest_file.read_text())

@@ -16,7 +16,8 @@ from ..evaluate import find_cases
 from ..focus.analytic import analytic_focus
 from ..focus.models import build, parameter_count
 from ..errors import ParameterError
-from ..focus.srcnn import SrcnnPredictor, load_weights, manifest_path, save_weights
+from ..focus import manifest_path
+from ..focus.srcnn import SrcnnPredictor, load_weights, save_weights
 from ..io.atomic import AtomicFile
 from .data import (SKIMAGE_HELD_OUT, WORK_SIDE, PhotoSet, SceneSamples, cutouts_of, list_images,
                    load_masked, load_sharp, load_skimage, masked_pairs)
