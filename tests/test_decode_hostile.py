@@ -336,3 +336,14 @@ def test_a_tiff_whose_later_pages_do_not_read_is_its_first_page():
         struct.pack_into("<I", data, next_offset, target)
         picture = decode_image(bytes(data), "chain.tif")
         np.testing.assert_allclose(picture.rgb[..., 0], upright(8)[:, :, 0] / 255.0)
+
+
+def test_a_bug_of_dofkit_is_not_blamed_on_the_file(monkeypatch):
+    from dofkit.io import decode
+
+    def broken(*arguments):
+        return undefined_name  # noqa: F821  (the kind of bug an edit can leave)
+
+    monkeypatch.setattr(decode, "_sample_kind", broken)
+    with pytest.raises(NameError):
+        decode_image(grey_tiff(np.zeros((8, 8), np.uint8)), "fine.tif")

@@ -117,13 +117,14 @@ def read_image(path: str | os.PathLike, *, max_pixels: int | None = None) -> np.
 
 def decode_image(data: bytes, name: str = "image", *, max_pixels: int | None = None) -> Picture:
     """Decode encoded image bytes into a :class:`Picture`; ``name`` is used in messages.
-    Every failure is an :class:`ImageError` (see :func:`open_image`)."""
+    Every failure of the file is an :class:`ImageError` (see :func:`open_image`); a NameError
+    or ImportError, which no file can cause, is dofkit's own and passes."""
     if not data:
         raise ImageError(f"{name}: empty file (0 bytes)")
     limit = pixel_limit(max_pixels)
     try:
         return _decode(data, name, limit)
-    except ImageError:
+    except (ImageError, NameError, ImportError):
         raise
     except MemoryError:
         raise ImageError(f"{name}: not enough memory to decode it") from None
