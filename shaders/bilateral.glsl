@@ -1,9 +1,10 @@
 #version 330 core
 // One pass of the orientation-aligned bilateral filter on Lab (Kyprianidis & Döllner 2008;
 // Kang, Lee & Chui 2009): a 1-D bilateral taken across the local edge (AXIS 0) or along it
-// (AXIS 1, along the tangent of the smoothed structure tensor), with TAPS = ceil(2 sigma)
-// bilinear taps each side (both #defines), so nothing follows the pixel grid. Pixels whose
-// focus lies outside ``focus_range`` are copied unchanged (merge does not use them).
+// (AXIS 1, along the tangent of the smoothed structure tensor), with TAPS bilinear taps each
+// side (both #defines), so nothing follows the pixel grid. Each tap stands for two Gaussian
+// taps of spatial sigma ``sigma`` (``pairs``: sampling.paired_taps). Pixels whose focus lies
+// outside ``focus_range`` are copied unchanged (merge does not use them).
 #if defined VERTEX_SHADER
 #include "lib/fullscreen.glsl"
 #elif defined FRAGMENT_SHADER
@@ -12,7 +13,7 @@
 
 uniform sampler2D source;      // packed (L, a, b, focus), possibly at reduced resolution
 uniform sampler2D flow;        // orientation (orient.glsl), any resolution
-uniform float sigma;           // spatial sigma, in source texels
+uniform vec2 pairs[TAPS];      // (offset in source texels, log of its spatial weight)
 uniform float range_sigma;     // Lab distance at which a neighbour's weight falls to 0.61
 uniform vec2 focus_range;      // focus interval [low, high] that is filtered
 out vec4 result;
@@ -30,16 +31,15 @@ void main() {
 #else
     vec2 step_dir = along;
 #endif
-    float spatial = -0.5 / (sigma * sigma);
     float range = -0.5 / (range_sigma * range_sigma);
     vec3 colour = unpack_lab(centre.rgb);
     vec3 total = colour;
     float weights = 1.0;
-    for (int i = 1; i <= TAPS; i++) {
+    for (int i = 0; i < TAPS; i++) {
         for (int side = -1; side <= 1; side += 2) {
-            vec3 tap = unpack_lab(bilinear(source, vec2(p) + float(side * i) * step_dir).rgb);
+            vec3 tap = unpack_lab(bilinear(source, vec2(p) + float(side) * pairs[i].x * step_dir).rgb);
             vec3 d = tap - colour;
-            float w = exp(float(i * i) * spatial + dot(d, d) * range);
+            float w = exp(pairs[i].y + dot(d, d) * range);
             total += w * tap;
             weights += w;
         }

@@ -29,7 +29,7 @@ from dofkit.render.cpu_backend import PROGRAMS, CpuBackend, stored
 from dofkit.render import pipeline
 from dofkit.render.pipeline import COMPOSE_UNIFORMS, packed_lab, render, to_bytes
 from dofkit.render.regions import region_mask, tile_rects, tiles_where
-from dofkit.render.sampling import half_kernels
+from dofkit.render.sampling import half_kernels, paired_taps
 from dofkit.render.styles import resolve
 from dofkit.render.stylizer import open_backend
 
@@ -95,10 +95,10 @@ def _pass_inputs(scene):
                                                  kernel=half_kernels(2, 1.0)[:, 0]), tensor_scale),
         "orient": ({"source": smoothed}, dict(toon_gradient=2.0, dtype="f1"), 1),
         "bilateral-across": ({"source": lab8, "flow": orient8},
-                             dict(axis=0, taps=2, sigma=1.0, focus_range=(0.001, 2.0),
+                             dict(axis=0, taps=1, pairs=paired_taps(2, 1.0), focus_range=(0.001, 2.0),
                                   **bilateral), 1),
         "bilateral-along-reduced": ({"source": small8, "flow": orient8},
-                                    dict(axis=1, taps=4, sigma=2.0, focus_range=(-1.0, 0.999),
+                                    dict(axis=1, taps=2, pairs=paired_taps(4, 2.0), focus_range=(-1.0, 0.999),
                                          **bilateral), 1),
         "merge": ({"subject": lab8, "background": small8},
                   dict(range_sigma=8.0, upsample_sigma=0.6, dtype="f1"), 1),

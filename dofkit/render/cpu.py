@@ -71,25 +71,26 @@ def shrink(source: np.ndarray, *, scale: int) -> np.ndarray:
     return blocks.mean(axis=(1, 3), dtype=np.float32)
 
 
-def bilateral(source: np.ndarray, flow: np.ndarray, *, axis: int, taps: int, sigma: float,
+def bilateral(source: np.ndarray, flow: np.ndarray, *, axis: int, taps: int, pairs: np.ndarray,
               range_sigma: float, focus_range: tuple[float, float]) -> np.ndarray:
     """One pass of the orientation-aligned bilateral filter on packed (L, a, b, focus)
     (h, w, 4): a 1-D bilateral across (axis 0) or along (axis 1) the edges of the orientation
-    texture ``flow`` (any size), ``taps`` bilinear taps each side. Texels whose focus lies
+    texture ``flow`` (any size), ``taps`` bilinear taps each side at the offsets and with the
+    spatial weights of ``pairs`` (:func:`~.sampling.paired_taps`). Texels whose focus lies
     outside ``focus_range`` are copied."""
     height, width = source.shape[:2]
     x, y = grid(height, width)
     along = orientation(flow, x, y, width, height)[..., :2]
     step = along if axis == 1 else np.stack([along[..., 1], -along[..., 0]], -1)
     colour = unpack_lab(source[..., :3])
-    spatial, range_ = -0.5 / (sigma * sigma), -0.5 / (range_sigma * range_sigma)
+    range_ = -0.5 / (range_sigma * range_sigma)
     total, weights = colour.copy(), np.ones((height, width, 1), np.float32)
-    for i in range(1, taps + 1):
+    for offset, log_weight in pairs[:taps]:
         for side in (-1, 1):
-            tap = unpack_lab(bilinear(source[..., :3], x + side * i * step[..., 0],
-                                      y + side * i * step[..., 1]))
+            tap = unpack_lab(bilinear(source[..., :3], x + side * offset * step[..., 0],
+                                      y + side * offset * step[..., 1]))
             difference = tap - colour
-            w = np.exp(i * i * spatial + (difference * difference).sum(-1, keepdims=True)
+            w = np.exp(log_weight + (difference * difference).sum(-1, keepdims=True)
                        * range_)
             total += w * tap
             weights += w

@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 
 from .regions import tile_rects, tiles_where
-from .sampling import half_kernels
+from .sampling import half_kernels, paired_taps
 
 #: Sigma in px of the blur of the structure tensor.
 TENSOR_SIGMA = 2.0
@@ -223,8 +223,9 @@ def _bilateral_rounds(backend, source: str, prefix: str, sigma: float, rounds: i
     returns the result's buffer name (``source`` if sigma 0)."""
     if sigma <= 0:
         return source
-    settings = dict(taps=math.ceil(2 * sigma), sigma=float(sigma),
-                    range_sigma=float(range_sigma), focus_range=focus_range)
+    pairs = paired_taps(math.ceil(2 * sigma), sigma)
+    settings = dict(taps=len(pairs), pairs=pairs, range_sigma=float(range_sigma),
+                    focus_range=focus_range)
     for _ in range(rounds):
         backend.run("bilateral", f"{prefix}_across", {"source": source, "flow": "flow"},
                     axis=0, dtype="f1", **settings)

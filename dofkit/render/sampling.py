@@ -13,13 +13,33 @@ def half_kernels(taps: int, *sigmas: float) -> np.ndarray:
     """Normalised 1-D Gaussian weights of each sigma at offsets 0..taps (a kernel of
     2 taps + 1 summing to 1): float32 (taps + 1, len(sigmas)), the ``kernel`` uniform.
 
-    >>> half_kernels(1, 1.0)[:, 0].round(3).tolist()
+    >>> half_kernels(1, 1.0)[:, 0].astype(float).round(3).tolist()
     [0.452, 0.274]
     """
     offsets = np.arange(taps + 1, dtype=np.float32)[:, None]
     scales = np.array(sigmas, np.float32)
     kernel = np.exp(-0.5 * (offsets / scales) ** 2)
     return (kernel / (2 * kernel.sum(axis=0) - kernel[0])).astype(np.float32)
+
+
+def paired_taps(taps: int, sigma: float) -> np.ndarray:
+    """The ``taps`` Gaussian taps (sigma in texels) each side of a 1-D filter, merged in
+    pairs (1 and 2, 3 and 4, ...; a last one alone) as one bilinear read each between them,
+    as the real-time "linear sampling" trick does: float32 (ceil(taps / 2), 2) of (offset in
+    texels, natural log of the pair's summed weight, the centre weighing 1), the ``pairs``
+    uniform. Half the reads, the same spatial spread; a read between two texels takes their
+    blend, so a colour tolerance judges the pair together.
+
+    >>> paired_taps(3, 2.0).astype(float).round(3).tolist()
+    [[1.407, 0.398], [3.0, -1.125]]
+    """
+    offsets = np.arange(1, taps + 1, dtype=np.float64)
+    weights = np.exp(-0.5 * (offsets / sigma) ** 2)
+    pairs = []
+    for first in range(0, taps, 2):
+        offset, weight = offsets[first:first + 2], weights[first:first + 2]
+        pairs.append((float((offset * weight).sum() / weight.sum()), float(np.log(weight.sum()))))
+    return np.array(pairs, np.float32).reshape(-1, 2)
 
 
 def bilinear(values: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
