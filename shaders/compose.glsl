@@ -7,7 +7,8 @@
 // motion is trusted and slow (a moved frame is slightly misregistered: blended in again and
 // again on a moving subject it would blur it; on moving content flicker is hard to see).
 // The previous frame is read at the nearest texel. LINES (a #define) 0 leaves the lines out,
-// for tiles where none can show.
+// for tiles where none can show; COHERENT (a #define) 0 leaves the blend out (llvmpipe runs
+// both sides of a branch on a uniform: the blend's reads cost as much as a third of the pass).
 #if defined VERTEX_SHADER
 #include "lib/fullscreen.glsl"
 #elif defined FRAGMENT_SHADER
@@ -83,6 +84,7 @@ void main() {
 #else
     vec3 rgb = lab_to_linear(lab);
 #endif
+#if COHERENT
     if (coherence > 0.0) {
         vec3 moved = bilinear(motion, rescale(vec2(p), size, vec2(textureSize(motion, 0)))).rgb;
         // nearest texel: a bilinear read blurs, and blended in frame after frame, it adds up
@@ -91,6 +93,7 @@ void main() {
         float steady = 1.0 / (1.0 + dot(moved.xy, moved.xy) / (steady_motion * steady_motion));
         rgb = mix(rgb, before, coherence * clamp(moved.z, 0.0, 1.0) * steady);
     }
+#endif
     result = vec4(rgb, 1.0);
 }
 #endif

@@ -81,7 +81,7 @@ def _pass_inputs(scene):
     dog = cpu.flow_dog(_float(lab8), _float(orient8), **{k: v for k, v in lines.items()
                                                           if k != "components"})[..., :1]
     compose = {k: float(v) for k, v in resolve("toon").items() if k in COMPOSE_UNIFORMS}
-    compose.update(flow_taps=2, lines=1, coherence=0.0, steady_motion=0.5)
+    compose.update(flow_taps=2, lines=1, coherence=0.0, steady_motion=0.5, coherent=0)
     motion = np.dstack([np.full((8, 12), 1.5, np.float32), np.full((8, 12), -0.7, np.float32),
                         np.linspace(0, 1, 96, dtype=np.float32).reshape(8, 12)])
     tensor_scale = structure[..., :3].max()
@@ -110,7 +110,7 @@ def _pass_inputs(scene):
                     dict(dtype="srgb", **compose), 1),
         "compose-coherent": ({"abstracted": lab8, "edges": dog, "flow": orient8,
                               "previous": image8, "motion": motion},
-                             dict(dtype="srgb", **{**compose, "coherence": 0.6}), 1),
+                             dict(dtype="srgb", **{**compose, "coherence": 0.6, "coherent": 1}), 1),
     }
 
 

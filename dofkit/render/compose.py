@@ -42,12 +42,13 @@ def compose(abstracted: np.ndarray, edges: np.ndarray, flow: np.ndarray,
             levels: float, toon_sharpness: float, flow_smoothing: float, flow_taps: int,
             saturation: float, desaturate: float, fade: float, edge_sharpness: float,
             edge_strength: float, background_edges: float, line_coherence: float,
-            coherence: float, steady_motion: float, lines: int) -> np.ndarray:
+            coherence: float, steady_motion: float, lines: int, coherent: int) -> np.ndarray:
     """Abstracted packed (L, a, b, focus) and flow-smoothed DoG (H, W, 4), orientation
-    texture (any size), and when ``coherence`` > 0 the previous stylised frame (H, W, >= 3,
+    texture (any size), and with ``coherent`` 1 the previous stylised frame (H, W, >= 3,
     sRGB) and ``motion`` (h, w, >= 3): (dx, dy, confidence) -> (H, W, 4): sRGB in [0, 1] and
-    1. Lines (left out with ``lines`` 0) and the blend work in linear light, as the GL pass
-    between its sRGB textures; the blend's weight halves at ``steady_motion`` px of motion."""
+    1. Lines (left out with ``lines`` 0) and the blend (``coherent`` 0: left out) work in
+    linear light, as the GL pass between its sRGB textures; the blend's weight is
+    ``coherence`` where the motion is trusted and halves at ``steady_motion`` px of motion."""
     colour, focus = unpack_lab(abstracted), abstracted[..., 3:]
     height, width = focus.shape[:2]
     x, y = grid(height, width)
@@ -70,7 +71,7 @@ def compose(abstracted: np.ndarray, edges: np.ndarray, flow: np.ndarray,
             t = np.clip((local[..., 2] - 0.5 * line_coherence) / (0.5 * line_coherence), 0, 1)
             opacity = opacity * t * t * (3 - 2 * t)  # GLSL smoothstep
         rgb = rgb * (1 - opacity + line * opacity)[..., None]  # shading in linear light
-    if coherence > 0:
+    if coherent:
         moved = bilinear(motion[..., :3], rescale(x, width, motion.shape[1]),
                          rescale(y, height, motion.shape[0]))
         was_x = np.clip(np.floor(x + moved[..., 0] + 0.5).astype(np.int64), 0, width - 1)

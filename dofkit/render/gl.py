@@ -29,7 +29,7 @@ _FRAMEBUFFER_SRGB = 0x8DB9
 _INCLUDE = re.compile(r'^#include\s+"([^"]+)"\s*$', re.MULTILINE)
 #: Settings passed as compile-time constants: keyword of the pass -> GLSL macro.
 CONSTANTS = {"taps": "TAPS", "axis": "AXIS", "scale": "SCALE", "flow_taps": "FLOW_TAPS",
-             "lines": "LINES"}
+             "lines": "LINES", "coherent": "COHERENT"}
 
 
 def shader_source(path: Path, stage: str, defines: dict[str, int] | None = None) -> str:

@@ -169,7 +169,8 @@ def compose(backend, sources: dict[str, str], coherence: float, prepared: Prepar
         limits = ({} if len(present) == 1
                   else dict(regions=tile_rects(variants == variant, prepared.shape)))
         backend.run("compose", "styled", sources, lines=int(variant >= 2),
-                    flow_taps=flow_taps if variant % 2 else 0, **uniforms, **limits)
+                    flow_taps=flow_taps if variant % 2 else 0, coherent=int(coherence > 0),
+                    **uniforms, **limits)
 
 
 def _stairs_free_focus(toon_sharpness: float) -> int:
