@@ -223,3 +223,28 @@ def test_a_report_that_cannot_be_written_is_found_before_the_run(photo, tmp_path
                  "--report", tmp_path / "plain" / "r.jsonl")
     assert result.exit_code == 1 and "plain" in result.stderr
     assert not (tmp_path / "m.png").exists()
+
+
+@pytest.mark.parametrize("case", ["missing", "symbolic", "crop"])
+def test_a_report_that_is_an_output_is_refused_even_with_overwrite(photo, tmp_path, case):
+    """The report is never one of the run's outputs: compared through links where the file
+    exists, by normalised path where it does not; crop patterns included."""
+    out = tmp_path / "out"
+    if case == "crop":
+        command = ("roi", photo, "--crop-dir", out, "-m", "analytic")
+        report = out / "sub" / ".." / "a-roi1.png"
+    else:
+        command = ("map", photo, "--out-dir", out, "-m", "analytic")
+        report = out / "." / "a.png"
+        if case == "symbolic":
+            out.mkdir()
+            (out / "a.png").write_bytes(b"an earlier map")
+            report = link("symbolic", out / "a.png", out / "r.jsonl")
+    before = sorted(out.iterdir()) if out.exists() else []
+    result = run(*command, "--overwrite", "--report", report)
+    assert result.exit_code == 2, result.output
+    line = one_error_line(result)
+    assert "--report" in line and report.name in line and "output of this run" in line
+    assert (sorted(out.iterdir()) if out.exists() else []) == before
+    if case == "symbolic":
+        assert (out / "a.png").read_bytes() == b"an earlier map"

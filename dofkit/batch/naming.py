@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import string
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -85,11 +86,14 @@ def refuse_inputs(outputs: list[tuple[str, str | os.PathLike | None]], inputs: l
                                  "run; name another file", parameter)
 
 
-def refuse_collisions(tasks: list[Task], inputs: list[str], overwrite: bool = False) -> None:
+def refuse_collisions(tasks: list[Task], inputs: list[str], overwrite: bool = False, *,
+                      others: Sequence[tuple[str, str | os.PathLike | None]] = ()) -> None:
     """Refuse, before anything runs, an output in a format dofkit does not write, two outputs
     with one path, and an output that is an input (image, map, detections, weights) of the
-    run unless ``overwrite``, crop patterns included. Files are told apart by
-    :func:`file_key` (through links)."""
+    run unless ``overwrite``, crop patterns included. ``others``: (parameter, path) pairs of
+    the other files the run writes (the report; None and '-' pass), refused even with
+    ``overwrite`` where they are an input or an output (ParameterError naming the parameter).
+    Files are told apart by :func:`file_key` (through links)."""
     seen: dict = {}  # file key -> (output path, input, role) writing it
     patterns, to_stdout = [], []
     for task in tasks:
@@ -116,6 +120,8 @@ def refuse_collisions(tasks: list[Task], inputs: list[str], overwrite: bool = Fa
                                      f"({seen[key][1]} and {task.source}); use --name with "
                                      "{parent} or another template", "name")
             seen[key] = (target, task.source, role)
+    refuse_inputs(others, inputs)
+    _refuse_outputs(others, seen, patterns)
     read = _keyed(inputs)
     for key, (target, owner, _) in seen.items():
         if key in read and not overwrite:
@@ -133,10 +139,28 @@ def refuse_collisions(tasks: list[Task], inputs: list[str], overwrite: bool = Fa
                                      "--overwrite)")
 
 
-def _naming(path: str | os.PathLike, source: str) -> str:
-    """``path``, and the input ``source`` it is when that is named otherwise."""
-    same_name = os.path.abspath(path) == os.path.abspath(source)
-    return str(path) if same_name else f"{path} (the same file as {source})"
+def _refuse_outputs(others: Sequence, seen: dict, patterns: list) -> None:
+    """ParameterError naming the parameter of the first of ``others`` ((parameter, path)
+    pairs) that is an output in ``seen`` (file key -> (path, input, role)) or is named like
+    a crop in ``patterns`` ((input, pattern) pairs)."""
+    for parameter, path in others:
+        if path is None or str(path) == STDIO:
+            continue
+        if (hit := seen.get(file_key(path))) is not None:
+            target, owner, role = hit
+            raise ParameterError(f"{parameter}: {_naming(path, target)} is an output of this run "
+                                 f"(the {role} of {owner}); name another file", parameter)
+        for source, pattern in patterns:
+            if _matches(pattern, os.path.abspath(path)):
+                raise ParameterError(f"{parameter}: {path} is named like a crop of {source}, an "
+                                     "output of this run; name another file", parameter)
+
+
+def _naming(path: str | os.PathLike, other: str) -> str:
+    """``path``, and the file ``other`` (an input or output) it is when that is named
+    otherwise."""
+    same_name = os.path.abspath(path) == os.path.abspath(other)
+    return str(path) if same_name else f"{path} (the same file as {other})"
 
 
 def _keyed(paths: list) -> dict:

@@ -12,7 +12,6 @@ import typer
 
 from ..batch import Report, Task, check_template, collect, place, refuse_collisions, skipped
 from ..batch.inputs import Source
-from ..batch.naming import refuse_inputs
 from ..errors import ParameterError
 from ..focus import manifest_path
 from ..io import STDIO, WRITE_SUFFIXES
@@ -159,8 +158,7 @@ def execute(spec: PipelineSpec, tasks: list[Task], options: BatchOptions, *, lab
     ``on_status`` writes data (JSON) to stdout, where no live progress bar may mix with it."""
     read = [t.source for t in tasks] + [t.map for t in tasks if t.map] + [str(g) for g in guard]
     report_file = options.report if options.report != STDIO else None
-    refuse_collisions(tasks, read + ([report_file] if report_file else []), options.overwrite)
-    refuse_inputs([("report", report_file)], read)
+    refuse_collisions(tasks, read, options.overwrite, others=[("report", report_file)])
     if report_file and os.path.isdir(report_file):  # found out before the run, not after it
         raise ParameterError(f"{report_file} is a folder; name the report's file", "report")
     if options.report == STDIO and (stdout or any(STDIO in t.targets.values() for t in tasks)):

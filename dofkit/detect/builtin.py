@@ -4,7 +4,6 @@ Haar/LBP cascades where their XML files can be found."""
 from __future__ import annotations
 
 import importlib.util
-import os
 from pathlib import Path
 
 import cv2
@@ -12,7 +11,7 @@ import numpy as np
 
 from ..errors import InputError, ParameterError, ResourceError
 from ..io import to_uint
-from ..io.inputs import TEXT_MAX_BYTES, read_input
+from ..io.inputs import TEXT_MAX_BYTES, read_input, refuse_irregular
 from ..roi.boxes import clip_box
 from .base import Detection, Detector
 
@@ -81,8 +80,7 @@ def load_cascade(path: str | Path) -> cv2.CascadeClassifier:
 
     scikit-image's copy of OpenCV's LBP face cascade misspells one element
     (``featuhreParams``), which OpenCV refuses; it is read with the name mended."""
-    if os.path.exists(path) and not os.path.isfile(path):  # a FIFO or /dev/zero never ends
-        raise ResourceError(f"{path}: cannot read the cascade (not a regular file)")
+    refuse_irregular(path, what="the cascade", error=ResourceError)
     try:
         data = read_input(path, TEXT_MAX_BYTES, what="the cascade")
     except InputError as exc:

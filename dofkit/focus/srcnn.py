@@ -32,6 +32,7 @@ from safetensors.torch import load_file, save
 
 from ..errors import ResourceError
 from ..io.atomic import write_bytes_atomic, write_text_atomic
+from ..io.inputs import refuse_irregular
 from ..resources import resource_dir
 from . import check_threads, manifest_path
 from .analytic import analytic_evidence, sigmoid, working_copy
@@ -66,21 +67,14 @@ def save_weights(model: torch.nn.Module, path: Path, architecture: str, config: 
     return digest
 
 
-def _refuse_irregular(file: Path) -> None:
-    """ResourceError unless ``file`` is missing or a regular file (a folder, a FIFO or
-    /dev/zero is never read: the last two would be read without end)."""
-    if file.exists() and not file.is_file():
-        raise ResourceError(f"{file}: not a regular file (weights are a .safetensors file "
-                            "with its .json manifest)")
-
-
 def load_weights(path: Path) -> tuple[torch.nn.Module, dict]:
     """(model in eval mode, manifest) from a weights file; ResourceError if unusable."""
     if not path.exists():
         raise ResourceError(f"{path}: weights file not found")
     manifest_file = manifest_path(path)
-    _refuse_irregular(path)
-    _refuse_irregular(manifest_file)
+    for file in (path, manifest_file):  # a FIFO or /dev/zero would be read without end
+        refuse_irregular(file, advice=" (weights are a .safetensors file with its .json "
+                         "manifest)", error=ResourceError)
     try:
         manifest = json.loads(manifest_file.read_text())
         expected = manifest["sha256"]

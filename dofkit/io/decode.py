@@ -24,7 +24,7 @@ import numpy as np
 from PIL import Image
 
 from ..errors import ImageError, ImageTooLargeError, ParameterError
-from .formats import open_header, reason, tiff_pictures
+from .formats import open_header, reason, tag_values, tiff_pictures
 from .inputs import STDIO, read_input
 from .integrity import check_complete
 
@@ -164,10 +164,8 @@ def _sample_kind(probe: Image.Image, data: bytes, name: str) -> str:
         return "16" if data[24] == 16 else "8"
     if probe.format != "TIFF":
         return "8"
-    bits = probe.tag_v2.get(258, (8,))
-    bits = max(bits) if isinstance(bits, tuple) else bits
-    sample_format = probe.tag_v2.get(339, (1,))
-    sample_format = max(sample_format) if isinstance(sample_format, tuple) else sample_format
+    bits = max(tag_values(probe.tag_v2.get(258, 8)))
+    sample_format = max(tag_values(probe.tag_v2.get(339, 1)))
     if sample_format == 3:
         if bits != 32:
             raise ImageError(f"{name}: {bits}-bit float TIFF samples are "

@@ -76,10 +76,16 @@ def _float_tiff_header(data: bytes) -> TiffHeader | None:
         size = (int(tags[256]), int(tags[257]))
     except Exception:  # an unreadable IFD: not this case
         return None
-    samples, bits, kinds = tags.get(277, 1), tags.get(258, ()), tags.get(339, ())
-    if samples in (3, 4) and set(bits) == {32} and set(kinds) == {3}:
+    bits, kinds = set(tag_values(tags.get(258, ()))), set(tag_values(tags.get(339, ())))
+    if tags.get(277, 1) in (3, 4) and bits == {32} and kinds == {3}:
         return TiffHeader("TIFF", size, tags)
     return None
+
+
+def tag_values(value) -> tuple:
+    """A TIFF tag's value as a tuple: Pillow gives a tag of one value bare (``8`` ->
+    ``(8,)``); a tuple is kept."""
+    return value if isinstance(value, tuple) else (value,)
 
 
 #: Most TIFF pages looked at when counting pictures (a hostile file may chain thousands).

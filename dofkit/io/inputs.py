@@ -7,7 +7,7 @@ import os
 import stat
 import sys
 
-from ..errors import InputError
+from ..errors import DofkitError, InputError
 from .formats import reason
 
 STDIO = "-"
@@ -26,8 +26,7 @@ def read_input(path: str | os.PathLike, max_bytes: int | None, *, what: str | No
     name = str(path)
 
     def failure(problem: str, kind: type[InputError] = error) -> InputError:
-        return kind(f"{name}: {problem}" if what is None else
-                    f"{name}: cannot read {what} ({problem})")
+        return _failure(kind, name, problem, what)
 
     kind, advice = too_large or (error, "")
     refused = failure(f"too large (over {max_bytes or 0:,} bytes){advice}", kind)
@@ -57,6 +56,21 @@ def read_input(path: str | os.PathLike, max_bytes: int | None, *, what: str | No
     if not data:
         raise failure("empty file (0 bytes)")
     return data
+
+
+def refuse_irregular(path: str | os.PathLike, *, what: str | None = None, advice: str = "",
+                     error: type[DofkitError] = InputError) -> None:
+    """``error`` naming ``path`` when it exists but is not a regular file (a folder, or a FIFO
+    or device such as /dev/zero, which would be read without end); missing or regular passes.
+    The message reads as :func:`read_input`'s, ``"NAME: cannot read WHAT (not a regular
+    file)"`` or ``"NAME: not a regular file"`` + ``advice``."""
+    if os.path.exists(path) and not os.path.isfile(path):
+        raise _failure(error, str(path), "not a regular file" + advice, what)
+
+
+def _failure(kind: type[DofkitError], name: str, problem: str, what: str | None) -> DofkitError:
+    """``kind("NAME: problem")``, or ``kind("NAME: cannot read WHAT (problem)")``."""
+    return kind(f"{name}: {problem}" if what is None else f"{name}: cannot read {what} ({problem})")
 
 
 def _read_stream(stream, max_bytes: int | None) -> bytes:

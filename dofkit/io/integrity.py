@@ -15,7 +15,7 @@ import zlib
 import simplejpeg
 
 from ..errors import ImageError
-from .formats import reason
+from .formats import reason, tag_values
 
 _PNG_CHANNELS = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}
 _ADAM7 = ((0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4), (0, 2, 2, 4), (1, 0, 2, 2),
@@ -82,8 +82,8 @@ def _check_png(data: bytes, name: str) -> None:
 
 def _check_tiff(data: bytes, name: str, probe) -> None:
     tags = probe.tag_v2
-    offsets = _tuple(tags.get(273) or tags.get(324) or ())
-    counts = _tuple(tags.get(279) or tags.get(325) or ())
+    offsets = tag_values(tags.get(273) or tags.get(324) or ())
+    counts = tag_values(tags.get(279) or tags.get(325) or ())
     if any(not isinstance(v, int) or v < 0 for v in offsets + counts):
         raise ImageError(f"{name}: corrupt TIFF (strip offsets or sizes are not counts)")
     size = (tags.get(256, 0), tags.get(257, 0))  # as stored (probe.size is turned upright)
@@ -93,7 +93,7 @@ def _check_tiff(data: bytes, name: str, probe) -> None:
     if any(o + c > len(data) for o, c in zip(offsets, counts)):
         raise ImageError(f"{name}: truncated or corrupt image (TIFF data runs past the end of "
                          "the file)")
-    needed = size[0] * size[1] * sum(_tuple(tags.get(258, (1,)))) // 8  # 1: the TIFF default
+    needed = size[0] * size[1] * sum(tag_values(tags.get(258, (1,)))) // 8  # 1: the TIFF default
     ratio = 1 if tags.get(259, 1) == 1 else _TIFF_BEST_RATIO  # 1: not compressed
     if needed > ratio * sum(counts) + (0 if ratio == 1 else _CHUNK):
         raise ImageError(f"{name}: truncated or corrupt image (the TIFF holds "
@@ -108,11 +108,6 @@ def _tiff_pieces(tags, size: tuple[int, int]) -> int:
         across, down = max(tags[322], 1), max(tags[323], 1)
         return -(-width // across) * -(-height // down) * planes
     return -(-height // max(min(tags.get(278, height), height), 1)) * planes
-
-
-def _tuple(value) -> tuple:
-    """A TIFF tag's value as a tuple (Pillow gives single values bare)."""
-    return value if isinstance(value, tuple) else (value,)
 
 
 def _check_bmp(data: bytes, name: str, size: tuple[int, int]) -> None:
