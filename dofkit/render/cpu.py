@@ -103,7 +103,7 @@ def bilateral(source: np.ndarray, flow: np.ndarray, *, axis: int, taps: int, pai
 def merge(subject: np.ndarray, background: np.ndarray, *, range_sigma: float,
           upsample_sigma: float) -> np.ndarray:
     """Full-resolution subject (H, W, 4) over the ``background`` (h, w, 4) upsampled by joint
-    bilateral upsampling (Kopf et al. 2007): the 2x2 texels around the pixel's position, weighted
+    bilateral upsampling (Kopf et al. 2007): the 3x3 texels around the nearest one, weighted
     by an isotropic Gaussian (sigma ``upsample_sigma`` texels) of their distance to the
     pixel's position times the Gaussian of their Lab distance to the subject pixel (plus a
     floor of 1e-3), mixed by the subject's focus (channel 3) -> (H, W, 4). Pixels in full
@@ -113,15 +113,15 @@ def merge(subject: np.ndarray, background: np.ndarray, *, range_sigma: float,
     x, y = grid(height, width)
     at_x = np.clip(rescale(x, width, columns), 0, columns - 1)
     at_y = np.clip(rescale(y, height, rows), 0, rows - 1)
-    corner_x, corner_y = np.floor(at_x).astype(np.int64), np.floor(at_y).astype(np.int64)
+    near_x, near_y = np.floor(at_x + 0.5).astype(np.int64), np.floor(at_y + 0.5).astype(np.int64)
     guide = unpack_lab(subject[..., :3])
     colours = unpack_lab(background[..., :3])
     total, weights = np.zeros_like(guide), np.zeros_like(guide[..., :1])
-    for dy in (0, 1):
-        for dx in (0, 1):
-            qx, qy = np.minimum(corner_x + dx, columns - 1), np.minimum(corner_y + dy, rows - 1)
+    for dy in (-1, 0, 1):
+        for dx in (-1, 0, 1):
+            qx, qy = np.clip(near_x + dx, 0, columns - 1), np.clip(near_y + dy, 0, rows - 1)
             texel = colours[qy, qx]
-            spread = ((corner_x + dx - at_x) ** 2 + (corner_y + dy - at_y) ** 2)[..., None]
+            spread = ((near_x + dx - at_x) ** 2 + (near_y + dy - at_y) ** 2)[..., None]
             distance = ((texel - guide) ** 2).sum(-1, keepdims=True)
             w = (np.exp(-0.5 * spread / upsample_sigma ** 2)
                  * (np.exp(-0.5 * distance / (range_sigma * range_sigma)) + 1e-3))

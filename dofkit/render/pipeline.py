@@ -32,8 +32,8 @@ MIN_BACKGROUND_SIGMA = 2.0
 #: ``range_sigma``: it snaps the coarse background to outlines several times stronger than what
 #: the abstraction smooths over (round lights), not back to the detail it removed.
 UPSAMPLE_RANGE = 4.0
-#: Spatial sigma, in background texels, of the joint bilateral upsampling's Gaussian over the
-#: 2x2 texels around each pixel (a bilinear tent's sharper peak squares round lights).
+#: Spatial sigma, in background texels, of the joint bilateral upsampling: an isotropic
+#: Gaussian (a bilinear tent's square footprint squares round lights).
 UPSAMPLE_SIGMA = 0.6
 #: Step in px of the walk along the edge flow that smooths the lines (the DoG it reads is
 #: already smooth across edges; 2 px halves the taps of a 1 px walk).
