@@ -26,6 +26,11 @@ class OutputError(DofkitError, OSError):
     it would replace an input. The message names the file, e.g. ``out.png: No space left``."""
 
 
+class ClosedPipeError(OutputError, BrokenPipeError):
+    """Output to a pipe whose reader has gone (``dofkit ... | head``): an OutputError where
+    a failure is reported per input, a BrokenPipeError where the command ends quietly."""
+
+
 class ParameterError(DofkitError, ValueError):
     """An argument is outside its accepted range; the message names it and the range.
 

@@ -277,3 +277,35 @@ def test_a_full_stdout_is_one_line_naming_it(tmp_path):
     assert result.returncode == 1, result.stderr
     assert "stdout: cannot write (No space left on device)" in result.stderr
     assert "internal error" not in result.stderr and "Traceback" not in result.stderr
+
+
+def test_eval_goes_on_after_a_broken_image_and_exits_1(tmp_path):
+    images, gt = tmp_path / "img", tmp_path / "gt"
+    images.mkdir(), gt.mkdir()
+    truth = np.zeros((8, 8), np.float32)
+    truth[:, :4] = 1.0
+    for stem in ("a", "b"):
+        write_image(images / f"{stem}.png", textured(8, 8))
+        write_image(gt / f"{stem}.png", truth)
+    (images / "b.png").write_bytes((images / "b.png").read_bytes()[:60])  # truncated
+    result = runner.invoke(app, ["eval", "--images", str(images), "--gt", str(gt), "-m",
+                                 "analytic", "--json"])
+    assert result.exit_code == 1
+    errors = [line for line in result.stderr.splitlines() if "error" in line]
+    assert len(errors) == 1
+    assert errors[0].startswith(f"dofkit: error: {images / 'b.png'}: truncated or corrupt")
+    document = json.loads(result.stdout)
+    assert document["count"] == 1 and document["images"][0]["image"] == str(images / "a.png")
+
+
+def test_save_map_into_a_folder_follows_the_name_template(tmp_path):
+    """Two inputs of one stem: --name tells their outputs apart, and their maps too."""
+    for suffix in (".jpg", ".png"):
+        write_image(tmp_path / f"a{suffix}", textured(24, 32))
+    result = runner.invoke(app, ["stylize", str(tmp_path / "a.jpg"), str(tmp_path / "a.png"),
+                                 "--out-dir", str(tmp_path / "out"), "--name",
+                                 "{name}-{style}.png", "--save-map", str(tmp_path / "maps"),
+                                 "-m", "analytic", "--backend", "cpu"])
+    assert result.exit_code == 0, result.stderr
+    assert sorted(p.name for p in (tmp_path / "maps").iterdir()) == ["a.jpg-toon.png",
+                                                                    "a.png-toon.png"]

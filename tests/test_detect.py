@@ -66,6 +66,8 @@ def test_saliency_weights_the_focus_inside_the_box():
 
 @pytest.mark.parametrize("box, message", [((-5, 0, 10, 10), "outside the 100x60 image"),
                                           ((0, 0, 101.5, 10), "outside"),
+                                          ((100, 60, 101, 61), "outside"),  # no pixel in it
+                                          ((-1, 5, 0, 9), "outside"),
                                           ((10, 0, 10, 10), "empty"),
                                           ((0, 0, float("nan"), 10), "finite")])
 def test_gate_refuses_boxes_it_cannot_score(box, message):

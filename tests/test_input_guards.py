@@ -248,3 +248,13 @@ def test_a_report_that_is_an_output_is_refused_even_with_overwrite(photo, tmp_pa
     assert (sorted(out.iterdir()) if out.exists() else []) == before
     if case == "symbolic":
         assert (out / "a.png").read_bytes() == b"an earlier map"
+
+
+def test_a_from_list_holding_a_nul_byte_is_one_line_naming_it(photo, tmp_path):
+    """A NUL byte is in no file name: such a list (an image given by mistake) is refused."""
+    listing = tmp_path / "list.txt"
+    listing.write_bytes(f"{photo}\n".encode() + b"b\x00.png\n")
+    result = run("map", "--from", listing, "--out-dir", tmp_path / "maps", "-m", "analytic")
+    assert result.exit_code == 1
+    line = one_error_line(result)
+    assert f"{listing}: cannot read the list of inputs" in line and "NUL" in line

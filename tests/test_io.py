@@ -283,3 +283,33 @@ def test_colour_float_tiff_is_read(tmp_path, channels):
 def test_wrong_argument_types_name_the_parameter(path, limit):
     with pytest.raises(ParameterError, match="path must be|max_pixels must be"):
         open_image(path, max_pixels=limit)
+
+
+@pytest.mark.parametrize("channels, depth", [(3, 8), (4, 16), (1, 16)])
+def test_decoding_holds_little_more_than_the_result(channels, depth):
+    """Peak memory of a decode: the float result and the decoded samples, no float copies
+    (a 100 MP photo is 1.2 GB of float RGB already)."""
+    import tracemalloc
+
+    dtype = np.uint8 if depth == 8 else np.uint16
+    samples = (np.random.default_rng(0).random((400, 500, channels)) * np.iinfo(dtype).max)
+    data = cv2.imencode(".png", samples.astype(dtype))[1].tobytes()
+    tracemalloc.start()
+    try:
+        picture = decode_image(data, "big.png")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    result = picture.rgb.nbytes + (0 if picture.alpha is None else picture.alpha.nbytes)
+    decoded = 400 * 500 * channels * np.dtype(dtype).itemsize
+    assert peak <= result + 2 * decoded + (1 << 20)
+
+
+def test_a_link_in_a_loop_is_an_output_error_and_stays_a_link(tmp_path):
+    """A link is written through; one that leads round in a loop names no file to write."""
+    (tmp_path / "a.png").symlink_to("b.png")
+    (tmp_path / "b.png").symlink_to("a.png")
+    with pytest.raises(OutputError, match="a.png: cannot write .*symbolic links"):
+        write_image(tmp_path / "a.png", np.zeros((4, 4, 3), np.float32))
+    assert (tmp_path / "a.png").is_symlink() and (tmp_path / "b.png").is_symlink()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.png", "b.png"]

@@ -55,8 +55,9 @@ def run(argv: list[str] | None = None) -> None:
     --verbose. Once the command is done, a Ctrl-C, TERM or HUP ends the process at once."""
     from typer.exceptions import TyperException
 
-    from .quiet import silence_native
+    from .quiet import hold_closed_standard_descriptors, silence_native
 
+    hold_closed_standard_descriptors()
     arguments = sys.argv[1:] if argv is None else argv
     if not {"-v", "--verbose"} & set(arguments):
         silence_native()

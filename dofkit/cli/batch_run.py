@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field, fields
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Callable, Optional
 
 import typer
@@ -118,11 +118,12 @@ def main_targets(options: BatchOptions, default: str = "{stem}.png", **fields) -
 
 
 def side_targets(options: BatchOptions, value: Optional[str], option: str,
-                 suffix: str = ".png", stdout_taken_by: Optional[str] = None
+                 suffix: str = ".png", stdout_taken_by: Optional[str] = None, **fields
                  ) -> list[Optional[str]]:
     """Targets of an extra output option (``--overlay``, ``--save-map``): a file (or '-',
     stdout, unless the option ``stdout_taken_by`` writes there) for one input, else a folder
-    receiving ``<sub-folders>/<stem><suffix>`` per input."""
+    receiving ``<sub-folders>/<stem><suffix>`` per input, or with ``--name`` the main
+    output's name with ``suffix`` (``fields`` fill the template, as in :func:`main_targets`)."""
     if value is None:
         return [None] * len(options.sources)
     if value == STDIO and stdout_taken_by:
@@ -135,7 +136,8 @@ def side_targets(options: BatchOptions, value: Optional[str], option: str,
     if not Path(value).is_dir() and Path(value).suffix.lower() in WRITE_SUFFIXES:
         raise ParameterError(f"{option} {value} names one file, but there are "
                              f"{len(options.sources)} inputs; give a folder")
-    return place(options.sources, "{stem}" + suffix, Path(value))
+    template = "{stem}" if options.name is None else str(PurePath(options.name).with_suffix(""))
+    return place(options.sources, template + suffix, Path(value), **fields)
 
 
 def map_files(options: BatchOptions, map_path: Optional[str]) -> list[Optional[str]]:

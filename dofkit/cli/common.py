@@ -58,7 +58,7 @@ def fail(message: str, code: int = 2) -> None:
 def stdout_is_terminal() -> bool:
     """Whether stdout is a terminal: image bytes are then refused (as gzip does), and no live
     progress bar is drawn among data written there."""
-    return sys.stdout.isatty()
+    return sys.stdout is not None and sys.stdout.isatty()
 
 
 def notice(message: str) -> None:
@@ -81,11 +81,11 @@ def guarded(command: Callable) -> Callable:
     def wrapper(*args, **kwargs):
         try:
             return command(*args, **kwargs)
-        except DofkitError as exc:
-            fail(option_message(exc), 2 if isinstance(exc, ParameterError) else 1)
-        except BrokenPipeError:
+        except BrokenPipeError:  # the reader of stdout has gone: end quietly, like cat
             sys.stderr.close()
             raise typer.Exit(1) from None
+        except DofkitError as exc:
+            fail(option_message(exc), 2 if isinstance(exc, ParameterError) else 1)
         except KeyboardInterrupt:
             fail("interrupted", 130)
         except (typer.Exit, typer.Abort, SystemExit):

@@ -7,8 +7,9 @@ from typing import Optional
 
 import typer
 
+from ..errors import DofkitError
 from . import options
-from .common import console, guarded, refuse_unused
+from .common import console, error_line, guarded, refuse_unused
 from .focus_input import print_json
 
 
@@ -27,7 +28,10 @@ def eval_command(
 ) -> None:
     """Score maps per image and averaged: MAE; F05 (F-beta, beta^2 = 0.3, map thresholded at
     0.5, the blurred region positive); Fmax (in-focus region positive, best of 101
-    thresholds). The table goes to stderr; --json prints the scores on stdout."""
+    thresholds). The table goes to stderr; --json prints the scores on stdout.
+
+    A file that cannot be used is reported on a line of its own; the others are still
+    scored, and the exit status is then 1."""
     from rich.table import Table
 
     from ..evaluate import evaluate, find_cases, mean_scores
@@ -39,7 +43,14 @@ def eval_command(
     cases = find_cases(images, gt, maps)
     estimator = None if maps else FocusEstimator(method, device=device, threads=threads,
                                                  weights=weights)
-    rows = list(evaluate(cases, estimator))
+    rows = []
+    for case in cases:  # a broken file is one line; the others are still scored
+        try:
+            rows += evaluate([case], estimator)
+        except DofkitError as exc:
+            error_line(str(exc))
+    if not rows:
+        raise typer.Exit(1)
     means = mean_scores([scores for _, scores in rows])
     source = str(maps) if maps else estimator.method
     table = Table(title=f"dofkit eval: {source} on {len(rows)} images")
@@ -53,3 +64,5 @@ def eval_command(
         document = {"method": source, "count": len(rows), "mean": means,
                     "images": [{"image": str(case.image), **scores} for case, scores in rows]}
         print_json(document)
+    if len(rows) < len(cases):
+        raise typer.Exit(1)

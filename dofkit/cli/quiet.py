@@ -12,11 +12,27 @@ import sys
 import warnings
 
 
+def hold_closed_standard_descriptors() -> None:
+    """Open /dev/null on each of descriptors 0-2 that the caller closed (``>&-``), so that no
+    file dofkit opens takes that number (native libraries would write their messages into
+    it). ``sys.stdin`` and ``sys.stdout`` stay None: reading or writing them is reported as
+    closed."""
+    for descriptor in (0, 1, 2):
+        try:
+            os.fstat(descriptor)
+        except OSError:
+            held = os.open(os.devnull, os.O_RDWR)
+            if held != descriptor:
+                os.dup2(held, descriptor)
+                os.close(held)
+
+
 def silence_native() -> None:
     """Redirect fd 2 to /dev/null, keeping ``sys.stderr`` on the original stream; also mute
     Python warnings, the image libraries' Python log and OpenCV's log."""
     try:
-        sys.stderr.flush()
+        if sys.stderr is not None:  # None: closed by the caller; fd 2 is then /dev/null
+            sys.stderr.flush()
         original = os.dup(2)
         quiet = os.open(os.devnull, os.O_WRONLY)
         os.dup2(quiet, 2)

@@ -51,7 +51,7 @@ def stylize_command(
     overrides = dict(parse_setting(text) for text in settings or ())
     batch = shared.batch(inputs, output, out_dir, name)
     targets = main_targets(batch, style=style.value)
-    maps = side_targets(batch, save_map, "--save-map")
+    maps = side_targets(batch, save_map, "--save-map", style=style.value)
     spec = PipelineSpec("stylize", {"style": style.value, "backend": backend.value,
                                     "settings": overrides, "with_map": save_map is not None},
                         shared.focus())

@@ -67,7 +67,8 @@ class GateResult:
 
 def box_problem(box: Sequence[float], size: tuple[int, int]) -> str | None:
     """Why ``box`` (x1, y1, x2, y2) cannot be scored in an image of ``size`` = (width,
-    height), or None when it can."""
+    height), or None when it can: it must cover part of a pixel, and may reach over the
+    edge by :data:`EDGE_TOLERANCE` at most."""
     if len(box) != 4 or not all(np.isfinite(v) for v in box):
         return "coordinates are not 4 finite numbers"
     x1, y1, x2, y2 = box
@@ -75,7 +76,8 @@ def box_problem(box: Sequence[float], size: tuple[int, int]) -> str | None:
         return "box is empty (x2 <= x1 or y2 <= y1)"
     width, height = size
     edge = EDGE_TOLERANCE
-    if x1 < -edge or y1 < -edge or x2 > width + edge or y2 > height + edge:
+    if (x1 < -edge or y1 < -edge or x2 > width + edge or y2 > height + edge
+            or x1 >= width or y1 >= height or x2 <= 0 or y2 <= 0):  # past it, or no pixel in it
         return f"box lies outside the {width}x{height} image"
     return None
 

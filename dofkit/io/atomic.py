@@ -68,7 +68,10 @@ class AtomicFile:
             self._folder = None
             self.file = tempfile.TemporaryFile()
             return
-        self._folder = _through_links(self.target).parent
+        try:
+            self._folder = _through_links(self.target).parent
+        except OSError as exc:
+            raise OutputError(f"{self.target}: cannot write ({os_reason(exc)})") from None
         make_folder(self._folder, self.target)
         _sweep(self._folder)
         try:
@@ -173,8 +176,14 @@ def _link_unnamed(descriptor: int, name: Path) -> None:
 
 
 def _through_links(path: Path) -> Path:
-    """``path`` with symbolic links followed (to the file a link names, existing or not)."""
-    return Path(os.path.realpath(path)) if os.path.islink(path) else path
+    """``path`` with symbolic links followed (to the file a link names, existing or not);
+    OSError ELOOP for links that lead round in a loop (they name no file)."""
+    if not os.path.islink(path):
+        return path
+    real = Path(os.path.realpath(path))
+    if os.path.islink(real):  # realpath stops inside a loop
+        raise OSError(errno.ELOOP, os.strerror(errno.ELOOP), str(path))
+    return real
 
 
 _DESCRIPTOR = re.compile(r"/(?:dev/fd|proc/self/fd|proc/\d+/fd)/(\d+)$")

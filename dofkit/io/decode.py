@@ -263,20 +263,27 @@ def _apply_orientation(pixels: np.ndarray, orientation: int) -> np.ndarray:
 
 
 def _split_channels(pixels: np.ndarray, depth: int) -> tuple[np.ndarray, np.ndarray | None]:
-    if pixels.dtype == np.float32:
-        values = pixels
-    else:
-        values = pixels.astype(np.float32) / (65535.0 if depth == 16 else 255.0)
-    if values.ndim == 2:
-        values = values[:, :, None]
-    channels = values.shape[2]
+    """Decoded samples (H, W[, C]) -> float32 RGB (H, W, 3) and alpha (H, W) or None, in
+    [0, 1]. Each is converted once, in place: memory holds the samples and the result."""
+    if pixels.ndim == 2:
+        pixels = pixels[:, :, None]
     alpha = None
-    if channels in (2, 4):
-        alpha = np.ascontiguousarray(values[:, :, -1])
-        values = values[:, :, :-1]
+    if pixels.shape[2] in (2, 4):
+        alpha = _unit(pixels[:, :, -1], depth)
+        pixels = pixels[:, :, :-1]
+    values = _unit(pixels, depth)
     if values.shape[2] == 1:
         values = np.repeat(values, 3, axis=2)
-    return np.ascontiguousarray(values), alpha
+    return values, alpha
+
+
+def _unit(samples: np.ndarray, depth: int) -> np.ndarray:
+    """``samples`` as contiguous float32 (float32 ones as they are), integers scaled to
+    [0, 1] by ``depth`` in their converted copy."""
+    values = np.ascontiguousarray(samples, dtype=np.float32)
+    if samples.dtype != np.float32:  # ``values`` is then a new array
+        values /= 65535.0 if depth == 16 else 255.0
+    return values
 
 
 def read_focus_map(path: str | os.PathLike, size: tuple[int, int] | None = None, *,

@@ -10,7 +10,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from ..errors import ImageError, OutputError, ParameterError
+from ..errors import ClosedPipeError, ImageError, OutputError, ParameterError
 from .atomic import os_reason, write_bytes_atomic
 from .decode import STDIO
 
@@ -111,11 +111,13 @@ def write_image(path: str | os.PathLike, values: np.ndarray, *, depth: int = 8,
 
 def write_stdout(data: bytes) -> None:
     """Write ``data`` to stdout and flush it. An OS error (a full disk, a closed stream)
-    becomes an OutputError naming stdout; a reader gone away stays BrokenPipeError."""
+    becomes an OutputError naming stdout; a reader gone away, a :class:`ClosedPipeError`."""
+    if sys.stdout is None:  # closed by the caller (``>&-``)
+        raise OutputError("stdout: cannot write (stdout is closed)")
     try:
         sys.stdout.buffer.write(data)
         sys.stdout.buffer.flush()
-    except BrokenPipeError:
-        raise
+    except BrokenPipeError as exc:
+        raise ClosedPipeError(f"stdout: cannot write ({os_reason(exc)})") from None
     except OSError as exc:
         raise OutputError(f"stdout: cannot write ({os_reason(exc)})") from None

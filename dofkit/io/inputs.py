@@ -89,8 +89,12 @@ def read_text_input(path: str | os.PathLike, what: str, *, file_names: bool = Fa
     """UTF-8 text of ``path`` (``-`` = stdin), at most :data:`TEXT_MAX_BYTES`; InputError
     ``"NAME: cannot read WHAT (problem)"`` otherwise (``what``, e.g. ``"the list of
     inputs"``). With ``file_names``, bytes that are not UTF-8 are kept as the OS keeps them in
-    names (``os.fsdecode``: a file name need not be UTF-8)."""
+    names (``os.fsdecode``: a file name need not be UTF-8), and a NUL byte, which no name
+    holds, is refused (the file is not a list of names)."""
     data = read_input(path, TEXT_MAX_BYTES, what=what)
+    if file_names and b"\0" in data:
+        raise InputError(f"{path}: cannot read {what} (a NUL byte at byte {data.index(0)}: "
+                         "not a list of file names)")
     try:
         return os.fsdecode(data) if file_names else data.decode("utf-8")
     except UnicodeDecodeError as exc:
