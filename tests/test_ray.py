@@ -197,3 +197,40 @@ def test_relative_paths_mean_the_callers_files_on_a_joined_cluster(cluster, tree
                   "--engine", "ray", "--ray-address", cluster, cwd=here)
     assert done.returncode == 0, done.stderr
     assert sorted(p.name for p in (here / "maps").iterdir()) == ["a.png", "b.png"]
+
+
+def test_a_stop_signal_while_ray_starts_leaves_no_process_behind(tree, tmp_path):
+    """SIGTERM as soon as the fresh local Ray's agents run (Ray still starting): exit 130,
+    and every process the run started is gone within seconds (the raylet's agents used to
+    be orphaned and live on for about a minute)."""
+    run = subprocess.Popen([sys.executable, "-m", "dofkit", "map", tree, "-r", "-m",
+                            "analytic", "--out-dir", tmp_path / "maps", "--engine", "ray"],
+                           env=PLAIN, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    me, seen = psutil.Process(run.pid), {}
+    deadline = time.monotonic() + 120
+    while run.poll() is None and time.monotonic() < deadline:
+        try:
+            children = me.children(recursive=True)
+        except psutil.NoSuchProcess:
+            break
+        seen.update({child.pid: child for child in children})
+        if any("Agent" in title for title in map(_title, children)):
+            run.send_signal(signal.SIGTERM)
+            break
+        time.sleep(0.05)
+    _, stderr = run.communicate(timeout=120)
+    assert run.returncode == 130, stderr
+    assert b"Traceback" not in stderr
+    _, alive = psutil.wait_procs(list(seen.values()), timeout=5)
+    left = [p for p in alive if _title(p)]  # a zombie (not yet reaped by init) is gone
+    for process in left:  # clean up what the run left before failing
+        process.kill()
+    assert not left, list(map(_title, left))
+
+
+def _title(process) -> str:
+    """The command line of a live process, "" for one that has ended (zombies included)."""
+    try:
+        return "" if process.status() == psutil.STATUS_ZOMBIE else " ".join(process.cmdline())
+    except psutil.Error:
+        return ""

@@ -309,3 +309,26 @@ def test_a_client_gone_mid_upload_is_one_quiet_log_line(capfd):
             assert answer.status == 200
     line = "dofkit: /v1/map: the client disconnected before its upload was complete\n"
     assert log == 2 * line
+
+
+def test_no_detector_outlives_its_request(client, monkeypatch):
+    """OpenCV's cascade keeps buffers the size of the largest image it has seen (4.6 GB
+    after a 96 MP photo, until it is freed): the server must not keep a detector."""
+    import gc
+    import weakref
+
+    import dofkit.detect
+
+    made = []
+
+    def tracked(name):
+        detector = make(name)
+        made.append(weakref.ref(detector))
+        return detector
+
+    make = dofkit.detect.make_detector
+    monkeypatch.setattr(dofkit.detect, "make_detector", tracked)
+    for detector in ("face", "hog"):
+        assert client.post(f"/v1/detect?detector={detector}", files=upload()).status_code == 200
+    gc.collect()
+    assert made and all(ref() is None for ref in made)

@@ -110,3 +110,37 @@ def test_a_bad_photo_clears_old_results_and_the_recipe_is_one_safe_shell_line(ba
         assert tops["photo"] < tops["results"] < tops["settings"]
         browser.close()
     assert not errors
+
+
+def test_a_photo_the_browser_cannot_show_is_not_a_broken_picture(base_url, tmp_path):
+    """A TIFF (offered by the drop zone) is read by the server, not by the browser: the photo
+    panel says so instead of showing a broken image, the panels take the map's shape, and
+    the last download's status does not stay beside another photo."""
+    from dofkit.io import open_image, write_image
+
+    tiff = tmp_path / "wide.tif"
+    write_image(tiff, open_image(SAMPLE).rgb[:150])  # 600 x 150: not the sample's shape
+    errors = []
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        page = browser.new_page(viewport={"width": 1500, "height": 950})
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.goto(f"{base_url}/")
+        page.wait_for_selector("#params input[type=range]")
+        page.set_input_files("#file", str(SAMPLE))
+        page.wait_for_selector("#result-frame.loaded:not(.busy)", timeout=60_000)
+        with page.expect_download(timeout=60_000):
+            page.click("#download-map")
+        sync_api.expect(page.locator("#download-status")).to_contain_text("coffee-map.png")
+
+        page.set_input_files("#file", str(tiff))
+        page.wait_for_selector("#result-frame.loaded:not(.busy)", timeout=60_000)
+        page.wait_for_selector("#map-frame.loaded:not(.busy)", timeout=60_000)
+        assert page.locator("#download-status").inner_text() == ""
+        assert page.get_attribute("#photo", "src") is None
+        sync_api.expect(page.locator("#photo-frame .empty")).to_contain_text("cannot show")
+        box = page.locator("#map-frame").bounding_box()
+        assert abs(box["width"] / box["height"] - 600 / 150) < 0.1
+        page.screenshot(path=str(tmp_path / "tiff.png"))
+        browser.close()
+    assert not errors

@@ -141,23 +141,26 @@ def _connected(address: str | None, quiet: bool):
                       else tempfile.mkdtemp(prefix="dofkit-ray-", dir="/tmp"))
             ray_log = logging.getLogger("ray")
             level = ray_log.level  # ray.init sets it
+            earlier = _ray_processes(folder) if folder is not None else None
             if not joined:
-                _start(ray, address, folder, quiet)
+                _start(ray, address, folder, quiet, earlier)
         try:
             with _notices_on_stderr(ray):
                 yield ray
         finally:
             if not joined:
-                ray.shutdown()
+                _shutdown(ray, folder, earlier)
                 ray_log.setLevel(level)
             if folder is not None:
                 shutil.rmtree(folder, ignore_errors=True)
 
 
-def _start(ray, address: str | None, folder: str | None, quiet: bool) -> None:
+def _start(ray, address: str | None, folder: str | None, quiet: bool,
+           earlier: dict | None) -> None:
     """``ray.init`` of the cluster at ``address``, or of a new local one kept in ``folder``
-    (removed if the start fails). Ray's own SIGTERM handler is in force meanwhile: a SIGTERM
-    then becomes an interrupt, as everywhere in dofkit, not a silent exit."""
+    (removed, and its processes ended, if the start fails; ``earlier`` as for
+    :func:`_shutdown`). Ray's own SIGTERM handler is in force meanwhile: a SIGTERM then
+    becomes an interrupt, as everywhere in dofkit, not a silent exit."""
     options = dict(log_to_driver=not quiet, logging_level=logging.WARNING,
                    include_dashboard=False)
     try:
@@ -168,12 +171,58 @@ def _start(ray, address: str | None, folder: str | None, quiet: bool) -> None:
             ray.init(address="local", num_cpus=os.cpu_count() or 1, _temp_dir=folder,
                      _node_ip_address="127.0.0.1", **options)
     except BaseException as exc:
-        ray.shutdown()
+        _shutdown(ray, folder, earlier)
         if folder is not None:
             shutil.rmtree(folder, ignore_errors=True)
         if isinstance(exc, SystemExit):
             raise KeyboardInterrupt from None
         raise
+
+
+def _shutdown(ray, folder: str | None, earlier: dict | None) -> None:
+    """``ray.shutdown()``; for a local Ray kept in ``folder``, then also end the processes it
+    started that outlive it (interrupted while starting, the raylet's agents were left
+    orphaned for about a minute). ``earlier``: :func:`_ray_processes` before it started, so
+    that only this run's processes are ended."""
+    started = {} if folder is None else _ray_processes(folder)
+    ray.shutdown()
+    now = _process_table()
+    for pid, since in started.items():
+        if pid not in (earlier or {}) and now.get(pid, (0, "", ""))[1] == since:
+            try:
+                os.kill(pid, signal.SIGKILL)  # ours, unanswering: its session is gone
+            except OSError:
+                pass
+
+
+def _ray_processes(folder: str) -> dict[int, str]:
+    """PID -> start time of this process's descendants that are Ray's: named ``ray::...``
+    or naming ``folder`` on their command line."""
+    table = _process_table()
+    mine, grown = {os.getpid()}, True
+    while grown:
+        new = {pid for pid, (parent, _, _) in table.items() if parent in mine} - mine
+        mine, grown = mine | new, bool(new)
+    return {pid: table[pid][1] for pid in mine - {os.getpid()}
+            if table[pid][2].startswith("ray::") or folder in table[pid][2]}
+
+
+def _process_table() -> dict[int, tuple[int, str, str]]:
+    """PID -> (parent PID, start time, command line) of every process, from /proc (empty
+    where there is none)."""
+    table = {}
+    for entry in os.listdir("/proc") if os.path.isdir("/proc") else ():
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as stat:
+                fields = stat.read().rsplit(b")", 1)[1].split()
+            with open(f"/proc/{entry}/cmdline", "rb") as line:
+                command = line.read().replace(b"\0", b" ").decode("utf-8", "replace")
+            table[int(entry)] = (int(fields[1]), fields[19].decode(), command)
+        except (OSError, IndexError, ValueError):
+            continue
+    return table
 
 
 @contextmanager

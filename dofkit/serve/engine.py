@@ -32,14 +32,15 @@ class Upload:
 
 
 class Engine:
-    """Focus estimators (one per method), the stylise step (its GL context) and detectors,
-    made on first use and kept; maps cached by content hash and method."""
+    """Focus estimators (one per method) and the stylise step (its GL context), made on first
+    use and kept; maps cached by content hash and method. Detectors are made per request:
+    OpenCV's cascade keeps buffers the size of the largest image it has seen (gigabytes after
+    one large photo), and making one takes milliseconds."""
 
     def __init__(self, settings: Settings):
         self.settings = settings
         self.cache = MapCache(int(settings.cache_mb * 2**20))
         self._estimators: dict[str, FocusEstimator] = {}
-        self._detectors: dict[str, object] = {}
         self._stylize = StylizeStep(backend=settings.backend)
 
     def warm(self) -> None:
@@ -62,14 +63,6 @@ class Engine:
             self._estimators[method] = FocusEstimator(method, device=s.device, threads=s.threads,
                                                       weights=s.weights)
         return self._estimators[method]
-
-    def detector(self, name: str):
-        """The built-in detector ``name``, made once (call on the worker thread)."""
-        if name not in self._detectors:
-            from ..detect import make_detector
-
-            self._detectors[name] = make_detector(name)
-        return self._detectors[name]
 
     def focus(self, upload: Upload, method: str, timer: Timer) -> tuple[io.Picture, np.ndarray]:
         """Decode ``upload`` and get its map: from the cache, else computed and cached."""
@@ -118,7 +111,7 @@ class Engine:
         and the other :class:`~dofkit.pipeline.DetectStep` ``options``."""
         from ..pipeline import DetectStep
 
-        step = DetectStep(self.detector(name), overlay=suffix is not None, single=True,
+        step = DetectStep(name, overlay=suffix is not None, single=True,
                           **options)
         return self.consume(upload, method, step, "overlay", suffix, timer)
 

@@ -148,11 +148,14 @@ async function choosePhoto(blob, name) {
   state.name = name;
   state.preview = made.preview;
   state.size = made.size;
-  show($("photo"), made.preview);
+  $("download-status").textContent = "";
   if (made.size) {
-    for (const frame of document.querySelectorAll(".frame")) {
-      frame.style.aspectRatio = `${made.size.width} / ${made.size.height}`;
-    }
+    show($("photo"), made.preview);
+    fitFrames(made.size);
+  } else { // the browser cannot show it (e.g. TIFF): say so, not a broken picture
+    unshow("photo");
+    $("photo-frame").querySelector(".empty").textContent =
+      "This browser cannot show this format; the map and result come from the server.";
   }
   const dims = made.full ? `${made.full.width}×${made.full.height}` : "";
   $("photo-info").textContent = [name, dims].filter(Boolean).join(" · ");
@@ -187,14 +190,23 @@ async function refreshMap() {
   }
 }
 
+function unshow(id) {
+  if (state.urls[id]) URL.revokeObjectURL(state.urls[id]);
+  delete state.urls[id];
+  $(id).removeAttribute("src");
+  $(id).closest(".frame").classList.remove("loaded");
+}
+
+function fitFrames(size) {
+  for (const frame of document.querySelectorAll(".frame")) {
+    frame.style.aspectRatio = `${size.width} / ${size.height}`;
+  }
+}
+
 function clearResults() {
   // The photo could not be used: neither it nor an earlier photo's map, boxes or result stay.
-  for (const id of ["photo", "map", "result"]) {
-    if (state.urls[id]) URL.revokeObjectURL(state.urls[id]);
-    delete state.urls[id];
-    $(id).removeAttribute("src");
-    $(id).closest(".frame").classList.remove("loaded");
-  }
+  for (const id of ["photo", "map", "result"]) unshow(id);
+  $("photo-frame").querySelector(".empty").textContent = "Pick a sample or drop a photo";
   $("boxes").textContent = "";
   $("map-timing").textContent = $("result-timing").textContent = "";
   $("download-result").disabled = $("download-map").disabled = true;
@@ -399,7 +411,11 @@ function wire() {
   $("preview").addEventListener("change", () => { if (state.original) choosePhoto(state.original, state.name); });
   $("download-result").addEventListener("click", () => download("result"));
   $("download-map").addEventListener("click", () => download("map"));
-  $("map").addEventListener("load", placeBoxes);
+  $("map").addEventListener("load", () => {
+    // a photo the browser cannot show: the frames take the map's shape (the photo's)
+    if (!state.size) fitFrames({ width: $("map").naturalWidth, height: $("map").naturalHeight });
+    placeBoxes();
+  });
   $("copy").addEventListener("click", () => navigator.clipboard.writeText($("curl").textContent)
     .then(() => { $("copy").textContent = "Copied"; setTimeout(() => { $("copy").textContent = "Copy"; }, 1500); }));
   window.addEventListener("resize", placeBoxes);
