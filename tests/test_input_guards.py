@@ -258,3 +258,16 @@ def test_a_from_list_holding_a_nul_byte_is_one_line_naming_it(photo, tmp_path):
     assert result.exit_code == 1
     line = one_error_line(result)
     assert f"{listing}: cannot read the list of inputs" in line and "NUL" in line
+
+
+def test_an_input_that_is_a_symlink_loop_is_one_line_and_the_batch_goes_on(photo, tmp_path):
+    """Links that lead round in a loop name no file: that input is one error line, the others
+    are written (naming the outputs followed the links and failed for the whole batch)."""
+    (tmp_path / "x.png").symlink_to("y.png")
+    (tmp_path / "y.png").symlink_to("x.png")
+    out = tmp_path / "maps"
+    result = run("map", tmp_path / "x.png", photo, "--out-dir", out, "-m", "analytic")
+    assert result.exit_code == 1, result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("dofkit: error:")]
+    assert len(errors) == 1 and "x.png: cannot read" in errors[0], result.stderr
+    assert sorted(p.name for p in out.iterdir()) == ["a.png"]

@@ -49,7 +49,8 @@ def check_template(template: str) -> None:
 def fill(template: str, source: Source, **extra) -> str:
     """``template`` with ``{stem}``, ``{name}``, ``{parent}`` (and ``extra``) of ``source``."""
     relative = source.relative
-    parent = Path(source.path).resolve().parent.name if source.path != STDIO else ""
+    # realpath: links followed as far as they go (Path.resolve raises on a loop of links)
+    parent = Path(os.path.realpath(source.path)).parent.name if source.path != STDIO else ""
     try:
         return template.format(stem=relative.stem, name=relative.name, parent=parent, **extra)
     except KeyError as exc:
