@@ -2,9 +2,9 @@
 // One pass of the orientation-aligned bilateral filter on Lab (Kyprianidis & Döllner 2008;
 // Kang, Lee & Chui 2009): a 1-D bilateral taken across the local edge (AXIS 0) or along it
 // (AXIS 1, along the tangent of the smoothed structure tensor), with TAPS bilinear taps each
-// side (both #defines), so nothing follows the pixel grid. Each tap stands for two Gaussian
-// taps of spatial sigma ``sigma`` (``pairs``: sampling.paired_taps). Pixels whose focus lies
-// outside ``focus_range`` are copied unchanged (merge does not use them).
+// side (both #defines), so nothing follows the pixel grid. Each tap stands for two taps of the
+// spatial Gaussian, read between them (``pairs``: sampling.paired_taps). Pixels whose focus
+// lies outside ``focus_range`` are copied unchanged (merge does not use them).
 #if defined VERTEX_SHADER
 #include "lib/fullscreen.glsl"
 #elif defined FRAGMENT_SHADER
@@ -37,7 +37,8 @@ void main() {
     float weights = 1.0;
     for (int i = 0; i < TAPS; i++) {
         for (int side = -1; side <= 1; side += 2) {
-            vec3 tap = unpack_lab(bilinear(source, vec2(p) + float(side) * pairs[i].x * step_dir).rgb);
+            vec2 at = vec2(p) + float(side) * pairs[i].x * step_dir;
+            vec3 tap = unpack_lab(bilinear(source, at).rgb);
             vec3 d = tap - colour;
             float w = exp(pairs[i].y + dot(d, d) * range);
             total += w * tap;
