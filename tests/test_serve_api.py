@@ -254,9 +254,9 @@ def test_head_is_answered_wherever_get_is(client, path):
     assert client.head("/v1/map").status_code == 405  # a POST route stays POST
 
 
-@pytest.mark.parametrize("stop", ["SIGTERM", "SIGINT"])
-def test_a_stopped_server_says_so_and_exits_0(stop):
-    import signal
+def start_server() -> tuple[subprocess.Popen, str]:
+    """``dofkit serve`` on a free port, once it answers: the process (stderr piped, as
+    text) and its base URL."""
     import socket
     import time
     import urllib.request
@@ -266,13 +266,22 @@ def test_a_stopped_server_says_so_and_exits_0(stop):
         port = probe.getsockname()[1]
     child = subprocess.Popen([sys.executable, "-m", "dofkit", "serve", "--port", str(port)],
                              stderr=subprocess.PIPE, text=True)
+    url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:  # until it answers (the socket listens before that)
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/health", timeout=2):
+            with urllib.request.urlopen(f"{url}/v1/health", timeout=2):
                 break
         except OSError:
             time.sleep(0.2)
+    return child, url
+
+
+@pytest.mark.parametrize("stop", ["SIGTERM", "SIGINT"])
+def test_a_stopped_server_says_so_and_exits_0(stop):
+    import signal
+
+    child, _ = start_server()
     child.send_signal(getattr(signal, stop))
     _, stderr = child.communicate(timeout=60)
     assert child.returncode == 0, stderr
@@ -332,3 +341,84 @@ def test_no_detector_outlives_its_request(client, monkeypatch):
         assert client.post(f"/v1/detect?detector={detector}", files=upload()).status_code == 200
     gc.collect()
     assert made and all(ref() is None for ref in made)
+
+
+FORM_HEAD = (b'--b\r\nContent-Disposition: form-data; name="image"; filename="a.jpg"\r\n'
+             b"Content-Type: image/jpeg\r\n\r\n")
+
+
+@pytest.mark.parametrize("body", [
+    FORM_HEAD + SAMPLE.read_bytes()[:5000],                 # cut in the image's bytes
+    FORM_HEAD[:40],                                         # cut in the part's headers
+    FORM_HEAD + SAMPLE.read_bytes() + b"\r\n--b",           # cut before the closing "--"
+    b"",
+], ids=["in-data", "in-headers", "before-closing", "empty"])
+def test_a_multipart_body_cut_short_is_refused_as_incomplete(client, body):
+    """A body that ends before its closing boundary is called incomplete, not a form
+    without an image (python-multipart accepts it and drops the unfinished part)."""
+    response = client.post("/v1/map", content=body,
+                           headers={"Content-Type": "multipart/form-data; boundary=b"})
+    assert response.status_code == 400
+    assert response.json() == {"error": "incomplete multipart body: it ends before its "
+                                        "closing boundary (upload cut short?)"}
+    whole = client.post("/v1/map?method=analytic", content=FORM_HEAD + SAMPLE.read_bytes()
+                        + b"\r\n--b--\r\n",
+                        headers={"Content-Type": "multipart/form-data; boundary=b"})
+    assert whole.status_code == 200
+
+
+def test_a_malformed_multipart_body_is_a_json_error_with_the_parsers_reason(client):
+    body = b"xx" + FORM_HEAD + b"data\r\n--b--\r\n"  # it must start with its boundary
+    response = client.post("/v1/map", content=body,
+                           headers={"Content-Type": "multipart/form-data; boundary=b"})
+    assert response.status_code == 400
+    assert response.json() == {"error": "invalid multipart body: expected boundary character "
+                                        "45, got 120 at index 2"}
+
+
+def test_the_server_log_has_no_line_of_the_multipart_parser():
+    """python-multipart logs its own unprefixed warning before it raises ("Expected boundary
+    character 45, ..."): the server's log (its stderr) holds only dofkit's lines."""
+    import signal
+    import urllib.error
+    import urllib.request
+
+    child, url = start_server()
+    try:
+        for body in (b"xx" + FORM_HEAD + b"data\r\n--b--\r\n", FORM_HEAD + b"data"):
+            request = urllib.request.Request(
+                f"{url}/v1/map", data=body,
+                headers={"Content-Type": "multipart/form-data; boundary=b"})
+            with pytest.raises(urllib.error.HTTPError) as refused:
+                urllib.request.urlopen(request, timeout=30)
+            assert refused.value.code == 400
+    finally:
+        child.send_signal(signal.SIGINT)
+        _, stderr = child.communicate(timeout=60)
+    assert [line for line in stderr.splitlines() if not line.startswith("dofkit: ")] == []
+    assert stderr.rstrip().endswith("dofkit: server stopped")
+
+
+@pytest.mark.parametrize("q", ["nan", "inf", "-inf", "2", "1e3", "-1", "abc", ""])
+def test_an_accept_q_outside_0_to_1_counts_as_0_like_any_malformed_q(q):
+    images = ("image/png", "image/jpeg")
+    with pytest.raises(ApiError) as refused:
+        choose(f"image/png;q={q}", images)
+    assert refused.value.status == 406
+    assert f"(q={q} is not a number from 0 to 1: it counts as 0)" in refused.value.message
+    assert choose(f"image/png;q={q}, image/jpeg;q=0.1", images) == "image/jpeg"
+
+
+def test_an_accept_q_of_nan_is_refused_over_http(client):
+    response = client.post("/v1/map", content=b"x", headers={"Accept": "image/png;q=nan"})
+    assert response.status_code == 406
+    assert response.json()["error"].startswith("cannot answer Accept 'image/png;q=nan' (q=nan")
+
+
+def test_openapi_descriptions_are_markdown_not_rst(client):
+    """FastAPI takes the endpoints' docstrings (``x``: reStructuredText) as descriptions,
+    read as Markdown (`x`): no double backticks reach the schema."""
+    schema = client.get("/openapi.json").json()
+    assert "``" not in json.dumps(schema)
+    health = schema["paths"]["/v1/health"]["get"]["description"]
+    assert "`queue` counts requests" in health

@@ -144,3 +144,35 @@ def test_a_photo_the_browser_cannot_show_is_not_a_broken_picture(base_url, tmp_p
         page.screenshot(path=str(tmp_path / "tiff.png"))
         browser.close()
     assert not errors
+
+
+def test_the_api_reference_shows_code_not_backticks(base_url):
+    """Descriptions are Markdown: `x` is drawn as code, and no backtick shows."""
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.goto(f"{base_url}/docs")
+        page.wait_for_selector(".endpoint")
+        text = page.locator("main").inner_text()
+        assert "`" not in text
+        health = page.locator(".endpoint", has_text="/v1/health")
+        assert "queue" in health.locator("p code").all_inner_texts()
+        browser.close()
+
+
+@pytest.mark.parametrize("width", [375, 1280])
+def test_the_header_keeps_the_title_clear_of_the_version(base_url, width):
+    """On a phone the version text wrapped up against "dofkit"; it keeps a clear gap and
+    stays inside the bar."""
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        page = browser.new_page(viewport={"width": width, "height": 800})
+        page.goto(f"{base_url}/")
+        sync_api.expect(page.locator("#health")).to_contain_text("render")
+        title = page.locator(".brand b").bounding_box()
+        version = page.locator("#health").bounding_box()
+        bar = page.locator(".bar").bounding_box()
+        assert version["x"] - (title["x"] + title["width"]) >= 16
+        assert bar["y"] <= version["y"]
+        assert version["y"] + version["height"] <= bar["y"] + bar["height"]
+        browser.close()

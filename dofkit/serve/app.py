@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
@@ -23,6 +24,7 @@ def create_app(settings: Settings = Settings()) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
+        errors.quiet_library_logs()
         worker.start()
         await asyncio.wrap_future(worker.submit(engine.warm))
         app.state.info = await asyncio.wrap_future(worker.submit(engine.info))
@@ -34,6 +36,7 @@ def create_app(settings: Settings = Settings()) -> FastAPI:
                   redoc_url=None, description="Focus maps of photos and the tools that use "
                   "them: stylisation, in-focus regions, focus-gated detection.")
     app.state.engine, app.state.worker, app.state.info = engine, worker, {}
+    app.openapi = _markdown_schema(app)
     errors.install(app)
     app.include_router(api.router)
     app.include_router(page.router)
@@ -42,3 +45,37 @@ def create_app(settings: Settings = Settings()) -> FastAPI:
     app.add_middleware(BodyLimit, limit=int(settings.max_upload_mb * 2**20))
     app.add_middleware(HeadAsGet)
     return app
+
+
+#: reStructuredText literals (``x``) and roles (:class:`~a.b`, shown as `b`).
+_RST = re.compile(r"``(.+?)``|:[a-z]+:`(~?)([^`]+)`")
+
+
+def _markdown(match: re.Match) -> str:
+    literal, short, target = match.groups()
+    if literal is None:
+        literal = target.rsplit(".", 1)[-1] if short else target
+    return f"`{literal}`"
+
+
+def _markdown_schema(app: FastAPI):
+    """``app.openapi`` with every description and summary turned from the docstrings'
+    reStructuredText into the Markdown that OpenAPI readers expect (``x`` would show its
+    backticks); converted once, when FastAPI builds and caches the schema."""
+    build = app.openapi
+
+    def openapi() -> dict:
+        if app.openapi_schema is None:
+            _convert(build())
+        return app.openapi_schema
+
+    return openapi
+
+
+def _convert(node: dict | list) -> None:
+    """Rewrite, in place, the descriptions and summaries in ``node`` (a schema or a part)."""
+    for key, value in (node.items() if isinstance(node, dict) else enumerate(node)):
+        if key in ("description", "summary") and isinstance(value, str):
+            node[key] = _RST.sub(_markdown, value)
+        elif isinstance(value, (dict, list)):
+            _convert(value)

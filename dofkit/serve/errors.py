@@ -1,9 +1,10 @@
 """Every failure as a JSON ``{"error": "<one line>"}`` with a 4xx (or 503) status, never a
 traceback: dofkit's own errors, FastAPI's validation errors and Starlette's HTTP errors; a
-client gone mid-upload is one line in the log."""
+client gone mid-upload is one line in the log, and the log holds no other library's lines."""
 
 from __future__ import annotations
 
+import logging
 import sys
 
 from fastapi import FastAPI, Request
@@ -53,6 +54,22 @@ def validation_message(exc: RequestValidationError) -> str:
     return f"{name}: {error.get('msg', 'invalid')}{got}"
 
 
+#: Loggers of libraries that log a refused request before raising (the multipart parser:
+#: "Expected boundary character 45, ..."); the reason reaches the client in the error.
+#: (``multipart``: python-multipart's name before 0.0.13.)
+QUIET_LOGGERS = ("python_multipart", "multipart")
+
+
+def quiet_library_logs() -> None:
+    """Keep the :data:`QUIET_LOGGERS` out of the server's log (called once, at server start;
+    other loggers are left as the process has them)."""
+    for name in QUIET_LOGGERS:
+        logger = logging.getLogger(name)
+        logger.propagate = False
+        if not any(isinstance(h, logging.NullHandler) for h in logger.handlers):
+            logger.addHandler(logging.NullHandler())
+
+
 def install(app: FastAPI) -> None:
     """Register the handlers that turn every exception into a JSON error."""
 
@@ -85,4 +102,4 @@ def install(app: FastAPI) -> None:
         return error_response(500, f"internal error ({type(exc).__name__})")
 
 
-__all__ = ["ApiError", "ERROR_SCHEMA", "error_response", "install"]
+__all__ = ["ApiError", "ERROR_SCHEMA", "error_response", "install", "quiet_library_logs"]

@@ -1,6 +1,11 @@
-"""Choose a response type from the request's ``Accept`` header."""
+"""Choose a response type from the request's ``Accept`` header.
+
+A weight that is not a number from 0 to 1 (``q=abc``, ``q=nan``, ``q=inf``, ``q=-1``,
+``q=2``: RFC 9110 allows 0 to 1 only) counts as ``q=0``: that range is not acceptable."""
 
 from __future__ import annotations
+
+import math
 
 from .errors import ApiError
 
@@ -8,21 +13,31 @@ from .errors import ApiError
 SUFFIXES = {"image/png": ".png", "image/jpeg": ".jpg", "application/json": None}
 
 
-def _ranges(accept: str) -> list[tuple[str, float]]:
-    ranges = []
+def _qvalue(text: str) -> float | None:
+    """The weight ``q`` in [0, 1]; None when ``text`` is not such a number."""
+    try:
+        quality = float(text)
+    except ValueError:
+        return None
+    return quality if math.isfinite(quality) and 0.0 <= quality <= 1.0 else None
+
+
+def _ranges(accept: str) -> tuple[list[tuple[str, float]], list[str]]:
+    """The media ranges with their weights, and the weights that were malformed."""
+    ranges, malformed = [], []
     for part in accept.split(","):
         media, *params = (piece.strip() for piece in part.split(";"))
         quality = 1.0
         for param in params:
             key, _, value = param.partition("=")
             if key.strip() == "q":
-                try:
-                    quality = float(value)
-                except ValueError:
+                quality = _qvalue(value)
+                if quality is None:
+                    malformed.append(value.strip())
                     quality = 0.0
         if media:
             ranges.append((media.lower(), quality))
-    return ranges
+    return ranges, malformed
 
 
 def _quality(offer: str, ranges: list[tuple[str, float]]) -> float:
@@ -41,13 +56,17 @@ def choose(accept: str | None, offers: tuple[str, ...]) -> str:
 
     >>> choose("image/jpeg, image/png;q=0.5", ("image/png", "image/jpeg"))
     'image/jpeg'
+    >>> choose("image/jpeg;q=nan, image/png;q=0.5", ("image/jpeg", "image/png"))
+    'image/png'
     """
     if not accept or not accept.strip():
         return offers[0]
-    ranges = _ranges(accept)
+    ranges, malformed = _ranges(accept)
     scored = [(_quality(offer, ranges), -index, offer) for index, offer in enumerate(offers)]
     quality, _, offer = max(scored)
     if quality <= 0:
-        raise ApiError(406, f"cannot answer with {accept!r}; this endpoint gives "
+        why = (f" (q={malformed[0]} is not a number from 0 to 1: it counts as 0)"
+               if malformed else "")
+        raise ApiError(406, f"cannot answer Accept {accept!r}{why}; this endpoint gives "
                             f"{', '.join(offers)}")
     return offer

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from contextlib import aclosing
+
 from fastapi import Request
 from starlette.datastructures import UploadFile
+from starlette.formparsers import MultiPartException, MultiPartParser
 
 from .engine import Upload
 from .errors import ApiError
@@ -23,17 +26,40 @@ REQUEST_BODY = {
 }
 
 
+class _FormParser(MultiPartParser):
+    """Starlette's multipart parser, noting whether the closing boundary arrived:
+    python-multipart takes a body cut short as a form without its unfinished part."""
+
+    complete = False
+
+    def on_end(self) -> None:
+        self.complete = True
+
+
 async def read_upload(request: Request) -> Upload:
     """The uploaded image; an upload without bytes is refused as the CLI refuses an empty
     file. The name is the multipart file name, else ``-`` (as the CLI names stdin)."""
     name = "-"
     if request.headers.get("content-type", "").lower().startswith("multipart/form-data"):
-        async with request.form(max_files=1, max_fields=8) as form:
+        async with aclosing(request.stream()) as stream:
+            parser = _FormParser(request.headers, stream, max_files=1, max_fields=8)
+            try:
+                form = await parser.parse()
+            except MultiPartException as exc:  # python-multipart's reason, if it gave one
+                reason = str(exc.__cause__ or exc.message).rstrip(".")
+                raise ApiError(400, f"invalid multipart body: {reason[:1].lower()}"
+                                    f"{reason[1:]}") from None
+        try:
+            if not parser.complete:
+                raise ApiError(400, "incomplete multipart body: it ends before its closing "
+                                    "boundary (upload cut short?)")
             image = form.get("image")
             if not isinstance(image, UploadFile):
                 raise ApiError(400, "multipart body needs a file field 'image'")
             name = (image.filename or "-")[-200:]
             data = await image.read()
+        finally:
+            await form.close()
     else:
         data = await request.body()
     if not data:

@@ -1,11 +1,18 @@
 // Renders /openapi.json as a plain reference page (no external assets).
 "use strict";
 
-function cell(row, text, tag = "td") {
-  const node = document.createElement(tag);
-  node.textContent = text;
-  row.appendChild(node);
+// Fill `node` with `text`, a description in Markdown: its `code` spans drawn as <code>
+// (built as nodes, never parsed as HTML).
+function prose(node, text) {
+  text.split(/`([^`]+)`/).forEach((piece, index) => {
+    if (index % 2) node.appendChild(document.createElement("code")).textContent = piece;
+    else if (piece) node.appendChild(document.createTextNode(piece));
+  });
   return node;
+}
+
+function cell(row, text, tag = "td") {
+  return row.appendChild(prose(document.createElement(tag), text));
 }
 
 function typeOf(schema, spec) {
@@ -24,7 +31,7 @@ async function render() {
   const spec = await (await fetch("openapi.json")).json();
   const examples = document.getElementById("examples");  // this server's own address
   examples.textContent = examples.textContent.replace(/http:\/\/[^/']+\//g, new URL(".", document.baseURI).href);
-  document.getElementById("intro").textContent = `${spec.info.title} ${spec.info.version}: ${spec.info.description}`;
+  prose(document.getElementById("intro"), `${spec.info.title} ${spec.info.version}: ${spec.info.description}`);
   const box = document.getElementById("endpoints");
   for (const [path, operations] of Object.entries(spec.paths)) {
     for (const [verb, op] of Object.entries(operations)) {
@@ -34,7 +41,7 @@ async function render() {
       title.innerHTML = `<span class="verb"></span> <code></code> <span class="muted"></span>`;
       title.querySelector(".verb").textContent = verb.toUpperCase();
       title.querySelector("code").textContent = path;
-      title.querySelector(".muted").textContent = op.summary || "";
+      prose(title.querySelector(".muted"), op.summary || "");
       section.appendChild(title);
       if (op.description) cell(section, op.description, "p");
       const params = op.parameters || [];
