@@ -786,3 +786,119 @@ def test_a_printf_pattern_takes_only_the_names_it_writes(tmp_path):
     found = [p.name for p in list_sequence(str(tmp_path / "%03d.png"))]
     assert found == ["001.png", "002.png", "1000.png"]
     assert [p.name for p in list_sequence(str(tmp_path / "%d.png"))] == ["7.png", "1000.png"]
+
+
+# ------------------------------------------------------------------ timing, limits, full disk
+
+def frame_times(path: Path) -> list[float]:
+    """Display times (s) of the decoded frames of a video file."""
+    with av.open(str(path)) as container:
+        return [f.time for f in container.decode(video=0)]
+
+
+def make_vfr_video(path: Path, times_ms: list[int], *, audio: bool = False) -> Path:
+    """A clip whose frames are shown at ``times_ms`` (ms; a variable frame rate), with a
+    16 kHz tone as long as the video when ``audio``."""
+    with av.open(str(path), "w") as container:
+        video = container.add_stream("libx264", rate=RATE)
+        video.width, video.height, video.pix_fmt = 64, 48, "yuv420p"
+        video.codec_context.time_base = Fraction(1, 1000)
+        sound = container.add_stream("aac", rate=16000, layout="mono") if audio else None
+        for index, pts in enumerate(times_ms):
+            picture = av.VideoFrame.from_ndarray(
+                (scene(index, height=48, width=64) * 255).astype(np.uint8), "rgb24")
+            picture.pts, picture.time_base = pts, Fraction(1, 1000)
+            container.mux(video.encode(picture))
+        container.mux(video.encode(None))
+        if sound is not None:
+            samples = 16 * (times_ms[-1] + 100)
+            for begin in range(0, samples, 1024):
+                block = av.AudioFrame.from_ndarray(
+                    np.zeros((1, min(1024, samples - begin)), np.float32), format="flt",
+                    layout="mono")
+                block.sample_rate, block.pts = 16000, begin
+                container.mux(sound.encode(block))
+            container.mux(sound.encode(None))
+    return path
+
+
+@pytest.mark.parametrize("suffix", [".mp4", ".mkv"])
+def test_a_variable_frame_rate_keeps_each_frame_at_its_time(tmp_path, suffix):
+    """A clip whose rate drops from 10 to 2 frames/s (a phone in low light; or frames a
+    corrupt stretch lost): every frame is shown when the source shows it, so the picture
+    stays in sync with the sound, not stretched to the average rate."""
+    times = [0, 100, 200, 300, 400, 900, 1400, 1900, 2000, 2100]
+    source = make_vfr_video(tmp_path / "vfr.mkv", times, audio=True)
+    target = tmp_path / f"out{suffix}"
+    result = run(source, target, "--method", "analytic")
+    assert result.exit_code == 0, result.output
+    assert np.allclose(frame_times(target), np.array(times) / 1000, atol=0.002)
+    result = run(source, tmp_path / f"late{suffix}", "--method", "analytic", "--start", "0.85")
+    assert result.exit_code == 0, result.output
+    assert np.allclose(frame_times(tmp_path / f"late{suffix}"),
+                       (np.array(times[5:]) - 850) / 1000, atol=0.002)
+
+
+def test_timestamps_that_go_back_keep_every_frame_and_the_times_after(tmp_path):
+    """Timestamps that repeat or go back a little (a broken muxer): every frame is kept, in
+    the order decoded, 1 ms after the one before, and the following frames keep their own
+    times (the sound its sync)."""
+    from dofkit.video.io import VideoSink
+
+    target = tmp_path / "out.mkv"
+    sink = VideoSink(str(target), size=(64, 48), rate=Fraction(10))
+    times = [0.0, 0.1, 0.2, 0.2, 0.15, 0.5, 0.6]
+    for index, at in enumerate(times):
+        sink.write(Frame(index, at, scene(index, height=48, width=64)),
+                   scene(index, height=48, width=64))
+    sink.finish()
+    assert np.allclose(frame_times(target), [0.0, 0.1, 0.2, 0.201, 0.202, 0.5, 0.6],
+                       atol=0.0005)
+
+
+@pytest.mark.parametrize("audio", [None, "aac"])
+def test_a_clock_that_jumps_back_is_an_error_not_frames_dropped(tmp_path, audio):
+    """Two MPEG-TS clips joined end to end, the second's clock starting again (5 s back):
+    a one-line error, no output (the frames of the second clip were dropped silently as
+    'before the start')."""
+    first = make_video(tmp_path / "a.ts", 24, size=(64, 48), offset=5, audio=audio)
+    second = make_video(tmp_path / "b.ts", 24, size=(64, 48), audio=audio)
+    joined = tmp_path / "joined.ts"
+    joined.write_bytes(first.read_bytes() + second.read_bytes())
+    result = run(joined, tmp_path / "out" / "out.mp4", "--method", "analytic")
+    assert result.exit_code == 1, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and f"{joined}: timestamps jump back " in lines[0], lines
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+def test_a_video_over_the_pixel_limit_is_refused_before_decoding(clip, tmp_path, monkeypatch):
+    monkeypatch.setenv("DOFKIT_MAX_PIXELS", "1000")
+    result = run(clip, tmp_path / "out.mp4", "--method", "analytic")
+    assert result.exit_code == 1, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and f"{clip}: video frames too large (96x64" in lines[0], lines
+    assert not any(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("suffix", [".mp4", ".mkv"])
+def test_a_full_disk_is_one_line_and_leaves_nothing(tmp_path, suffix):
+    """The output cannot grow past 20 kB (RLIMIT_FSIZE, in a child process: the writes fail
+    as on a full disk): one line naming the output, exit 1, no file left."""
+    import resource
+
+    source = make_video(tmp_path / "clip.mp4", 48, size=(64, 48), noise=0.2, audio="aac")
+    target = tmp_path / "out" / f"out{suffix}"
+    target.parent.mkdir()
+
+    def limit() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (20_000, 20_000))
+
+    child = subprocess.run([sys.executable, "-m", "dofkit", "video", str(source), str(target),
+                            "--method", "analytic"], capture_output=True, text=True,
+                           preexec_fn=limit, timeout=120,
+                           env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"})
+    lines = child.stderr.strip().splitlines()
+    assert child.returncode == 1 and len(lines) == 1, child.stderr
+    assert lines[0].startswith(f"dofkit: error: {target}: cannot write (File too large")
+    assert not any(target.parent.iterdir())

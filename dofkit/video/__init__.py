@@ -5,7 +5,7 @@
 >>> maps = FrameMaps(FocusEstimator("analytic"), smooth=0.7)
 >>> with open_source("clip.mp4") as source:
 ...     sink = open_sink("map.mp4", records=False, size=source.size, rate=source.rate,
-...                      audio=source.audio, inputs=("clip.mp4",))
+...                      audio=source.audio, inputs=("clip.mp4",), start=source.start)
 ...     outcome = process(source, sink, lambda frame: maps(frame.rgb))
 
 Modules: :mod:`.io` (sources and sinks, PyAV), :mod:`.smoothing` (motion-following temporal

@@ -7,11 +7,12 @@ target folder and renamed when complete), an image sequence, or JSON lines.
 
 Frames of a video are turned upright as its display matrix says (phones record portrait video
 as landscape frames with a rotation to apply), as players show them; the output is written
-upright, with no rotation of its own. Output video is constant frame rate at the source's
-average rate, one output frame per input frame (H.264, CRF 18; yuv420p, or yuv444p when a
-side is odd). The audio track is remuxed packet by packet when the output container takes its
-codec, else re-encoded to the container's default audio codec; either way it keeps its place
-against the video.
+upright, with no rotation of its own. Output video has one output frame per input frame,
+each shown at its time in the source (a variable frame rate stays variable, and the picture in
+sync with the sound), with the source's average rate as its nominal rate (H.264, CRF 18;
+yuv420p, or yuv444p when a side is odd). The audio track is remuxed packet by packet when the
+output container takes its codec, else re-encoded to the container's default audio codec;
+either way it keeps its place against the video.
 """
 
 from __future__ import annotations
@@ -32,9 +33,9 @@ import av
 import numpy as np
 
 from ..errors import ImageError, OutputError, ParameterError
-from ..io import (STDIO, AtomicFile, check_output_path, open_image, to_uint, write_image,
-                  write_stdout)
-from ..io.atomic import make_folder
+from ..io import (STDIO, AtomicFile, check_output_path, max_pixels_default, open_image, to_uint,
+                  write_image, write_stdout)
+from ..io.atomic import make_folder, os_reason
 from .orientation import (UPRIGHT_STEPS, display_matrix, first_display_matrix, transposes,
                           upright_steps)
 
@@ -49,6 +50,16 @@ DEFAULT_SEQUENCE_RATE = 25
 #: Frame rates accepted for an image sequence (frames per second): what a video stream can
 #: carry (its time base limits the rate to a fraction with denominator <= 1001).
 MIN_SEQUENCE_RATE, MAX_SEQUENCE_RATE = 0.01, 1000.0
+#: Clock of the video we write: ticks per frame at its nominal rate (so a constant-rate source
+#: stays exactly constant, and a variable one keeps its times to a thousandth of a frame).
+TICKS_PER_FRAME = 1000
+#: Smallest step (s) between two frames we write (Matroska's clock): a frame whose time is not
+#: that far after the one before (timestamps that repeat or go back a little) is written that
+#: far after it, so the frames after it keep their times (and the sound its sync).
+MIN_FRAME_STEP = 0.001
+#: How far (s) the time of a decoded frame may go back: further is a reset clock (streams
+#: joined end to end), an error rather than frames dropped or squeezed.
+MAX_STEP_BACK = 1.0
 #: Sequence output written into a folder is named by this pattern.
 FOLDER_PATTERN = "%06d.png"
 _PRINTF_FIELD = re.compile(r"%0?(\d*)d")
@@ -117,9 +128,10 @@ class VideoSource(_Source):
 
     Attributes: ``name``, ``size`` ((width, height) of the upright frames), ``rate``
     (Fraction, frames per second), ``count`` (expected number of frames, or None when the
-    container does not say; an estimate for a variable frame rate), ``end`` (when the range
-    read ends, s from the source's start, or None), ``audio`` (the input audio stream, or
-    None).
+    container does not say; an estimate for a variable frame rate), ``start`` (when the range
+    read starts, s from the source's start: the audio handed on is moved to start there, and
+    a sink given it shows its frames from there), ``end`` (when the range read ends, or None),
+    ``audio`` (the input audio stream, or None).
     """
 
     def __init__(self, path: str, *, start: float = 0.0, duration: float | None = None):
@@ -138,7 +150,7 @@ class VideoSource(_Source):
         except BaseException:
             self._container.close()
             raise
-        self._start = start
+        self.start = start
         self._end = None if duration is None else start + duration
         self.count = self._expected_count(duration)
         self.end = self._expected_end()
@@ -156,6 +168,11 @@ class VideoSource(_Source):
         if not context.width or not context.height:  # e.g. text named x.png
             raise ImageError(f"{path}: not a video dofkit can read (no frame size in its "
                              f"{context.name} data)")
+        limit = max_pixels_default()
+        if context.width * context.height > limit:
+            raise ImageError(f"{path}: video frames too large ({context.width}x{context.height}"
+                             f" = {context.width * context.height:,} pixels, limit {limit:,}; "
+                             "raise it with DOFKIT_MAX_PIXELS)")
         self._video.thread_type = "AUTO"
         self.size = (context.width, context.height)
         # PyAV cannot read the stream's display matrix, only a decoded frame's: one frame is
@@ -202,7 +219,7 @@ class VideoSource(_Source):
             total = None if end is None else round(end * self.rate)
         wanted = None if duration is None else round(duration * self.rate)
         if total is not None:
-            total = max(total - round(self._start * self.rate), 0)
+            total = max(total - round(self.start * self.rate), 0)
             return total if wanted is None else min(total, wanted)
         return wanted
 
@@ -215,14 +232,17 @@ class VideoSource(_Source):
             raise ImageError(f"{self.name}: cannot decode ({_reason(exc)})") from None
 
     def _frames(self, on_audio: AudioHandler | None) -> Iterator[Frame]:
-        target = int((self._origin + self._start) * av.time_base)
-        if self._start > 0 and _seek_lands(self.name, target, self._start + self._origin):
+        target = int((self._origin + self.start) * av.time_base)
+        if self.start > 0 and _seek_lands(self.name, target, self.start + self._origin):
             self._container.seek(target, backward=True)  # else read from the start: slower
         streams = [self._video] + ([self.audio] if on_audio else [])
-        index, video_done = 0, False
+        index, video_done, latest, heard = 0, False, -math.inf, -math.inf
         half_frame = 0.5 / float(self.rate)
         for packet in self._container.demux(*streams):
             if packet.stream.type == "audio":
+                if packet.pts is not None:
+                    heard = self._onwards(float(packet.pts * packet.time_base) - self._origin,
+                                          heard, "in the audio")
                 if self._audio_in_range(packet):
                     on_audio(packet)
                 elif video_done and packet.pts is not None:
@@ -234,7 +254,8 @@ class VideoSource(_Source):
                 continue
             for decoded in packet.decode():
                 time = self._time(decoded, index)
-                if time < self._start - half_frame:
+                latest = self._onwards(time, latest, f"at frame {index}")
+                if time < self.start - half_frame:
                     continue
                 if self._end is not None and time >= self._end - half_frame:
                     video_done = True
@@ -250,10 +271,19 @@ class VideoSource(_Source):
                             rgb.astype(np.float32, order="C") * np.float32(1 / 255))
                 index += 1
 
+    def _onwards(self, time: float, latest: float, where: str) -> float:
+        """The latest time seen once ``time`` (s) is: ImageError when it lies more than
+        :data:`MAX_STEP_BACK` before ``latest``."""
+        if time < latest - MAX_STEP_BACK:
+            raise ImageError(f"{self.name}: timestamps jump back {where} (to {time:.2f} s after "
+                             f"{latest:.2f} s): streams joined end to end, or a broken file; "
+                             "remux it with fresh timestamps")
+        return max(latest, time)
+
     def _time(self, decoded: av.VideoFrame, index: int) -> float:
         """Seconds from the start of the stream (from the timestamp, else the index)."""
         if decoded.time is None:
-            return self._start + index / float(self.rate)
+            return self.start + index / float(self.rate)
         return decoded.time - self._origin
 
     def _audio_in_range(self, packet: av.Packet) -> bool:
@@ -262,11 +292,11 @@ class VideoSource(_Source):
             return False
         base = packet.time_base
         begin = float(packet.pts * base) - self._origin
-        if begin + float((packet.duration or 0) * base) <= self._start and self._start > 0:
+        if begin + float((packet.duration or 0) * base) <= self.start and self.start > 0:
             return False
         if self._end is not None and begin >= self._end:
             return False
-        shift = round((self._origin + self._start) / base)  # the video's timeline too
+        shift = round((self._origin + self.start) / base)  # the video's timeline too
         packet.pts -= shift
         if packet.dts is not None:
             packet.dts -= shift
@@ -330,6 +360,7 @@ class SequenceSource(_Source):
         self.size = open_image(self._files[0]).size
         self.count = len(self._files)
         self._first = first
+        self.start = float(first / self.rate)
 
     def frames(self, on_audio: AudioHandler | None = None) -> Iterator[Frame]:
         for index, file in enumerate(self._files):
@@ -385,14 +416,17 @@ def open_source(path: str, *, start: float = 0.0, duration: float | None = None,
 class VideoSink:
     """Encode frames into a video file, with the source's audio; see the module docstring.
 
-    Frames go to an atomic output (:class:`dofkit.io.AtomicFile`: nothing is left if the
-    process is killed). :meth:`finish` names it ``target``; :meth:`keep_partial` closes it
-    properly (a playable file) and names it ``<stem>.partial<suffix>`` (a free name: see
-    :func:`_partial_name`); :meth:`discard` drops it.
+    Each frame is shown at its ``time`` less ``start`` (the source's ``start``, which its
+    audio is moved by too). Frames go to an atomic output (:class:`dofkit.io.AtomicFile`:
+    nothing is left if the process is killed). :meth:`finish` names it ``target``;
+    :meth:`keep_partial` closes it properly (a playable file) and names it
+    ``<stem>.partial<suffix>`` (a free name: see :func:`_partial_name`); :meth:`discard`
+    drops it.
     """
 
     def __init__(self, target: str, *, size: tuple[int, int], rate: Fraction,
-                 audio: av.audio.stream.AudioStream | None = None, inputs: tuple[str, ...] = ()):
+                 audio: av.audio.stream.AudioStream | None = None, inputs: tuple[str, ...] = (),
+                 start: float = 0.0):
         self.target = Path(target)
         if self.target.suffix.lower() not in VIDEO_SUFFIXES:
             raise ParameterError(f"{target}: cannot write '{self.target.suffix}' video; use one "
@@ -401,6 +435,9 @@ class VideoSink:
         check_writable(self.target, inputs)
         self.written = 0
         self._audio_encoder = None
+        self._start = start
+        self._tick = (1 / (rate * TICKS_PER_FRAME)).limit_denominator(2 ** 31 - 1)
+        self._last_pts: int | None = None
         self._output = AtomicFile(self.target)
         try:
             self._container = av.open(self._output.file, "w",
@@ -415,7 +452,7 @@ class VideoSink:
                 self._video.width, self._video.height = size
                 even = size[0] % 2 == 0 and size[1] % 2 == 0
                 self._video.pix_fmt = "yuv420p" if even else "yuv444p"
-                self._video.codec_context.time_base = 1 / rate
+                self._video.codec_context.time_base = self._tick
                 self.on_audio = None if audio is None else self._audio_route(audio)
         except BaseException:
             self.discard()
@@ -423,11 +460,14 @@ class VideoSink:
 
     @contextmanager
     def _encoding(self) -> Iterator[None]:
-        """Turn FFmpeg errors into an ImageError naming the target."""
+        """Turn FFmpeg errors into an ImageError, and OS errors of the file (a full disk) into
+        an OutputError, naming the target."""
         try:
             yield
         except av.FFmpegError as exc:
             raise ImageError(f"{self.target}: cannot encode ({_reason(exc)})") from None
+        except OSError as exc:  # raised through PyAV by the file it writes to
+            raise OutputError(f"{self.target}: cannot write ({os_reason(exc)})") from None
 
     def _audio_route(self, source: av.audio.stream.AudioStream) -> AudioHandler:
         """Remux the packets of ``source`` when the container takes its codec, else decode and
@@ -470,10 +510,21 @@ class VideoSink:
         samples = to_uint(values, 8)
         picture = av.VideoFrame.from_ndarray(samples, format="gray" if samples.ndim == 2
                                              else "rgb24")
-        picture.pts = self.written
+        picture.pts = self._pts(frame.time)
         with self._encoding():
             self._container.mux(self._video.encode(picture))
         self.written += 1
+
+    def _pts(self, time: float) -> int:
+        """The timestamp (ticks) of a frame shown at ``time`` (s in the source): its own, or
+        :data:`MIN_FRAME_STEP` after the frame before when that is not so far before it
+        (timestamps that repeat or go back); never below 0."""
+        pts = max(round((time - self._start) / self._tick), 0)
+        step = math.ceil(MIN_FRAME_STEP / self._tick)
+        if self._last_pts is not None and pts < self._last_pts + step:
+            pts = self._last_pts + step
+        self._last_pts = pts
+        return pts
 
     def _close(self) -> None:
         """Flush the encoders and write the trailer (what makes the file playable)."""
@@ -507,7 +558,7 @@ class VideoSink:
         """Close and drop the output."""
         try:
             self._container.close()
-        except av.FFmpegError:
+        except (av.FFmpegError, OSError):  # e.g. the trailer on a full disk
             pass
         self._output.discard()
 
@@ -613,10 +664,11 @@ class JsonLinesSink:
 
 
 def open_sink(target: str, *, records: bool, size: tuple[int, int], rate: Fraction,
-              audio: av.audio.stream.AudioStream | None = None, inputs: tuple[str, ...] = ()):
+              audio: av.audio.stream.AudioStream | None = None, inputs: tuple[str, ...] = (),
+              start: float = 0.0):
     """The sink for ``target``: JSON lines when ``records`` (``-`` = stdout), else a video
-    file (by suffix), or an image sequence (printf pattern, folder, or a name with no
-    suffix, made as a folder)."""
+    file (by suffix; ``start``: the source's, see :class:`VideoSink`), or an image sequence
+    (printf pattern, folder, or a name with no suffix, made as a folder)."""
     if records:
         if Path(target).suffix.lower() in VIDEO_SUFFIXES + IMAGE_SUFFIXES:
             raise ParameterError(f"{target}: roi and detect records write JSON lines; give a "
@@ -631,7 +683,7 @@ def open_sink(target: str, *, records: bool, size: tuple[int, int], rate: Fracti
     if path.suffix.lower() in IMAGE_SUFFIXES:
         raise ParameterError(f"{target}: one image cannot hold a video; use a pattern such as "
                              f"{path.with_name(path.stem + '-%05d' + path.suffix)} or a folder")
-    return VideoSink(target, size=size, rate=rate, audio=audio, inputs=inputs)
+    return VideoSink(target, size=size, rate=rate, audio=audio, inputs=inputs, start=start)
 
 
 def _takes_copy(container_format: str, source: av.audio.stream.AudioStream) -> bool:
