@@ -8,7 +8,7 @@ from typing import Callable, Iterator
 
 import numpy as np
 
-from .errors import ImageError
+from .errors import ImageError, ParameterError
 from .io import open_image, read_focus_map
 from .metrics import METRICS, score
 
@@ -28,6 +28,8 @@ class Case:
 def find_cases(images: Path, truth: Path, maps: Path | None = None) -> list[Case]:
     """Pair every image in ``images`` with the mask of the same stem in ``truth`` (and the map
     of the same stem in ``maps``); a missing partner is an ImageError naming it."""
+    images, truth = Path(images), Path(truth)
+    maps = None if maps is None else Path(maps)
     for folder in (images, truth, maps):
         if folder is not None and not folder.is_dir():
             raise ImageError(f"{folder}: not a folder")
@@ -60,7 +62,9 @@ def evaluate(cases: list[Case], make_map: Callable[[np.ndarray], np.ndarray] | N
         if case.map is not None:
             focus = read_focus_map(case.map, size=truth_picture.size)
         else:
-            assert make_map is not None
+            if make_map is None:
+                raise ParameterError(f"make_map is needed: {case.name} has no given map",
+                                     "make_map")
             picture = open_image(case.image)
             if picture.size != truth_picture.size:
                 raise ImageError(f"{case.truth}: mask size differs from {case.image}")

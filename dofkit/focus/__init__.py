@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import functools
 import json
+import numbers
 import os
 import sys
 from pathlib import Path
@@ -34,6 +35,9 @@ METHODS = ("auto", "analytic", "paper", "srcnn")
 DEVICES = ("cpu", "cuda")
 #: Most CPU threads the network may be given (torch crashes on absurd counts).
 MAX_THREADS = 256
+
+#: Most values an image may hold: OpenCV counts them in a C int (and crashes beyond).
+MAX_ELEMENTS = 2**31 - 1
 
 FocusFunction = Callable[[np.ndarray], np.ndarray]
 
@@ -66,6 +70,9 @@ class FocusEstimator:
             raise ParameterError(f"device must be one of {', '.join(DEVICES)}; got {device!r}",
                                  "device")
         check_threads(threads)
+        if weights is not None and not isinstance(weights, (str, os.PathLike)):
+            raise ParameterError(f"weights must be a path to a .safetensors file (or None); got "
+                                 f"{type(weights).__name__}", "weights")
         self.requested = method
         self.method, self._function = self._resolve(method, device, threads, weights, notify)
 
@@ -105,7 +112,8 @@ def manifest_path(weights: str | os.PathLike) -> Path:
 def check_threads(threads: int | None) -> None:
     """Raise ParameterError unless ``threads`` is None or a whole number in 1 to
     :data:`MAX_THREADS`."""
-    if threads is not None and (type(threads) is not int or not 1 <= threads <= MAX_THREADS):
+    whole = isinstance(threads, numbers.Integral) and not isinstance(threads, bool)
+    if threads is not None and (not whole or not 1 <= threads <= MAX_THREADS):
         raise ParameterError(f"threads must be a whole number from 1 to {MAX_THREADS} (or "
                              f"None); got {threads!r}", "threads")
 
@@ -122,22 +130,26 @@ def _shipped_network_preferred() -> bool:
 
 
 def check_rgb(image: np.ndarray) -> None:
-    """Raise ParameterError unless ``image`` is float32 (H, W, 3) with H, W >= 1 and
-    finite values in [0, 1] (1e-3 of slack)."""
+    """Raise ParameterError (naming ``image``) unless it is native float32 (H, W, 3) with
+    H, W >= 1, at most :data:`MAX_ELEMENTS` values (OpenCV's limit) and finite values in
+    [0, 1] (1e-3 of slack)."""
     if not isinstance(image, np.ndarray) or image.ndim != 3 or image.shape[2] != 3:
         shape = getattr(image, "shape", None)
-        raise ParameterError(f"image must be an (H, W, 3) RGB array; got shape {shape}")
+        raise ParameterError(f"image must be an (H, W, 3) RGB array; got shape {shape}", "image")
     if image.dtype != np.float32:
-        raise ParameterError(
-            f"image must be float32 in [0, 1]; got {image.dtype} "
-            "(use dofkit.read_image, or divide uint8 data by 255)"
-        )
+        shown = ("big-endian float32; use image.astype(np.float32)" if image.dtype.kind == "f"
+                 and image.dtype.itemsize == 4 else f"{image.dtype} (use dofkit.read_image, "
+                 "or divide uint8 data by 255)")
+        raise ParameterError(f"image must be float32 in [0, 1]; got {shown}", "image")
     if image.shape[0] < 1 or image.shape[1] < 1:
-        raise ParameterError("image has no pixels")
+        raise ParameterError("image has no pixels", "image")
+    if image.size > MAX_ELEMENTS:
+        raise ParameterError(f"image of {image.shape[1]}x{image.shape[0]} px is too large: at "
+                             f"most {MAX_ELEMENTS // 3:,} pixels", "image")
     low, high = float(image.min()), float(image.max())
     if not (low >= -1e-3 and high <= 1.0 + 1e-3):  # also false for NaN
         raise ParameterError(f"image values must be finite and in [0, 1]; got [{low:g}, "
-                             f"{high:g}] (divide 8-bit data by 255)")
+                             f"{high:g}] (divide 8-bit data by 255)", "image")
 
 
 @functools.lru_cache(maxsize=4)
@@ -153,4 +165,7 @@ def focus_map(image: np.ndarray, method: str = "auto") -> np.ndarray:
     >>> dofkit.focus_map(flat, method="paper").shape
     (8, 8)
     """
+    if not isinstance(method, str):  # the cache needs a hashable key
+        raise ParameterError(f"method must be one of {', '.join(METHODS)}; got {method!r}",
+                             "method")
     return _estimator(method)(image)

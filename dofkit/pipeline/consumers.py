@@ -36,15 +36,23 @@ class RoiSettings:
     max_rois: int | None = None
 
     def __post_init__(self):
-        from ..roi.regions import check_region_parameters
+        from ..roi.regions import check_region_parameters, check_threshold
 
-        check_region_parameters(self.min_area, self.pad or 0.0, self.max_rois, self.merge)
+        check_threshold(self.threshold)
+        check_region_parameters(self.min_area, 0.0 if self.pad is None else self.pad,
+                                self.max_rois, self.merge)
 
     def find(self, focus: np.ndarray, pad: float = 0.0) -> list:
         from ..roi import find_rois
 
         return find_rois(focus, self.threshold, min_area=self.min_area, merge=self.merge,
                          pad=pad, max_rois=self.max_rois)
+
+
+def _check_regions(regions) -> None:
+    if not isinstance(regions, RoiSettings):
+        raise ParameterError(f"regions must be a RoiSettings; got {type(regions).__name__}",
+                             "regions")
 
 
 class MapStep:
@@ -81,7 +89,14 @@ class StylizeStep:
     def __init__(self, style: str = "toon", backend: str = "auto", *, settings: dict | None = None,
                  with_map: bool = False, notify: Callable[[str], None] = _warn):
         from ..render.styles import resolve
+        from ..render.stylizer import BACKENDS
 
+        if backend not in BACKENDS:
+            raise ParameterError(f"backend must be one of {', '.join(BACKENDS)}; got "
+                                 f"{backend!r}", "backend")
+        if settings is not None and not isinstance(settings, dict):
+            raise ParameterError(f"settings must be a dict of style parameters; got "
+                                 f"{type(settings).__name__}", "settings")
         resolve(style, **(settings or {}))  # refuse a bad style or setting now, not per image
         self.style, self.backend, self.settings = style, backend, dict(settings or {})
         self.with_map, self._notify, self._stylizer = with_map, notify, None
@@ -117,6 +132,14 @@ class RoiStep:
 
     def __init__(self, regions: RoiSettings = RoiSettings(), *, aspect=None,
                  fraction: float = 0.9, crops: bool = False, overlay: bool = False):
+        _check_regions(regions)
+        if aspect is not None:
+            from ..roi.aspect import check_aspect
+            from ..roi.regions import real_number
+
+            aspect = check_aspect(aspect)
+            if not 0.0 < real_number(fraction, "fraction") <= 1.0:
+                raise ParameterError(f"fraction must be in (0, 1]; got {fraction}", "fraction")
         self.regions, self.aspect, self.fraction = regions, aspect, fraction
         self.crops, self.overlay = crops, overlay
 
@@ -164,8 +187,15 @@ class DetectStep:
     def __init__(self, detector="hog", *, given=None, gate: float = 0.5,
                  regions: RoiSettings = RoiSettings(), on_rois: bool = False,
                  saliency: bool = False, overlay: bool = False, single: bool = False):
-        if not 0.0 <= gate <= 1.0:
+        from ..roi.regions import real_number
+
+        if not 0.0 <= real_number(gate, "gate") <= 1.0:
             raise ParameterError(f"gate must be in [0, 1]; got {gate}", "gate")
+        _check_regions(regions)
+        if given is None and not (detector is None or callable(detector)
+                                  or isinstance(detector, str)):
+            raise ParameterError(f"detector must be a built-in name (hog, face, haar:PATH) or "
+                                 f"a callable; got {detector!r}", "detector")
         self.given, self.gate, self.regions, self.on_rois = given, gate, regions, on_rois
         self.saliency, self.overlay, self.single = saliency, overlay, single
         self._made = None

@@ -6,6 +6,7 @@ context) and called for each input by every front end.
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from pathlib import Path
@@ -13,7 +14,7 @@ from typing import Callable
 
 import numpy as np
 
-from ..errors import DofkitError, ParameterError
+from ..errors import DofkitError, OutputError, ParameterError
 from ..focus import FocusEstimator, check_rgb
 from ..io import Picture, open_image, read_focus_map, write_image
 from ..io.decode import pixel_limit
@@ -43,6 +44,9 @@ class Pipeline:
     def __init__(self, consumer, *, method: str = "auto", device: str = "cpu",
                  threads: int | None = None, weights: str | None = None,
                  max_pixels: int | None = None, notify: Callable[[str], None] = _warn):
+        if not callable(consumer):
+            raise ParameterError(f"consumer must be a MapStep, StylizeStep, RoiStep or "
+                                 f"DetectStep (a callable); got {consumer!r}", "consumer")
         self.consumer = consumer
         self.max_pixels = pixel_limit(max_pixels)
         self.estimator = FocusEstimator(method, device=device, threads=threads,
@@ -57,7 +61,7 @@ class Pipeline:
             focus = self.estimator(picture.rgb)
         else:
             check_rgb(picture.rgb)
-            check_given_focus(focus, picture.rgb.shape[:2])
+            focus = check_given_focus(focus, picture.rgb.shape[:2])
         return self.consumer(picture, focus)
 
     def process(self, source: str, targets: dict[str, str], *, map_path: str | None = None,
@@ -75,10 +79,14 @@ class Pipeline:
                 role in roles and isinstance(path, str) for role, path in targets.items()):
             raise ParameterError(f"targets must map roles of this consumer ({', '.join(roles)})"
                                  f" to paths; got {targets!r}", "targets")
+        if isinstance(source, os.PathLike):  # the status record stays JSON
+            source = os.fspath(source)
         began = time.perf_counter()
         written: list[str] = []
         status = {"input": source, "outputs": written, "ok": True, "error": None}
         try:
+            if "crop" in targets:
+                check_crop_pattern(targets["crop"])
             picture = open_image(source, max_pixels=self.max_pixels)
             focus = (read_focus_map(map_path, picture.size, max_pixels=self.max_pixels)
                      if map_path is not None else None)
@@ -108,9 +116,9 @@ class Pipeline:
             close()
 
 
-def check_given_focus(focus, shape: tuple[int, int]) -> None:
-    """ParameterError naming ``focus`` unless it is a float (H, W) map of ``shape`` with finite
-    values in [0, 1]."""
+def check_given_focus(focus, shape: tuple[int, int]) -> np.ndarray:
+    """``focus`` as native float32; ParameterError naming ``focus`` unless it is a float
+    (H, W) map of ``shape`` with finite values in [0, 1]."""
     if (not isinstance(focus, np.ndarray) or focus.shape != tuple(shape)
             or focus.dtype.kind != "f"):
         raise ParameterError(f"focus must be a float (H, W) = {tuple(shape)} map; got "
@@ -118,6 +126,22 @@ def check_given_focus(focus, shape: tuple[int, int]) -> None:
                              f"{getattr(focus, 'shape', None)}", "focus")
     if not (float(focus.min()) >= 0.0 and float(focus.max()) <= 1.0):  # false for NaN too
         raise ParameterError("focus values must be finite and in [0, 1]", "focus")
+    return np.asarray(focus, np.float32)
+
+
+def check_crop_pattern(pattern: str) -> None:
+    """OutputError unless the crop path ``pattern`` holds ``{index}`` and no other field
+    (so each crop gets its own name)."""
+    try:
+        distinct = pattern.format(index=0) != pattern.format(index=1)
+    except (KeyError, IndexError, ValueError, AttributeError) as exc:
+        distinct = False
+        problem = f" ({type(exc).__name__}: {exc})"
+    else:
+        problem = ""
+    if not distinct:
+        raise OutputError(f"{pattern}: a crop path must hold {{index}} and no other field "
+                          f"(e.g. 'crops/photo-roi{{index}}.png'){problem}")
 
 
 def target_for(targets: dict[str, str], role: str) -> str | None:

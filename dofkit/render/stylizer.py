@@ -3,6 +3,7 @@ called per image or video frame."""
 
 from __future__ import annotations
 
+import numbers
 import sys
 from typing import Callable
 
@@ -24,7 +25,8 @@ def _warn(message: str) -> None:
 def open_backend(name: str, notify: Callable[[str], None] = _warn):
     """A backend by name: ``gl``, ``cpu``, or ``auto`` (GL, else CPU with a notice)."""
     if name not in BACKENDS:
-        raise ParameterError(f"backend must be one of {', '.join(BACKENDS)}; got {name!r}")
+        raise ParameterError(f"backend must be one of {', '.join(BACKENDS)}; got {name!r}",
+                             "backend")
     if name == "cpu":
         return CpuBackend()
     from .gl import GlBackend
@@ -39,29 +41,52 @@ def open_backend(name: str, notify: Callable[[str], None] = _warn):
         return CpuBackend()
 
 
+def _check_values(array: np.ndarray, name: str) -> None:
+    """ParameterError naming ``name`` unless the values of ``array`` are finite and in
+    [0, 1] (1e-3 of slack)."""
+    low, high = float(array.min()), float(array.max())
+    if not (low >= -1e-3 and high <= 1 + 1e-3):  # also false for NaN
+        raise ParameterError(f"{name} values must be finite and in [0, 1]; got "
+                             f"[{low:g}, {high:g}]", name)
+
+
 def check_focus(focus: np.ndarray, image: np.ndarray) -> None:
-    """Raise ParameterError unless ``focus`` is float32 (H, W) matching ``image``."""
+    """Raise ParameterError unless ``focus`` is float32 (H, W) matching ``image``, with
+    finite values in [0, 1]."""
     if not isinstance(focus, np.ndarray) or focus.shape != image.shape[:2]:
         raise ParameterError(f"focus must be an (H, W) array matching the image "
-                             f"{image.shape[:2]}; got shape {getattr(focus, 'shape', None)}")
+                             f"{image.shape[:2]}; got shape {getattr(focus, 'shape', None)}",
+                             "focus")
     if focus.dtype != np.float32:
-        raise ParameterError(f"focus must be float32 in [0, 1]; got {focus.dtype}")
+        raise ParameterError(f"focus must be float32 in [0, 1]; got {focus.dtype} (use "
+                             "focus.astype(np.float32))", "focus")
+    _check_values(focus, "focus")
 
 
 def check_motion(previous, motion, coherence: float, shape: tuple[int, int]) -> None:
-    """Raise ParameterError unless ``coherence`` is in [0, 1) and, when it is > 0 and a
-    previous frame is given, ``previous`` is (H, W, 3) for an image of ``shape`` (H, W) and
-    ``motion`` is (h, w, 3)."""
-    if not 0.0 <= coherence < 1.0:
-        raise ParameterError(f"coherence must be in [0, 1); got {coherence:g}")
+    """Raise ParameterError unless ``coherence`` is a number in [0, 1) and, when it is > 0
+    and a previous frame is given, ``previous`` is (H, W, 3) for an image of ``shape`` (H, W),
+    uint8 or float in [0, 1], and ``motion`` is a non-empty float (h, w, 3) of finite
+    values."""
+    if isinstance(coherence, bool) or not isinstance(coherence, numbers.Real) \
+            or not 0.0 <= coherence < 1.0:
+        raise ParameterError(f"coherence must be in [0, 1) (a number); got {coherence!r}",
+                             "coherence")
     if coherence == 0 or previous is None:
         return
-    if getattr(previous, "shape", None) != (*shape, 3):
-        raise ParameterError(f"previous must be the last stylised frame {(*shape, 3)}; got "
-                             f"shape {getattr(previous, 'shape', None)}")
-    if getattr(motion, "ndim", 0) != 3 or motion.shape[2] != 3:
-        raise ParameterError(f"motion must be an (h, w, 3) array (dx, dy, confidence); got "
-                             f"shape {getattr(motion, 'shape', None)}")
+    if getattr(previous, "shape", None) != (*shape, 3) or previous.dtype.kind not in "uf":
+        raise ParameterError(f"previous must be the last stylised frame {(*shape, 3)}, uint8 "
+                             f"or float in [0, 1]; got {getattr(previous, 'dtype', None)} of "
+                             f"shape {getattr(previous, 'shape', None)}", "previous")
+    if previous.dtype != np.uint8:  # bytes are always in range
+        _check_values(previous, "previous")
+    if (not isinstance(motion, np.ndarray) or motion.ndim != 3 or motion.shape[2] != 3
+            or motion.size == 0 or motion.dtype.kind not in "iuf"):
+        raise ParameterError(f"motion must be an (h, w, 3) array of numbers, not empty (dx, "
+                             f"dy, confidence); got shape {getattr(motion, 'shape', None)}",
+                             "motion")
+    if not np.isfinite(motion).all():
+        raise ParameterError("motion values must be finite", "motion")
 
 
 class Stylizer:
@@ -92,6 +117,7 @@ class Stylizer:
         self._notify = notify
         self._backend = open_backend(backend, notify)
         self._cpu = self._backend if isinstance(self._backend, CpuBackend) else None
+        self._closed = False
 
     def configure(self, style: str = DEFAULT_STYLE, **params) -> None:
         """Switch to preset ``style`` with ``params`` overriding it (validated; cheap)."""
@@ -126,6 +152,10 @@ class Stylizer:
                                  f"{type(prepared).__name__}", "prepared")
         height, width = prepared.shape
         check_motion(previous, motion, coherence, prepared.shape)
+        if self._closed:  # closed earlier: open the backend again
+            self._backend = open_backend(self.requested, self._notify)
+            self._cpu = self._backend if isinstance(self._backend, CpuBackend) else None
+            self._closed = False
         backend = self._backend
         limit = backend.max_size
         if limit is not None and max(height, width) > limit:
@@ -145,11 +175,17 @@ class Stylizer:
 
     def release(self) -> None:
         """Free the image-sized buffers; the context and programs stay for the next call."""
-        self._backend.release()
+        if not self._closed:
+            self._backend.release()
 
     def close(self) -> None:
-        """Free everything, the GL context included."""
-        self._backend.close()
+        """Free everything, the GL context included (a later call opens the backend
+        again)."""
+        if not self._closed:
+            self._backend.close()
+            if self._cpu is not None and self._cpu is not self._backend:
+                self._cpu.close()
+            self._closed = True
 
     def __enter__(self) -> "Stylizer":
         return self

@@ -10,7 +10,7 @@ import numpy as np
 
 from ..errors import ParameterError
 from .boxes import BoxMeans
-from .regions import Roi, check_focus, in_focus_mask, resolve_threshold
+from .regions import Roi, check_focus, in_focus_mask, real_number, resolve_threshold
 
 
 #: The most elongated crop box: W:H from 1:MAX_ASPECT to MAX_ASPECT:1.
@@ -19,6 +19,8 @@ MAX_ASPECT = 100.0
 
 def parse_aspect(text: str) -> tuple[float, float]:
     """``"W:H"`` (e.g. ``"16:9"``, ``"1:1"``) -> (W, H), as :func:`check_aspect` accepts."""
+    if not isinstance(text, str):
+        raise ParameterError(f"aspect must be text like 16:9; got {text!r}", "aspect")
     try:
         width, height = (float(part) for part in text.split(":"))
     except ValueError:
@@ -61,8 +63,11 @@ def aspect_crop(focus: np.ndarray, aspect: tuple[float, float], *, fraction: flo
     """
     check_focus(focus)
     across, down = check_aspect(aspect)
-    if not 0.0 < fraction <= 1.0:
-        raise ParameterError(f"fraction must be in (0, 1]; got {fraction}")
+    if not 0.0 < real_number(fraction, "fraction") <= 1.0:
+        raise ParameterError(f"fraction must be in (0, 1]; got {fraction}", "fraction")
+    if not 0.0 <= real_number(speck, "speck") < 1.0:
+        raise ParameterError(f"speck must be a fraction of the image in [0, 1); got {speck}",
+                             "speck")
     mask = in_focus_mask(focus, resolve_threshold(focus, threshold), speck)
     weights = np.where(mask, focus, 0.0).astype(np.float64)
     total = weights.sum()

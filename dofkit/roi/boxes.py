@@ -11,6 +11,8 @@ from typing import Sequence
 import cv2
 import numpy as np
 
+from ..errors import ParameterError
+
 Box = tuple[float, float, float, float]
 
 
@@ -26,6 +28,8 @@ def clip_box(box: Box, size: tuple[int, int]) -> tuple[int, int, int, int]:
     """``box`` snapped outwards to whole pixels and clipped to ``size`` = (width, height)."""
     width, height = size
     x1, y1, x2, y2 = box
+    if not all(np.isfinite(v) for v in box):
+        raise ParameterError(f"box must hold 4 finite numbers; got {tuple(box)!r}", "box")
     return (max(0, int(np.floor(x1))), max(0, int(np.floor(y1))),
             min(width, int(np.ceil(x2))), min(height, int(np.ceil(y2))))
 
@@ -42,6 +46,9 @@ def box_iou(a: Box, b: Box) -> float:
 def nms(boxes: Sequence[Box], scores: Sequence[float], iou: float = 0.5) -> list[int]:
     """Indices of the boxes kept by greedy non-maximum suppression, best score first: a box
     is dropped when it overlaps a better kept one by more than ``iou``."""
+    if len(scores) != len(boxes):
+        raise ParameterError(f"scores must give one score per box; got {len(scores)} for "
+                             f"{len(boxes)} boxes", "scores")
     kept: list[int] = []
     for index in sorted(range(len(boxes)), key=lambda i: -scores[i]):
         if all(box_iou(boxes[index], boxes[other]) <= iou for other in kept):

@@ -3,6 +3,7 @@ components merged when close, boxes sorted by focus mass."""
 
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass
 
 import cv2
@@ -63,14 +64,32 @@ class Roi:
 
 
 def check_focus(focus: np.ndarray) -> None:
-    """Raise ParameterError unless ``focus`` is a non-empty (H, W) array."""
+    """Raise ParameterError (naming ``focus``) unless it is a non-empty (H, W) array of real
+    numbers (any float, int or bool dtype, either byte order), finite and in [0, 1] (1e-3 of
+    slack)."""
     if not isinstance(focus, np.ndarray) or focus.ndim != 2 or focus.size == 0:
         raise ParameterError(f"focus must be a non-empty (H, W) map; got shape "
-                             f"{getattr(focus, 'shape', None)}")
+                             f"{getattr(focus, 'shape', None)}", "focus")
+    if focus.dtype.kind not in "biuf":
+        raise ParameterError(f"focus must be a map of numbers in [0, 1]; got {focus.dtype}",
+                             "focus")
+    low, high = float(focus.min()), float(focus.max())
+    if not (low >= -1e-3 and high <= 1.0 + 1e-3):  # also false for NaN
+        raise ParameterError(f"focus values must be finite and in [0, 1]; got [{low:g}, "
+                             f"{high:g}] (divide 8-bit maps by 255)", "focus")
+
+
+def real_number(value, name: str) -> float:
+    """``value`` as a float; ParameterError naming ``name`` unless it is a real number (not a
+    bool or a string)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise ParameterError(f"{name} must be a number; got {value!r}", name)
+    return float(value)
 
 
 def otsu_threshold(focus: np.ndarray) -> float:
     """Otsu's threshold of a map in [0, 1] (256 levels), clipped to :data:`OTSU_RANGE`."""
+    check_focus(focus)
     levels = to_uint(focus, 8)
     if levels.min() == levels.max():
         return 0.5
@@ -78,16 +97,24 @@ def otsu_threshold(focus: np.ndarray) -> float:
     return float(np.clip((split + 0.5) / 255.0, *OTSU_RANGE))
 
 
-def resolve_threshold(focus: np.ndarray, threshold: float | str) -> float:
-    """A threshold in (0, 1] from a number or ``"otsu"``."""
+def check_threshold(threshold: float | str) -> float | None:
+    """The level in (0, 1] of a numeric ``threshold``, None for ``"otsu"`` (any case);
+    ParameterError naming ``threshold`` otherwise."""
     if isinstance(threshold, str):
         if threshold.lower() != "otsu":
             raise ParameterError(f"threshold must be a number in (0, 1] or 'otsu'; "
-                                 f"got {threshold!r}")
-        return otsu_threshold(focus)
-    if not 0.0 < threshold <= 1.0:
-        raise ParameterError(f"threshold must be in (0, 1]; got {threshold}")
-    return float(threshold)
+                                 f"got {threshold!r}", "threshold")
+        return None
+    level = real_number(threshold, "threshold")
+    if not 0.0 < level <= 1.0:
+        raise ParameterError(f"threshold must be in (0, 1]; got {threshold}", "threshold")
+    return level
+
+
+def resolve_threshold(focus: np.ndarray, threshold: float | str) -> float:
+    """A threshold in (0, 1] from a number or ``"otsu"``."""
+    level = check_threshold(threshold)
+    return otsu_threshold(focus) if level is None else level
 
 
 def in_focus_mask(focus: np.ndarray, threshold: float, speck: float = 0.001) -> np.ndarray:
@@ -125,15 +152,17 @@ def check_region_parameters(min_area: float, pad: float, max_rois: int | None,
                             merge: float) -> None:
     """ParameterError naming the first of these :func:`find_rois` parameters out of range
     (NaN and infinity included)."""
-    if not 0.0 <= min_area < 1.0:
+    if not 0.0 <= real_number(min_area, "min_area") < 1.0:
         raise ParameterError(f"min_area must be a fraction of the image in [0, 1); got "
                              f"{min_area}", "min_area")
-    if not 0 <= pad <= MAX_PAD:
+    if not 0 <= real_number(pad, "pad") <= MAX_PAD:
         raise ParameterError(f"pad must be in [0, {MAX_PAD:g}] (a fraction of the box size); "
                              f"got {pad}", "pad")
-    if max_rois is not None and max_rois < 1:
-        raise ParameterError(f"max_rois must be >= 1; got {max_rois}", "max_rois")
-    if not 0.0 <= merge < 1.0:
+    if max_rois is not None and (isinstance(max_rois, bool)
+                                 or not isinstance(max_rois, numbers.Integral) or max_rois < 1):
+        raise ParameterError(f"max_rois must be >= 1 (a whole number, or None); got "
+                             f"{max_rois!r}", "max_rois")
+    if not 0.0 <= real_number(merge, "merge") < 1.0:
         raise ParameterError(f"merge must be a fraction of the short side in [0, 1); got "
                              f"{merge}", "merge")
 

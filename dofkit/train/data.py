@@ -23,7 +23,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from ..errors import ImageError
+from ..errors import ImageError, ParameterError
 from ..evaluate import IMAGE_SUFFIXES
 from ..focus.paper import paper_focus
 from ..focus.srcnn import network_inputs
@@ -219,6 +219,10 @@ class SceneSamples:
     patch: int = 224
 
     def __post_init__(self):
+        if isinstance(self.patch, bool) or not isinstance(self.patch, int) \
+                or not 1 <= self.patch <= WORK_SIDE:
+            raise ParameterError(f"patch must be a whole number of px from 1 to {WORK_SIDE} "
+                                 f"(the working size); got {self.patch!r}", "patch")
         if not self.sets or not any(s.photos for s in self.sets):
             raise ImageError("training needs photos")
         self.sets = [s for s in self.sets if s.photos]

@@ -22,7 +22,7 @@ from ..io.atomic import AtomicFile, write_text_atomic
 from ..focus.paper import SCALE_PERCENTILE, paper_focus
 from .data import (TARGET_SMOOTH_SIGMA, WORK_SIDE, SelfSupervisedSamples, list_images,
                    resize)
-from .loop import Settings, fixed_set, train
+from .loop import Settings, fixed_set, keeps_torch_rng, train
 
 PATCH = 33           # px, SRCNN's training patch
 BATCH = 32
@@ -77,6 +77,7 @@ def diagnostics(images: torch.Tensor, targets: torch.Tensor):
     return validate
 
 
+@keeps_torch_rng
 def run_paper_experiment(folders: list[Path], count: int, steps: int, dbd: Path, out_dir: Path,
                          seed: int, command: str, console: Console) -> dict:
     """Train both variants, score them on ``dbd``, write ``paper-replication.json`` + plot."""

@@ -3,6 +3,7 @@ periodic validation, checkpoints and resume."""
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 from dataclasses import asdict, dataclass, field
@@ -17,10 +18,13 @@ from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
 from torch.nn import functional as F
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
-from ..errors import ResourceError
+from ..errors import ParameterError, ResourceError
 from ..io.atomic import AtomicFile
 from ..io.formats import reason
 from ..signals import leave_signals_to_parent
+
+#: Most sample-making processes (each holds a copy of the photos).
+MAX_WORKERS = 32
 
 Sampler = Callable[[np.random.Generator], tuple[np.ndarray, np.ndarray]]
 
@@ -95,6 +99,12 @@ class Settings:
     #: (it evens out the swings of small, noisy batches); 0 = off, the raw weights.
     ema: float = 0.0
 
+    def __post_init__(self):
+        if isinstance(self.workers, bool) or not isinstance(self.workers, int) \
+                or not 0 <= self.workers <= MAX_WORKERS:
+            raise ParameterError(f"workers must be a whole number from 0 to {MAX_WORKERS}; got "
+                                 f"{self.workers!r}", "workers")
+
 
 @dataclass
 class History:
@@ -104,6 +114,17 @@ class History:
     validation: list[dict] = field(default_factory=list)
 
 
+def keeps_torch_rng(function):
+    """Run ``function`` on a fork of torch's global CPU generator: a run seeds it for
+    reproducible weights and batches, and the caller's generator is left as it was."""
+    @functools.wraps(function)
+    def seeded_apart(*args, **kwargs):
+        with torch.random.fork_rng(devices=[]):
+            return function(*args, **kwargs)
+    return seeded_apart
+
+
+@keeps_torch_rng
 def train(model: torch.nn.Module, sampler: Sampler, settings: Settings, *,
           checkpoint: Path | None = None, resume: bool = False,
           validate: Callable[[torch.nn.Module], dict] | None = None,

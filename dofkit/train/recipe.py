@@ -15,13 +15,13 @@ from ..batch.naming import refuse_inputs
 from ..evaluate import find_cases
 from ..focus.analytic import analytic_focus
 from ..focus.models import build, parameter_count
-from ..errors import ParameterError
+from ..errors import OutputError, ParameterError, ResourceError
 from ..focus import manifest_path
 from ..focus.srcnn import SrcnnPredictor, load_weights, save_weights
 from ..io.atomic import AtomicFile
 from .data import (SKIMAGE_HELD_OUT, WORK_SIDE, PhotoSet, SceneSamples, cutouts_of, list_images,
                    load_masked, load_sharp, load_skimage, masked_pairs)
-from .loop import History, Settings, train
+from .loop import History, Settings, keeps_torch_rng, train
 from .validation import (allowances, build_validation, flat, scaled_maps, score_sources,
                          worst_regret)
 
@@ -103,6 +103,7 @@ class Selector:
             model.load_state_dict(torch.load(self.best, weights_only=True)["model"])
 
 
+@keeps_torch_rng
 def train_focus_model(sources: Sources, settings: Settings, *, patch: int = 224,
                       checkpoint: Path | None = None, resume: bool = False,
                       validation: Path | None = None, export: Path | None = None,
@@ -116,6 +117,9 @@ def train_focus_model(sources: Sources, settings: Settings, *, patch: int = 224,
     refuse_inputs([("checkpoint", checkpoint), ("checkpoint", best)]
                   + [("export", path) for path in _weights_files(export)],
                   _read_files(sources, validation, init))
+    if resume and (checkpoint is None or not checkpoint.is_file()):
+        raise ResourceError(f"{checkpoint}: no checkpoint to resume from")
+    check_writable([checkpoint, best, *_weights_files(export)])
     console = console or Console(stderr=True)
     torch.manual_seed(settings.seed)
     model = build(ARCHITECTURE, **CONFIG) if init is None else recipe_weights(init, "init")[0]
@@ -173,6 +177,7 @@ def rescore(weights: Path, sources: Sources, export: Path, validation: Path | No
     read."""
     console = console or Console(stderr=True)
     refuse_inputs([("export", path) for path in _weights_files(export)], _weights_files(weights))
+    check_writable(_weights_files(export))
     model, manifest = recipe_weights(weights, "weights")
     if "seed" not in manifest:
         raise ParameterError(f"weights: {weights} has no seed in its manifest, so its held-out "
@@ -195,6 +200,17 @@ def recipe_weights(path: Path, parameter: str) -> tuple[torch.nn.Module, dict]:
                              f"{manifest['config']}, not this recipe's {ARCHITECTURE} "
                              f"{CONFIG}", parameter)
     return model.train(), manifest
+
+
+def check_writable(paths: list[Path | None]) -> None:
+    """OutputError naming the first of ``paths`` (None passes) that cannot be written (a
+    folder, or in a folder that cannot be made or written), before a run spends its time."""
+    for path in paths:
+        if path is None:
+            continue
+        if Path(path).is_dir():
+            raise OutputError(f"{path}: is a folder; name a file")
+        AtomicFile(path).discard()  # makes the folder and opens a nameless file in it
 
 
 def _read_files(sources: Sources, validation: Path | None, init: Path | None) -> list[Path]:
