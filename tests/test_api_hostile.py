@@ -158,6 +158,26 @@ def test_stylize_refuses_bad_motion(stylizer, keyword, value):
     assert caught.value.parameter == keyword
 
 
+@pytest.mark.parametrize("keyword, value", [
+    ("fade", "0.5"), ("fade", True), ("fade", None), ("fade", 2.0), ("fade", float("nan")),
+    ("levels", "3"), ("levels", 2.5), ("levels", False), ("colour", 1.0), ("style", "nope"),
+    ("style", None)])
+def test_style_parameters_take_numbers_only(keyword, value):
+    image, focus = _pair()
+    with pytest.raises(ParameterError) as caught:
+        dofkit.stylize(image, focus, backend="cpu", **{keyword: value})
+    assert caught.value.parameter == keyword
+    assert keyword in str(caught.value)
+
+
+def test_style_parameters_take_numpy_numbers():
+    from dofkit.render.styles import resolve
+
+    chosen = resolve("toon", fade=np.float32(0.5), levels=np.int64(3), radius=2)
+    assert (chosen["fade"], chosen["levels"], chosen["radius"]) == (0.5, 3, 2.0)
+    assert type(chosen["levels"]) is int and type(chosen["fade"]) is float
+
+
 def test_stylizer_usable_after_close():
     image, focus = _pair()
     made = dofkit.Stylizer("toon", "auto")

@@ -309,3 +309,35 @@ def test_save_map_into_a_folder_follows_the_name_template(tmp_path):
     assert result.exit_code == 0, result.stderr
     assert sorted(p.name for p in (tmp_path / "maps").iterdir()) == ["a.jpg-toon.png",
                                                                     "a.png-toon.png"]
+
+
+@pytest.mark.parametrize("setting, problem", [
+    ("fade=0.5", None), ("levels=3", None), ("levels=3.0", None), ("edge-sigma=1.5", None),
+    ("fade=abc", "fade must be a number in [0, 1]; got 'abc'"),
+    ("fade=true", "fade must be a number in [0, 1]; got 'true'"),
+    ("levels=2.5", "levels must be a whole number in [0, 32]; got '2.5'"),
+    ("fade=nan", "fade must be a number in [0, 1]; got 'nan'")])
+def test_set_takes_text_numbers(photo, tmp_path, setting, problem):
+    """--set values arrive as text: numbers in range are taken, anything else refused naming
+    the parameter (the library itself takes numbers only)."""
+    out = tmp_path / "out.png"
+    result = runner.invoke(app, ["stylize", str(photo), str(out), "-m", "analytic",
+                                 "--backend", "cpu", "--set", setting])
+    if problem is None:
+        assert result.exit_code == 0, result.output
+        assert out.exists()
+    else:
+        assert result.exit_code == 2 and problem in result.stderr
+        assert not out.exists()
+
+
+def test_parse_setting_gives_numbers():
+    from dofkit.errors import ParameterError
+    from dofkit.render.styles import parse_setting
+
+    assert parse_setting(" fade = 0.25 ") == ("fade", 0.25)
+    assert parse_setting("levels=4") == ("levels", 4)
+    assert parse_setting("edge-sigma=2") == ("edge_sigma", 2.0)
+    with pytest.raises(ParameterError) as caught:
+        parse_setting("radius=x")
+    assert caught.value.parameter == "radius"

@@ -357,3 +357,22 @@ def test_cli_refuses_non_finite_scores_instead_of_printing_bare_nan(scene, tmp_p
     assert result.exit_code == 1 and result.stdout == "" and "NaN" not in result.stdout
     assert result.stderr.strip() == (f"dofkit: error: {nan}: NaN is not a finite number "
                                      "(detections take finite numbers only)")
+
+
+@pytest.mark.parametrize("keyword, value", [
+    ("gate", "0.5"), ("gate", None), ("gate", True), ("gate", float("nan")), ("gate", 1.5),
+    ("threshold", "0.5"), ("threshold", None), ("threshold", 0.0),
+    ("detections", None), ("detections", 3), ("detections", "box"),
+    ("detections", [Detection((0, 0, 150, 10))]), ("saliency", np.ones((3, 3), np.float32)),
+    ("saliency", "map")])
+def test_gate_detections_refuses_bad_arguments_naming_them(keyword, value):
+    arguments = {"detections": [Detection((0, 0, 10, 10))], "focus": left_sharp(),
+                 keyword: value}
+    with pytest.raises(ParameterError) as refused:
+        gate_detections(**arguments)
+    assert refused.value.parameter == keyword
+
+
+def test_gate_detections_takes_any_iterable_of_detections():
+    boxes = (Detection(box) for box in [(0, 0, 10, 10), (0, 0, 20, 20)])
+    assert len(gate_detections(boxes, left_sharp(), gate=0.0).kept) == 2

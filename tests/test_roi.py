@@ -259,3 +259,34 @@ def test_cli_crops_never_replace_another_input(photo_and_map, tmp_path):
                                  "--crop-dir", str(tmp_path)])
     assert result.exit_code == 2 and "refusing to overwrite an input file" in result.stderr
     assert other.read_bytes() == before
+
+
+@pytest.mark.parametrize("stem", ["a{x}", "a{index}", "a{}", "a}", "{"])
+def test_cli_crops_of_a_file_named_with_braces(photo_and_map, tmp_path, stem):
+    """Braces in the input's name, its folder or the crop folder are taken as they are."""
+    photo, focus = photo_and_map
+    folder = tmp_path / "in{y}"
+    folder.mkdir()
+    source = folder / f"{stem}.png"
+    source.write_bytes(photo.read_bytes())
+    crops = tmp_path / "crops{z}"
+    result = runner.invoke(app, ["roi", str(source), "--map", str(focus), "--threshold", "0.5",
+                                 "--merge", "0", "--crop-dir", str(crops)])
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in crops.iterdir()) == [f"{stem}-roi0.png", f"{stem}-roi1.png"]
+
+
+def test_cli_crops_of_a_file_named_with_braces_never_replace_another_input(photo_and_map,
+                                                                             tmp_path):
+    photo, focus = photo_and_map
+    source, other = tmp_path / "a{x}.png", tmp_path / "a{x}-roi0.png"
+    for path in (source, other):
+        path.write_bytes(photo.read_bytes())
+    maps = tmp_path / "maps"
+    maps.mkdir()
+    for path in (source, other):
+        (maps / path.name).write_bytes(focus.read_bytes())
+    result = runner.invoke(app, ["roi", str(source), str(other), "--map", str(maps),
+                                 "--crop-dir", str(tmp_path)])
+    assert result.exit_code == 2 and "refusing to overwrite an input file" in result.stderr
+    assert other.read_bytes() == photo.read_bytes()

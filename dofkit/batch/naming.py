@@ -46,22 +46,40 @@ def check_template(template: str) -> None:
                              "name")
 
 
-def fill(template: str, source: Source, **extra) -> str:
-    """``template`` with ``{stem}``, ``{name}``, ``{parent}`` (and ``extra``) of ``source``."""
+def fill(template: str, source: Source, *, pattern: bool = False, **extra) -> str:
+    """``template`` with ``{stem}``, ``{name}``, ``{parent}`` (and ``extra``) of ``source``.
+
+    With ``pattern`` the result is itself a format pattern (a crop path, filled later with
+    ``index``): the braces of the filled-in values are doubled, so that a file named
+    ``a{x}.jpg`` gives ``a{{x}}...``, read back as ``a{x}...``."""
     relative = source.relative
     # realpath: links followed as far as they go (Path.resolve raises on a loop of links)
     parent = Path(os.path.realpath(source.path)).parent.name if source.path != STDIO else ""
+    values = dict(stem=relative.stem, name=relative.name, parent=parent, **extra)
+    if pattern:
+        values = {key: escape(str(value)) for key, value in values.items()}
     try:
-        return template.format(stem=relative.stem, name=relative.name, parent=parent, **extra)
+        return template.format(**values)
     except KeyError as exc:
         raise ParameterError(f"name template {template!r}: {{{exc.args[0]}}} means nothing "
                              "for this command", "name") from None
 
 
-def place(sources: list[Source], template: str, out_dir: Path, **extra) -> list[str]:
-    """``out_dir/<sub-folders of the input>/<template filled>`` for every source."""
-    return [str(out_dir / source.relative.parent / fill(template, source, **extra))
+def place(sources: list[Source], template: str, out_dir: Path, *, pattern: bool = False,
+          **extra) -> list[str]:
+    """``out_dir/<sub-folders of the input>/<template filled>`` for every source; with
+    ``pattern`` a format pattern (see :func:`fill`), the folders' braces doubled too."""
+    def folder(source: Source) -> str:
+        path = str(out_dir / source.relative.parent)
+        return escape(path) if pattern else path
+
+    return [str(Path(folder(source)) / fill(template, source, pattern=pattern, **extra))
             for source in sources]
+
+
+def escape(text: str) -> str:
+    """``text`` with its braces doubled: ``pattern.format(...)`` gives it back unchanged."""
+    return text.replace("{", "{{").replace("}", "}}")
 
 
 def file_key(path: str | os.PathLike) -> tuple[int, int] | str:
@@ -170,6 +188,18 @@ def _keyed(paths: list) -> dict:
 
 
 def _matches(pattern: str, path: str) -> bool:
-    head, _, tail = os.path.abspath(pattern).partition("{index}")
-    middle = path[len(head):len(path) - len(tail)] if tail else path[len(head):]
-    return path.startswith(head) and path.endswith(tail) and middle.isdigit()
+    """Whether ``path`` is a crop named by ``pattern`` (a format pattern with one
+    ``{index}``; doubled braces stand for themselves)."""
+    try:
+        pieces = list(string.Formatter().parse(os.path.abspath(pattern)))
+    except ValueError:
+        return False
+    fields = [name for _, name, _, _ in pieces if name is not None]
+    if fields != ["index"]:
+        return False
+    at = next(k for k, (_, name, _, _) in enumerate(pieces) if name is not None)
+    head = "".join(literal for literal, _, _, _ in pieces[:at + 1])
+    tail = "".join(literal for literal, _, _, _ in pieces[at + 1:])
+    middle = path[len(head):len(path) - len(tail)]
+    return (len(path) > len(head) + len(tail) and path.startswith(head) and path.endswith(tail)
+            and middle.isdigit())

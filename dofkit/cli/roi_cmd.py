@@ -61,7 +61,7 @@ def roi_command(
     spec = PipelineSpec("roi", {"regions": regions, "aspect": window, "fraction": fraction,
                                 "crops": crop_dir is not None, "overlay": overlay is not None},
                         shared.focus())
-    crops = (place(batch.sources, "{stem}-roi{{index}}", crop_dir) if crop_dir
+    crops = (place(batch.sources, "{stem}-roi{{index}}", crop_dir, pattern=True) if crop_dir
              else [None] * len(batch.sources))
     tasks = []
     overlays = side_targets(batch, overlay, "--overlay",

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
+from numbers import Real
+from typing import Iterable, Sequence
 
 import cv2
 import numpy as np
@@ -95,7 +96,7 @@ def saliency_map(image: np.ndarray) -> np.ndarray:
     return values / peak if peak > 0 else values
 
 
-def gate_detections(detections: Sequence[Detection], focus: np.ndarray, gate: float = 0.5,
+def gate_detections(detections: Iterable[Detection], focus: np.ndarray, gate: float = 0.5,
                     threshold: float = 0.5, *, saliency: np.ndarray | None = None
                     ) -> GateResult:
     """Score every detection by the focus inside its box and keep those with score >= gate.
@@ -116,17 +117,24 @@ def gate_detections(detections: Sequence[Detection], focus: np.ndarray, gate: fl
     [(1.0, True), (0.3333333333333333, False)]
     """
     check_focus(focus)
+    if isinstance(detections, (str, bytes)) or not isinstance(detections, Iterable):
+        raise ParameterError(f"detections must be a list of dofkit.Detection objects; got "
+                             f"{type(detections).__name__}", "detections")
+    detections = list(detections)  # an iterator is read once
     strangers = [d for d in detections if not isinstance(d, Detection)]
     if strangers:
         raise ParameterError(f"detections must be dofkit.Detection objects, e.g. "
                              f"Detection((x1, y1, x2, y2), score, label); got "
                              f"{type(strangers[0]).__name__}", "detections")
-    if not 0.0 <= gate <= 1.0:
-        raise ParameterError(f"gate must be in [0, 1]; got {gate}")
-    if not 0.0 < threshold <= 1.0:
-        raise ParameterError(f"threshold must be in (0, 1]; got {threshold}")
-    if saliency is not None and saliency.shape != focus.shape:
-        raise ParameterError(f"saliency map is {saliency.shape}, focus map {focus.shape}")
+    if not _is_number(gate) or not 0.0 <= gate <= 1.0:
+        raise ParameterError(f"gate must be a number in [0, 1]; got {gate!r}", "gate")
+    if not _is_number(threshold) or not 0.0 < threshold <= 1.0:
+        raise ParameterError(f"threshold must be a number in (0, 1]; got {threshold!r}",
+                             "threshold")
+    if saliency is not None and getattr(saliency, "shape", None) != focus.shape:
+        raise ParameterError(f"saliency must be a map of the focus map's shape {focus.shape} "
+                             f"(from saliency_map) or None; got "
+                             f"{getattr(saliency, 'shape', type(saliency).__name__)}", "saliency")
     size = focus.shape[1], focus.shape[0]
     mean_of = BoxMeans(focus)
     above_of = BoxMeans(focus >= threshold)
@@ -136,7 +144,7 @@ def gate_detections(detections: Sequence[Detection], focus: np.ndarray, gate: fl
     for index, detection in enumerate(detections):
         problem = box_problem(detection.xyxy, size)
         if problem:
-            raise ParameterError(f"detection {index}: {problem}")
+            raise ParameterError(f"detection {index}: {problem}", "detections")
         box = clip_box(detection.xyxy, size)
         mean = mean_of(box)
         salient = score = None
@@ -147,3 +155,8 @@ def gate_detections(detections: Sequence[Detection], focus: np.ndarray, gate: fl
         verdict = scored.score >= gate
         (kept if verdict else dropped).append(Gated(detection, scored, verdict))
     return GateResult(kept, dropped)
+
+
+def _is_number(value) -> bool:
+    """Whether ``value`` is a real number (not a bool, not a string)."""
+    return isinstance(value, Real) and not isinstance(value, bool)

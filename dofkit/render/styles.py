@@ -7,6 +7,7 @@ numpy, no GL) so the CLI can list presets and parameters in its help.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from numbers import Real
 
 from ..errors import ParameterError
 
@@ -22,17 +23,28 @@ class Parameter:
     integer: bool = False
 
     def check(self, value) -> float | int:
-        """``value`` as int/float within range, else ParameterError naming the parameter."""
-        kind = "a whole number" if self.integer else "a number"
-        try:
-            number = float(value)
-        except (TypeError, ValueError):
-            raise ParameterError(f"{self.name} must be {kind} in [{self.low:g}, {self.high:g}]; "
-                                 f"got {value!r}") from None
+        """``value`` (an int or float, numpy's too; not a bool, not text) as int/float within
+        range, else ParameterError naming the parameter."""
+        if isinstance(value, bool) or not isinstance(value, Real):
+            hint = " (text; pass a number)" if isinstance(value, str) else ""
+            raise self._refusal(value, hint)
+        number = float(value)
         if not self.low <= number <= self.high or (self.integer and not number.is_integer()):
-            raise ParameterError(f"{self.name} must be {kind} in [{self.low:g}, {self.high:g}]; "
-                                 f"got {value!r}")
+            raise self._refusal(value)
         return int(number) if self.integer else number
+
+    def parse(self, text: str) -> float | int:
+        """The number written in ``text`` (a ``--set`` value), checked as by :meth:`check`;
+        a refusal shows ``text`` as given."""
+        try:
+            return self.check(float(text))
+        except (TypeError, ValueError):  # not a number, or out of range (ParameterError)
+            raise self._refusal(text) from None
+
+    def _refusal(self, value, hint: str = "") -> ParameterError:
+        kind = "a whole number" if self.integer else "a number"
+        return ParameterError(f"{self.name} must be {kind} in [{self.low:g}, {self.high:g}]; "
+                              f"got {value!r}{hint}", self.name)
 
 
 PARAMETERS: dict[str, Parameter] = {p.name: p for p in (
@@ -105,19 +117,27 @@ def resolve(style: str = DEFAULT_STYLE, **overrides) -> dict[str, float | int]:
     >>> resolve("toon", radius=2)["radius"]
     2.0
     """
-    if style not in STYLES:
-        raise ParameterError(f"unknown style {style!r}; choose one of {', '.join(STYLES)}")
+    if not isinstance(style, str) or style not in STYLES:
+        raise ParameterError(f"unknown style {style!r}; choose one of {', '.join(STYLES)}",
+                             "style")
     unknown = sorted(set(overrides) - set(PARAMETERS))
     if unknown:
         raise ParameterError(f"unknown parameter {unknown[0]!r}; parameters are "
-                             f"{', '.join(PARAMETERS)}")
+                             f"{', '.join(PARAMETERS)}", unknown[0])
     values = {**STYLES[style], **overrides}
     return {name: PARAMETERS[name].check(values[name]) for name in PARAMETERS}
 
 
-def parse_setting(text: str) -> tuple[str, str]:
-    """``"name=value"`` -> (name, value); the value is checked later by :func:`resolve`."""
+def parse_setting(text: str) -> tuple[str, float | int | str]:
+    """``"name=value"`` -> (name, number) for ``--set``: the value is text here and a number
+    for :func:`resolve` (see :meth:`Parameter.parse`). An unknown name keeps its text value;
+    :func:`resolve` refuses it.
+
+    >>> parse_setting("edge-sigma=1.5"), parse_setting("levels=4")
+    (('edge_sigma', 1.5), ('levels', 4))
+    """
     name, sep, value = text.partition("=")
     if not sep or not name.strip() or not value.strip():
         raise ParameterError(f"--set expects name=value (e.g. radius=6); got {text!r}")
-    return name.strip().replace("-", "_"), value.strip()
+    name, value = name.strip().replace("-", "_"), value.strip()
+    return name, PARAMETERS[name].parse(value) if name in PARAMETERS else value
