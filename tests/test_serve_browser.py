@@ -5,6 +5,7 @@ No request may leave the server's own origin."""
 from __future__ import annotations
 
 import re
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -36,6 +37,28 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run"]
 
 
+@contextmanager
+def browser_page(width: int = 1500, height: int = 950, errors: list | None = None):
+    """A page of Debian's chromium (its page errors appended to ``errors``), closed after."""
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        try:
+            page = browser.new_page(viewport={"width": width, "height": height})
+            if errors is not None:
+                page.on("pageerror", lambda error: errors.append(str(error)))
+            yield page
+        finally:
+            browser.close()
+
+
+def show_sample(page, base_url: str) -> None:
+    """Open the app and let it stylise the sample."""
+    page.goto(f"{base_url}/")
+    page.wait_for_selector("#params input[type=range]")
+    page.set_input_files("#file", str(SAMPLE))
+    page.wait_for_selector("#result-frame.loaded:not(.busy)", timeout=60_000)
+
+
 @pytest.fixture(scope="module")
 def base_url():
     with live_server(create_app(Settings())) as url:
@@ -44,17 +67,11 @@ def base_url():
 
 def test_page_uploads_a_sample_and_follows_a_slider(base_url, tmp_path):
     requests, errors, stylised = [], [], []
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        page = browser.new_page(viewport={"width": 1500, "height": 950})
+    with browser_page(errors=errors) as page:
         page.on("request", lambda request: requests.append(request.url))
-        page.on("pageerror", lambda error: errors.append(str(error)))
         page.on("request", lambda request: stylised.append(request.url)
                 if "/v1/stylize" in request.url else None)
-        page.goto(f"{base_url}/")
-        page.wait_for_selector("#params input[type=range]")
-        page.set_input_files("#file", str(SAMPLE))
-        page.wait_for_selector("#result-frame.loaded:not(.busy)", timeout=60_000)
+        show_sample(page, base_url)
         page.wait_for_selector("#map-frame.loaded:not(.busy)", timeout=60_000)
         first_src = page.get_attribute("#result", "src")
         first_pixels = page.evaluate(CHECKSUM, "#result")
@@ -68,7 +85,6 @@ def test_page_uploads_a_sample_and_follows_a_slider(base_url, tmp_path):
         assert page.evaluate(CHECKSUM, "#result") != first_pixels
         assert page.locator("#result-timing").inner_text().count("ms") >= 2
         page.screenshot(path=str(tmp_path / "page.png"))
-        browser.close()
     assert not errors
     outside = [url for url in requests
                if not url.startswith((f"{base_url}/", "blob:", "data:"))]
@@ -80,14 +96,8 @@ def test_a_bad_photo_clears_old_results_and_the_recipe_is_one_safe_shell_line(ba
     bad = tmp_path / "it's; rm -rf ~ #.png"
     bad.write_text("not an image at all")
     errors = []
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        page = browser.new_page(viewport={"width": 1500, "height": 950})
-        page.on("pageerror", lambda error: errors.append(str(error)))
-        page.goto(f"{base_url}/")
-        page.wait_for_selector("#params input[type=range]")
-        page.set_input_files("#file", str(SAMPLE))
-        page.wait_for_selector("#result-frame.loaded:not(.busy)", timeout=60_000)
+    with browser_page(errors=errors) as page:
+        show_sample(page, base_url)
         recipe = page.locator("#curl").inner_text()
         assert recipe.startswith("curl -sf -F 'image=@\"coffee.jpg\"' '")
 
@@ -108,7 +118,6 @@ def test_a_bad_photo_clears_old_results_and_the_recipe_is_one_safe_shell_line(ba
         tops = {name: page.locator(selector).bounding_box()["y"] for name, selector in
                 (("photo", "#drop"), ("results", ".panels"), ("settings", "#method"))}
         assert tops["photo"] < tops["results"] < tops["settings"]
-        browser.close()
     assert not errors
 
 
@@ -121,14 +130,8 @@ def test_a_photo_the_browser_cannot_show_is_not_a_broken_picture(base_url, tmp_p
     tiff = tmp_path / "wide.tif"
     write_image(tiff, open_image(SAMPLE).rgb[:150])  # 600 x 150: not the sample's shape
     errors = []
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        page = browser.new_page(viewport={"width": 1500, "height": 950})
-        page.on("pageerror", lambda error: errors.append(str(error)))
-        page.goto(f"{base_url}/")
-        page.wait_for_selector("#params input[type=range]")
-        page.set_input_files("#file", str(SAMPLE))
-        page.wait_for_selector("#result-frame.loaded:not(.busy)", timeout=60_000)
+    with browser_page(errors=errors) as page:
+        show_sample(page, base_url)
         with page.expect_download(timeout=60_000):
             page.click("#download-map")
         sync_api.expect(page.locator("#download-status")).to_contain_text("coffee-map.png")
@@ -142,31 +145,25 @@ def test_a_photo_the_browser_cannot_show_is_not_a_broken_picture(base_url, tmp_p
         box = page.locator("#map-frame").bounding_box()
         assert abs(box["width"] / box["height"] - 600 / 150) < 0.1
         page.screenshot(path=str(tmp_path / "tiff.png"))
-        browser.close()
     assert not errors
 
 
 def test_the_api_reference_shows_code_not_backticks(base_url):
     """Descriptions are Markdown: `x` is drawn as code, and no backtick shows."""
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        page = browser.new_page(viewport={"width": 1280, "height": 900})
+    with browser_page(1280, 900) as page:
         page.goto(f"{base_url}/docs")
         page.wait_for_selector(".endpoint")
         text = page.locator("main").inner_text()
         assert "`" not in text
         health = page.locator(".endpoint", has_text="/v1/health")
         assert "queue" in health.locator("p code").all_inner_texts()
-        browser.close()
 
 
 @pytest.mark.parametrize("width", [375, 1280])
 def test_the_header_keeps_the_title_clear_of_the_version(base_url, width):
     """On a phone the version text wrapped up against "dofkit"; it keeps a clear gap and
     stays inside the bar."""
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        page = browser.new_page(viewport={"width": width, "height": 800})
+    with browser_page(width, 800) as page:
         page.goto(f"{base_url}/")
         sync_api.expect(page.locator("#health")).to_contain_text("render")
         title = page.locator(".brand b").bounding_box()
@@ -175,4 +172,3 @@ def test_the_header_keeps_the_title_clear_of_the_version(base_url, width):
         assert version["x"] - (title["x"] + title["width"]) >= 16
         assert bar["y"] <= version["y"]
         assert version["y"] + version["height"] <= bar["y"] + bar["height"]
-        browser.close()
