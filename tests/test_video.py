@@ -902,3 +902,15 @@ def test_a_full_disk_is_one_line_and_leaves_nothing(tmp_path, suffix):
     assert child.returncode == 1 and len(lines) == 1, child.stderr
     assert lines[0].startswith(f"dofkit: error: {target}: cannot write (File too large")
     assert not any(target.parent.iterdir())
+
+
+def test_a_library_sink_not_told_the_start_shows_the_first_frame_at_zero(tmp_path):
+    """open_sink without ``start`` (a library caller reading from 0.85 s): the first frame
+    written shows at 0, not after a gap of the source's start."""
+    times = [0, 100, 200, 300, 400, 900, 1400, 1900, 2000, 2100]
+    source = make_vfr_video(tmp_path / "vfr.mkv", times)
+    target = tmp_path / "out.mkv"
+    with open_source(str(source), start=0.85) as video:
+        sink = open_sink(str(target), records=False, size=video.size, rate=video.rate)
+        process(video, sink, lambda frame: frame.rgb)
+    assert np.allclose(frame_times(target), (np.array(times[5:]) - 900) / 1000, atol=0.002)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from numbers import Real
 from typing import Iterable, Sequence
 
 import cv2
@@ -12,7 +11,7 @@ import numpy as np
 from ..errors import ImageError, ParameterError
 from ..io import to_uint
 from ..roi.boxes import BoxMeans, clip_box
-from ..roi.regions import check_focus
+from ..roi.regions import check_focus, real_number
 from .base import Detection
 
 #: How far (pixels) a box may reach over the image edge (rounding) before it is refused.
@@ -126,9 +125,9 @@ def gate_detections(detections: Iterable[Detection], focus: np.ndarray, gate: fl
         raise ParameterError(f"detections must be dofkit.Detection objects, e.g. "
                              f"Detection((x1, y1, x2, y2), score, label); got "
                              f"{type(strangers[0]).__name__}", "detections")
-    if not _is_number(gate) or not 0.0 <= gate <= 1.0:
+    if not 0.0 <= real_number(gate, "gate") <= 1.0:
         raise ParameterError(f"gate must be a number in [0, 1]; got {gate!r}", "gate")
-    if not _is_number(threshold) or not 0.0 < threshold <= 1.0:
+    if not 0.0 < real_number(threshold, "threshold") <= 1.0:
         raise ParameterError(f"threshold must be a number in (0, 1]; got {threshold!r}",
                              "threshold")
     if saliency is not None and getattr(saliency, "shape", None) != focus.shape:
@@ -155,8 +154,3 @@ def gate_detections(detections: Iterable[Detection], focus: np.ndarray, gate: fl
         verdict = scored.score >= gate
         (kept if verdict else dropped).append(Gated(detection, scored, verdict))
     return GateResult(kept, dropped)
-
-
-def _is_number(value) -> bool:
-    """Whether ``value`` is a real number (not a bool, not a string)."""
-    return isinstance(value, Real) and not isinstance(value, bool)

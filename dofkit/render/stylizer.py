@@ -66,8 +66,9 @@ def check_focus(focus: np.ndarray, image: np.ndarray) -> None:
 def check_motion(previous, motion, coherence: float, shape: tuple[int, int]) -> None:
     """Raise ParameterError unless ``coherence`` is a number in [0, 1) and, when it is > 0
     and a previous frame is given, ``previous`` is (H, W, 3) for an image of ``shape`` (H, W),
-    uint8 or float in [0, 1], and ``motion`` is a non-empty float (h, w, 3) of finite
-    values."""
+    uint8 or float (its values are not scanned: it is checked per video frame, and the frame
+    is clipped to [0, 1] where it is read), and ``motion`` is a non-empty float (h, w, 3) of
+    finite values."""
     if isinstance(coherence, bool) or not isinstance(coherence, numbers.Real) \
             or not 0.0 <= coherence < 1.0:
         raise ParameterError(f"coherence must be in [0, 1) (a number); got {coherence!r}",
@@ -78,8 +79,6 @@ def check_motion(previous, motion, coherence: float, shape: tuple[int, int]) -> 
         raise ParameterError(f"previous must be the last stylised frame {(*shape, 3)}, uint8 "
                              f"or float in [0, 1]; got {getattr(previous, 'dtype', None)} of "
                              f"shape {getattr(previous, 'shape', None)}", "previous")
-    if previous.dtype != np.uint8:  # bytes are always in range
-        _check_values(previous, "previous")
     if (not isinstance(motion, np.ndarray) or motion.ndim != 3 or motion.shape[2] != 3
             or motion.size == 0 or motion.dtype.kind not in "iuf"):
         raise ParameterError(f"motion must be an (h, w, 3) array of numbers, not empty (dx, "

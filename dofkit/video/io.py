@@ -417,7 +417,7 @@ class VideoSink:
     """Encode frames into a video file, with the source's audio; see the module docstring.
 
     Each frame is shown at its ``time`` less ``start`` (the source's ``start``, which its
-    audio is moved by too). Frames go to an atomic output (:class:`dofkit.io.AtomicFile`:
+    audio is moved by too; None: the first frame's time, so it shows at 0). Frames go to an atomic output (:class:`dofkit.io.AtomicFile`:
     nothing is left if the process is killed). :meth:`finish` names it ``target``;
     :meth:`keep_partial` closes it properly (a playable file) and names it
     ``<stem>.partial<suffix>`` (a free name: see :func:`_partial_name`); :meth:`discard`
@@ -426,7 +426,7 @@ class VideoSink:
 
     def __init__(self, target: str, *, size: tuple[int, int], rate: Fraction,
                  audio: av.audio.stream.AudioStream | None = None, inputs: tuple[str, ...] = (),
-                 start: float = 0.0):
+                 start: float | None = None):
         self.target = Path(target)
         if self.target.suffix.lower() not in VIDEO_SUFFIXES:
             raise ParameterError(f"{target}: cannot write '{self.target.suffix}' video; use one "
@@ -519,6 +519,8 @@ class VideoSink:
         """The timestamp (ticks) of a frame shown at ``time`` (s in the source): its own, or
         :data:`MIN_FRAME_STEP` after the frame before when that is not so far before it
         (timestamps that repeat or go back); never below 0."""
+        if self._start is None:  # not given: the first frame shows at 0
+            self._start = time
         pts = max(round((time - self._start) / self._tick), 0)
         step = math.ceil(MIN_FRAME_STEP / self._tick)
         if self._last_pts is not None and pts < self._last_pts + step:
@@ -665,7 +667,7 @@ class JsonLinesSink:
 
 def open_sink(target: str, *, records: bool, size: tuple[int, int], rate: Fraction,
               audio: av.audio.stream.AudioStream | None = None, inputs: tuple[str, ...] = (),
-              start: float = 0.0):
+              start: float | None = None):
     """The sink for ``target``: JSON lines when ``records`` (``-`` = stdout), else a video
     file (by suffix; ``start``: the source's, see :class:`VideoSink`), or an image sequence
     (printf pattern, folder, or a name with no suffix, made as a folder)."""
