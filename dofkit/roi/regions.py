@@ -90,6 +90,11 @@ def real_number(value, name: str) -> float:
 def otsu_threshold(focus: np.ndarray) -> float:
     """Otsu's threshold of a map in [0, 1] (256 levels), clipped to :data:`OTSU_RANGE`."""
     check_focus(focus)
+    return _otsu(focus)
+
+
+def _otsu(focus: np.ndarray) -> float:
+    """:func:`otsu_threshold` of a map already checked."""
     levels = to_uint(focus, 8)
     if levels.min() == levels.max():
         return 0.5
@@ -112,9 +117,10 @@ def check_threshold(threshold: float | str) -> float | None:
 
 
 def resolve_threshold(focus: np.ndarray, threshold: float | str) -> float:
-    """A threshold in (0, 1] from a number or ``"otsu"``."""
+    """A threshold in (0, 1] from a number or ``"otsu"`` (Otsu's of ``focus``, a map its
+    caller has checked with :func:`check_focus`: one scan of the map per call)."""
     level = check_threshold(threshold)
-    return otsu_threshold(focus) if level is None else level
+    return _otsu(focus) if level is None else level
 
 
 def in_focus_mask(focus: np.ndarray, threshold: float, speck: float = 0.001) -> np.ndarray:
