@@ -27,6 +27,7 @@ from typing import Callable
 import numpy as np
 
 from ..errors import ParameterError, ResourceError
+from ..io import check_unit_range
 from ..resources import resource_dir
 from .analytic import analytic_focus
 from .paper import paper_focus
@@ -146,10 +147,7 @@ def check_rgb(image: np.ndarray) -> None:
     if image.size > MAX_ELEMENTS:
         raise ParameterError(f"image of {image.shape[1]}x{image.shape[0]} px is too large: at "
                              f"most {MAX_ELEMENTS // 3:,} pixels", "image")
-    low, high = float(image.min()), float(image.max())
-    if not (low >= -1e-3 and high <= 1.0 + 1e-3):  # also false for NaN
-        raise ParameterError(f"image values must be finite and in [0, 1]; got [{low:g}, "
-                             f"{high:g}] (divide 8-bit data by 255)", "image")
+    check_unit_range(image, "image", " (divide 8-bit data by 255)")
 
 
 @functools.lru_cache(maxsize=4)

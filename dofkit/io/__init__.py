@@ -14,11 +14,11 @@ from .atomic import AtomicFile, write_bytes_atomic, write_text_atomic
 from .decode import (DEFAULT_MAX_PIXELS, STDIO, Picture, decode_image, max_pixels_default,
                      open_image, read_bytes, read_focus_map, read_image)
 from .encode import (SIXTEEN_BIT_SUFFIXES, WRITE_SUFFIXES, check_output_path, check_suffix,
-                     encode_image, to_uint, write_image, write_stdout)
+                     check_unit_range, encode_image, to_uint, write_image, write_stdout)
 from .formats import READ_FORMATS
 
 __all__ = ["AtomicFile", "write_bytes_atomic", "write_text_atomic", "DEFAULT_MAX_PIXELS",
            "STDIO", "Picture", "decode_image", "max_pixels_default", "open_image",
            "read_bytes", "read_focus_map", "read_image", "SIXTEEN_BIT_SUFFIXES",
-           "WRITE_SUFFIXES", "check_output_path", "check_suffix", "encode_image", "to_uint",
-           "write_image", "write_stdout", "READ_FORMATS"]
+           "WRITE_SUFFIXES", "check_output_path", "check_suffix", "check_unit_range",
+           "encode_image", "to_uint", "write_image", "write_stdout", "READ_FORMATS"]

@@ -19,6 +19,15 @@ _ALPHA_SUFFIXES = {".png", ".tif", ".tiff", ".webp"}
 SIXTEEN_BIT_SUFFIXES = {".png", ".tif", ".tiff"}
 
 
+def check_unit_range(values: np.ndarray, name: str, advice: str = "") -> None:
+    """ParameterError naming ``name`` unless the values of the non-empty array ``values`` are
+    finite and in [0, 1] (1e-3 of slack for rounding); ``advice`` ends the message."""
+    low, high = float(values.min()), float(values.max())
+    if not (low >= -1e-3 and high <= 1.0 + 1e-3):  # also false for NaN
+        raise ParameterError(f"{name} values must be finite and in [0, 1]; got [{low:g}, "
+                             f"{high:g}]{advice}", name)
+
+
 def to_uint(values: np.ndarray, depth: int = 8) -> np.ndarray:
     """Float samples in [0, 1] -> uint8 (depth 8) or uint16 (depth 16), rounded and clipped."""
     if depth not in (8, 16):

@@ -16,7 +16,7 @@ import numpy as np
 
 from ..errors import DofkitError, OutputError, ParameterError
 from ..focus import FocusEstimator, check_rgb
-from ..io import Picture, open_image, read_focus_map, write_image
+from ..io import Picture, check_unit_range, open_image, read_focus_map, write_image
 from ..io.decode import pixel_limit
 from ..io.formats import reason
 from .result import Result
@@ -124,8 +124,7 @@ def check_given_focus(focus, shape: tuple[int, int]) -> np.ndarray:
         raise ParameterError(f"focus must be a float (H, W) = {tuple(shape)} map; got "
                              f"{getattr(focus, 'dtype', type(focus).__name__)} of shape "
                              f"{getattr(focus, 'shape', None)}", "focus")
-    if not (float(focus.min()) >= 0.0 and float(focus.max()) <= 1.0):  # false for NaN too
-        raise ParameterError("focus values must be finite and in [0, 1]", "focus")
+    check_unit_range(focus, "focus")
     return np.asarray(focus, np.float32)
 
 

@@ -11,6 +11,7 @@ import numpy as np
 
 from ..errors import ImageError, ParameterError, ResourceError
 from ..focus import check_rgb
+from ..io import check_unit_range
 from .cpu_backend import CpuBackend
 from .pipeline import Prepared, draw, prepare
 from .styles import DEFAULT_STYLE, resolve
@@ -41,15 +42,6 @@ def open_backend(name: str, notify: Callable[[str], None] = _warn):
         return CpuBackend()
 
 
-def _check_values(array: np.ndarray, name: str) -> None:
-    """ParameterError naming ``name`` unless the values of ``array`` are finite and in
-    [0, 1] (1e-3 of slack)."""
-    low, high = float(array.min()), float(array.max())
-    if not (low >= -1e-3 and high <= 1 + 1e-3):  # also false for NaN
-        raise ParameterError(f"{name} values must be finite and in [0, 1]; got "
-                             f"[{low:g}, {high:g}]", name)
-
-
 def check_focus(focus: np.ndarray, image: np.ndarray) -> None:
     """Raise ParameterError unless ``focus`` is float32 (H, W) matching ``image``, with
     finite values in [0, 1]."""
@@ -60,7 +52,7 @@ def check_focus(focus: np.ndarray, image: np.ndarray) -> None:
     if focus.dtype != np.float32:
         raise ParameterError(f"focus must be float32 in [0, 1]; got {focus.dtype} (use "
                              "focus.astype(np.float32))", "focus")
-    _check_values(focus, "focus")
+    check_unit_range(focus, "focus")
 
 
 def check_motion(previous, motion, coherence: float, shape: tuple[int, int]) -> None:

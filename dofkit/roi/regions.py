@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 
 from ..errors import ParameterError
-from ..io import to_uint
+from ..io import check_unit_range, to_uint
 from .boxes import BoxMeans, pad_box
 
 #: Otsu's threshold is kept inside this range, so that a map sharp all over (or blurred all
@@ -73,10 +73,7 @@ def check_focus(focus: np.ndarray) -> None:
     if focus.dtype.kind not in "biuf":
         raise ParameterError(f"focus must be a map of numbers in [0, 1]; got {focus.dtype}",
                              "focus")
-    low, high = float(focus.min()), float(focus.max())
-    if not (low >= -1e-3 and high <= 1.0 + 1e-3):  # also false for NaN
-        raise ParameterError(f"focus values must be finite and in [0, 1]; got [{low:g}, "
-                             f"{high:g}] (divide 8-bit maps by 255)", "focus")
+    check_unit_range(focus, "focus", " (divide 8-bit maps by 255)")
 
 
 def real_number(value, name: str) -> float:
