@@ -132,15 +132,22 @@ def decode_image(data: bytes, name: str = "image", *, max_pixels: int | None = N
         raise ImageError(f"{name}: truncated or corrupt image ({reason(exc)})") from None
 
 
+def check_pixel_count(name: str, width: int, height: int, limit: int, *, what: str = "image",
+                      advice: str = "--max-pixels or DOFKIT_MAX_PIXELS") -> None:
+    """ImageTooLargeError naming ``name`` when ``width`` x ``height`` exceeds ``limit``
+    pixels (``what``: "image", "video frames"; ``advice``: how to raise the limit)."""
+    if width * height > limit:
+        raise ImageTooLargeError(
+            f"{name}: {what} too large ({width}x{height} = {width * height:,} pixels, "
+            f"limit {limit:,}; raise it with {advice})")
+
+
 def _decode(data: bytes, name: str, limit: int) -> Picture:
     probe = open_header(data, name)
     width, height = probe.size
     if width <= 0 or height <= 0:
         raise ImageError(f"{name}: image has no pixels ({width}x{height})")
-    if width * height > limit:
-        raise ImageTooLargeError(
-            f"{name}: image too large ({width}x{height} = {width * height:,} pixels, "
-            f"limit {limit:,}; raise it with --max-pixels or DOFKIT_MAX_PIXELS)")
+    check_pixel_count(name, width, height, limit)
     check_complete(data, probe.format, name, probe)
     _refuse_sequences(probe, data, name)
     kind = _sample_kind(probe, data, name)

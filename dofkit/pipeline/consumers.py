@@ -89,11 +89,9 @@ class StylizeStep:
     def __init__(self, style: str = "toon", backend: str = "auto", *, settings: dict | None = None,
                  with_map: bool = False, notify: Callable[[str], None] = _warn):
         from ..render.styles import resolve
-        from ..render.stylizer import BACKENDS
+        from ..render.stylizer import check_backend
 
-        if backend not in BACKENDS:
-            raise ParameterError(f"backend must be one of {', '.join(BACKENDS)}; got "
-                                 f"{backend!r}", "backend")
+        check_backend(backend)
         if settings is not None and not isinstance(settings, dict):
             raise ParameterError(f"settings must be a dict of style parameters; got "
                                  f"{type(settings).__name__}", "settings")

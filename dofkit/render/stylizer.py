@@ -23,11 +23,16 @@ def _warn(message: str) -> None:
     print(f"dofkit: {message}", file=sys.stderr)
 
 
-def open_backend(name: str, notify: Callable[[str], None] = _warn):
-    """A backend by name: ``gl``, ``cpu``, or ``auto`` (GL, else CPU with a notice)."""
+def check_backend(name: str) -> None:
+    """ParameterError naming ``backend`` unless ``name`` is one of :data:`BACKENDS`."""
     if name not in BACKENDS:
         raise ParameterError(f"backend must be one of {', '.join(BACKENDS)}; got {name!r}",
                              "backend")
+
+
+def open_backend(name: str, notify: Callable[[str], None] = _warn):
+    """A backend by name: ``gl``, ``cpu``, or ``auto`` (GL, else CPU with a notice)."""
+    check_backend(name)
     if name == "cpu":
         return CpuBackend()
     from .gl import GlBackend

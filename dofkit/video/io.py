@@ -36,6 +36,7 @@ from ..errors import ImageError, OutputError, ParameterError
 from ..io import (STDIO, AtomicFile, check_output_path, max_pixels_default, open_image, to_uint,
                   write_image, write_stdout)
 from ..io.atomic import make_folder, os_reason
+from ..io.decode import check_pixel_count
 from .orientation import (UPRIGHT_STEPS, display_matrix, first_display_matrix, transposes,
                           upright_steps)
 
@@ -168,11 +169,8 @@ class VideoSource(_Source):
         if not context.width or not context.height:  # e.g. text named x.png
             raise ImageError(f"{path}: not a video dofkit can read (no frame size in its "
                              f"{context.name} data)")
-        limit = max_pixels_default()
-        if context.width * context.height > limit:
-            raise ImageError(f"{path}: video frames too large ({context.width}x{context.height}"
-                             f" = {context.width * context.height:,} pixels, limit {limit:,}; "
-                             "raise it with DOFKIT_MAX_PIXELS)")
+        check_pixel_count(path, context.width, context.height, max_pixels_default(),
+                          what="video frames", advice="DOFKIT_MAX_PIXELS")
         self._video.thread_type = "AUTO"
         self.size = (context.width, context.height)
         # PyAV cannot read the stream's display matrix, only a decoded frame's: one frame is
