@@ -99,3 +99,16 @@ def test_given_maps_and_targets_are_checked(tmp_path):
     for targets in ("out/x.png", {"bogus": "x.png"}, {"map": 3}):
         with pytest.raises(ParameterError, match="targets must map roles"):
             pipeline.process(str(tmp_path / "a.png"), targets)
+
+
+@pytest.mark.parametrize("pattern", ["crops/{index}{index}.png", "crops/{index}-{other}.png",
+                                     "crops/roi.png", "crops/{index.real}.png", "crops/{}.png"])
+def test_a_crop_pattern_needs_index_once_and_no_other_field(pattern):
+    """Exactly one {index}: with two, the crops' names could not be told from other files by
+    the collision check (it accepted them here and could not parse them there)."""
+    from dofkit.errors import OutputError
+    from dofkit.pipeline.runner import check_crop_pattern
+
+    with pytest.raises(OutputError, match="once and no other field"):
+        check_crop_pattern(pattern)
+    check_crop_pattern("crops/photo-roi{index:02d}.png")

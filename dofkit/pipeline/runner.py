@@ -7,6 +7,7 @@ context) and called for each input by every front end.
 from __future__ import annotations
 
 import os
+import string
 import sys
 import time
 from pathlib import Path
@@ -129,17 +130,17 @@ def check_given_focus(focus, shape: tuple[int, int]) -> np.ndarray:
 
 
 def check_crop_pattern(pattern: str) -> None:
-    """OutputError unless the crop path ``pattern`` holds ``{index}`` and no other field
-    (so each crop gets its own name)."""
+    """OutputError unless the crop path ``pattern`` holds ``{index}`` once and no other field
+    (so each crop gets its own name, and the collision check can tell its crops)."""
     try:
-        distinct = pattern.format(index=0) != pattern.format(index=1)
+        fields = [name for _, name, _, _ in string.Formatter().parse(pattern) if name is not None]
+        pattern.format(index=0)
     except (KeyError, IndexError, ValueError, AttributeError) as exc:
-        distinct = False
-        problem = f" ({type(exc).__name__}: {exc})"
+        fields, problem = None, f" ({type(exc).__name__}: {exc})"
     else:
         problem = ""
-    if not distinct:
-        raise OutputError(f"{pattern}: a crop path must hold {{index}} and no other field "
+    if fields != ["index"]:
+        raise OutputError(f"{pattern}: a crop path must hold {{index}} once and no other field "
                           f"(e.g. 'crops/photo-roi{{index}}.png'){problem}")
 
 
