@@ -172,3 +172,12 @@ def test_the_header_keeps_the_title_clear_of_the_version(base_url, width):
         assert version["x"] - (title["x"] + title["width"]) >= 16
         assert bar["y"] <= version["y"]
         assert version["y"] + version["height"] <= bar["y"] + bar["height"]
+
+
+def test_the_api_reference_fits_a_phone_screen(base_url):
+    """At 375 px the parameter tables scroll inside their panels; the page itself is no wider
+    than the screen (it was 44 px wider)."""
+    with browser_page(375, 800) as page:
+        page.goto(f"{base_url}/docs")
+        page.wait_for_selector(".endpoint table")
+        assert page.evaluate("document.documentElement.scrollWidth") <= 375
