@@ -95,6 +95,12 @@ def saliency_map(image: np.ndarray) -> np.ndarray:
     return values / peak if peak > 0 else values
 
 
+def check_gate(gate: float) -> None:
+    """ParameterError naming ``gate`` unless it is a number in [0, 1]."""
+    if not 0.0 <= real_number(gate, "gate") <= 1.0:
+        raise ParameterError(f"gate must be a number in [0, 1]; got {gate!r}", "gate")
+
+
 def gate_detections(detections: Iterable[Detection], focus: np.ndarray, gate: float = 0.5,
                     threshold: float = 0.5, *, saliency: np.ndarray | None = None
                     ) -> GateResult:
@@ -125,8 +131,7 @@ def gate_detections(detections: Iterable[Detection], focus: np.ndarray, gate: fl
         raise ParameterError(f"detections must be dofkit.Detection objects, e.g. "
                              f"Detection((x1, y1, x2, y2), score, label); got "
                              f"{type(strangers[0]).__name__}", "detections")
-    if not 0.0 <= real_number(gate, "gate") <= 1.0:
-        raise ParameterError(f"gate must be a number in [0, 1]; got {gate!r}", "gate")
+    check_gate(gate)
     if not 0.0 < real_number(threshold, "threshold") <= 1.0:
         raise ParameterError(f"threshold must be a number in (0, 1]; got {threshold!r}",
                              "threshold")

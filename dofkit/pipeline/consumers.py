@@ -132,12 +132,10 @@ class RoiStep:
                  fraction: float = 0.9, crops: bool = False, overlay: bool = False):
         _check_regions(regions)
         if aspect is not None:
-            from ..roi.aspect import check_aspect
-            from ..roi.regions import real_number
+            from ..roi.aspect import check_aspect, check_fraction
 
             aspect = check_aspect(aspect)
-            if not 0.0 < real_number(fraction, "fraction") <= 1.0:
-                raise ParameterError(f"fraction must be in (0, 1]; got {fraction}", "fraction")
+            check_fraction(fraction)
         self.regions, self.aspect, self.fraction = regions, aspect, fraction
         self.crops, self.overlay = crops, overlay
 
@@ -185,10 +183,9 @@ class DetectStep:
     def __init__(self, detector="hog", *, given=None, gate: float = 0.5,
                  regions: RoiSettings = RoiSettings(), on_rois: bool = False,
                  saliency: bool = False, overlay: bool = False, single: bool = False):
-        from ..roi.regions import real_number
+        from ..detect.gate import check_gate
 
-        if not 0.0 <= real_number(gate, "gate") <= 1.0:
-            raise ParameterError(f"gate must be in [0, 1]; got {gate}", "gate")
+        check_gate(gate)
         _check_regions(regions)
         if given is None and not (detector is None or callable(detector)
                                   or isinstance(detector, str)):

@@ -45,6 +45,12 @@ def check_aspect(aspect) -> tuple[float, float]:
     return width, height
 
 
+def check_fraction(fraction: float) -> None:
+    """ParameterError naming ``fraction`` unless it is a number in (0, 1]."""
+    if not 0.0 < real_number(fraction, "fraction") <= 1.0:
+        raise ParameterError(f"fraction must be in (0, 1]; got {fraction}", "fraction")
+
+
 def aspect_crop(focus: np.ndarray, aspect: tuple[float, float], *, fraction: float = 0.9,
                 threshold: float | str = "otsu", speck: float = 0.001) -> Roi | None:
     """The smallest window of ``aspect`` = (W, H) holding ``fraction`` of the focus mass.
@@ -63,8 +69,7 @@ def aspect_crop(focus: np.ndarray, aspect: tuple[float, float], *, fraction: flo
     """
     check_focus(focus)
     across, down = check_aspect(aspect)
-    if not 0.0 < real_number(fraction, "fraction") <= 1.0:
-        raise ParameterError(f"fraction must be in (0, 1]; got {fraction}", "fraction")
+    check_fraction(fraction)
     if not 0.0 <= real_number(speck, "speck") < 1.0:
         raise ParameterError(f"speck must be a fraction of the image in [0, 1); got {speck}",
                              "speck")
