@@ -213,9 +213,10 @@ def test_an_interrupted_jobs_run_still_reports_the_inputs_it_finished(tree, tmp_
     assert rest and sorted(reported) == written  # each written map reported, and only those
 
 
-def test_a_killed_worker_fails_only_the_inputs_in_flight(tree, tmp_path):
-    import shutil
+def test_a_killed_worker_fails_only_the_inputs_in_flight(half_sharp, tmp_path):
     import signal
+
+    import cv2
 
     psutil = pytest.importorskip("psutil")
     from dofkit.batch.local import run_local
@@ -223,9 +224,13 @@ def test_a_killed_worker_fails_only_the_inputs_in_flight(tree, tmp_path):
     from dofkit.pipeline import PipelineSpec
 
     spec = PipelineSpec("map", {}, {"method": "analytic"})
+    # inputs large enough (about 0.1 s each) that the ones after the first are still being
+    # worked on when a worker is killed: tiny ones could all be done by then
+    large = cv2.resize(half_sharp[0], (1600, 1200), interpolation=cv2.INTER_LINEAR)
     sources = [tmp_path / f"in{i}.png" for i in range(10)]
-    for source in sources:
-        shutil.copy(tree / "a.png", source)
+    write_image(sources[0], large)
+    for source in sources[1:]:
+        source.write_bytes(sources[0].read_bytes())
     tasks = [Task(str(s), {"map": str(tmp_path / f"out{i}.png")}) for i, s in enumerate(sources)]
     statuses = run_local(spec, tasks, jobs=2)
     reported = [next(statuses)]
