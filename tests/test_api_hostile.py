@@ -178,6 +178,23 @@ def test_style_parameters_take_numpy_numbers():
     assert type(chosen["levels"]) is int and type(chosen["fade"]) is float
 
 
+def test_style_parameters_take_zero_dimensional_arrays():
+    image, focus = _pair()
+    expected = dofkit.stylize(image, focus, backend="cpu", radius=3.0, levels=4)
+    got = dofkit.stylize(image, focus, backend="cpu", radius=np.array(3.0),
+                         levels=np.array(4, np.int64))
+    assert np.array_equal(got, expected)
+
+
+@pytest.mark.parametrize("value", [np.array([3.0]), np.ones((2, 2)), np.array(True),
+                                   np.bool_(False), np.array("3")])
+def test_style_parameters_refuse_arrays_and_bools_naming_the_parameter(value):
+    image, focus = _pair()
+    with pytest.raises(ParameterError) as caught:
+        dofkit.stylize(image, focus, backend="cpu", radius=value)
+    assert caught.value.parameter == "radius" and "radius" in str(caught.value)
+
+
 def test_stylizer_usable_after_close():
     image, focus = _pair()
     made = dofkit.Stylizer("toon", "auto")

@@ -278,6 +278,22 @@ def test_colour_float_tiff_is_read(tmp_path, channels):
         open_image(tmp_path / "cut.tif")
 
 
+@pytest.mark.parametrize("options", [{}, {"byteorder": ">"}, {"compression": "zlib"}])
+def test_sixteen_bit_cmyk_tiff_is_read_as_its_eight_bit_twin(tmp_path, options):
+    """16-bit CMYK (OpenCV cannot decode it): Pillow's 8-bit reading, converted as an 8-bit
+    CMYK TIFF of the same samples' high bytes is; a valid file is never called corrupt."""
+    tifffile = pytest.importorskip("tifffile")
+    cmyk = np.random.default_rng(4).integers(0, 65536, (20, 30, 4), dtype=np.uint16)
+    tifffile.imwrite(tmp_path / "deep.tif", cmyk, photometric="separated", **options)
+    Image.fromarray((cmyk >> 8).astype(np.uint8), "CMYK").save(tmp_path / "twin.tif")
+    picture, twin = open_image(tmp_path / "deep.tif"), open_image(tmp_path / "twin.tif")
+    assert picture.bit_depth == 8 and picture.alpha is None
+    np.testing.assert_array_equal(picture.rgb, twin.rgb)
+    data = (tmp_path / "deep.tif").read_bytes()
+    with pytest.raises(ImageError, match="truncated"):
+        decode_image(data[:len(data) - 10], "cut.tif")
+
+
 @pytest.mark.parametrize("path, limit", [(None, None), (5, None), ("x.png", -1),
                                          ("x.png", "10"), ("x.png", 2.5)])
 def test_wrong_argument_types_name_the_parameter(path, limit):

@@ -55,11 +55,13 @@ def run(argv: list[str] | None = None) -> None:
     --verbose. Once the command is done, a Ctrl-C, TERM or HUP ends the process at once."""
     from typer.exceptions import TyperException
 
-    from .quiet import hold_closed_standard_descriptors, silence_native
+    from .quiet import forgiving_stderr, hold_closed_standard_descriptors, silence_native
 
     hold_closed_standard_descriptors()
     arguments = sys.argv[1:] if argv is None else argv
-    if not {"-v", "--verbose"} & set(arguments):
+    if {"-v", "--verbose"} & set(arguments):
+        forgiving_stderr()
+    else:
         silence_native()
     for number in (signal.SIGTERM, signal.SIGHUP):  # like Ctrl-C: stop cleanly, keep the done
         signal.signal(number, signal.default_int_handler)

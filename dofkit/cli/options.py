@@ -45,7 +45,9 @@ SkipExisting = typer.Option(False, "--skip-existing",
                             help="Skip inputs whose outputs all exist (resume a run).")
 Report = typer.Option(None, "--report", metavar="FILE.jsonl",
                       help="Write one status record per input (JSON Lines; '-' = stdout).")
-Jobs = typer.Option(1, "--jobs", "-j", min=1,
+#: Most worker processes (--jobs): each holds a model and a GL context.
+MAX_JOBS = 64
+Jobs = typer.Option(1, "--jobs", "-j", min=1, max=MAX_JOBS,
                     help="Worker processes, each with its own model and GL context.")
 Engine = typer.Option("local", "--engine", metavar=choices(ENGINES),
                       help="local: this machine; ray: a Ray cluster (the ray extra).")

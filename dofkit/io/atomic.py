@@ -26,6 +26,7 @@ import shutil
 import socket
 import stat
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 
 from ..errors import OutputError
@@ -54,10 +55,11 @@ class AtomicFile:
     """A file being written for ``target``; ``file`` is its binary stream (readable and
     seekable, as video muxers need).
 
-    :meth:`commit` gives it its name (``target`` or another one, e.g. a ``.partial`` name);
-    :meth:`discard` drops it. As a context manager it commits on success and discards on an
-    exception. OS errors (missing or read-only folder, full disk, name too long) become
-    :class:`OutputError` naming ``target``. The folder is created when missing.
+    :meth:`commit` gives it its name (``target`` or another one), :meth:`commit_new` the first
+    free one of several (e.g. ``.partial`` names); :meth:`discard` drops it. As a context
+    manager it commits on success and discards on an exception. OS errors (missing or
+    read-only folder, full disk, name too long) become :class:`OutputError` naming
+    ``target``. The folder is created when missing.
     """
 
     def __init__(self, target: str | os.PathLike):
@@ -97,24 +99,55 @@ class AtomicFile:
             raise OutputError(f"{self.target}: cannot write ({os_reason(exc)})") from None
 
     def commit(self, name: str | os.PathLike | None = None) -> Path:
-        """Flush, sync and rename the file to ``name`` (default: the target); returns it. A
-        stream target (see the module docstring) gets the bytes whatever ``name`` is."""
+        """Flush, sync and rename the file to ``name`` (default: the target), replacing the
+        file there; returns it. A stream target (see the module docstring) gets the bytes
+        whatever ``name`` is."""
         if self._stream is not None:
             return self._copy_into_stream()
         final = self.target if name is None else Path(name)
         try:
-            self.file.flush()
-            os.fsync(self.file.fileno())
-            if self._named is None:
-                self._named = self._folder / _temporary_name()
-                _link_unnamed(self.file.fileno(), self._named)
-            self.file.close()
-            os.replace(self._named, _through_links(final))
+            os.replace(self._sealed(), _through_links(final))
         except OSError as exc:
-            self.discard()
-            raise OutputError(f"{final}: cannot write ({os_reason(exc)})") from None
+            self._fail(final, exc)
         self._named = None
         return final
+
+    def commit_new(self, names: Iterable[str | os.PathLike]) -> Path:
+        """Flush, sync and give the file the first of ``names`` that nothing has; returns it.
+        Each name is taken with a hard link, which fails on an existing one (a file, a link,
+        a name another process took a moment ago): nothing is ever replaced. A stream target
+        gets the bytes, as with :meth:`commit`."""
+        if self._stream is not None:
+            return self._copy_into_stream()
+        final = self.target
+        try:
+            sealed = self._sealed()
+            for final in map(Path, names):
+                try:
+                    os.link(sealed, final)
+                except FileExistsError:
+                    continue
+                self.discard()  # drops the temporary name; the file stays under ``final``
+                return final
+        except OSError as exc:
+            self._fail(final, exc)
+        self.discard()
+        raise OutputError(f"{self.target}: no free name to keep it under")
+
+    def _sealed(self) -> Path:
+        """Flush, sync and close the file; its temporary name (given now if it has none)."""
+        self.file.flush()
+        os.fsync(self.file.fileno())
+        if self._named is None:
+            self._named = self._folder / _temporary_name()
+            _link_unnamed(self.file.fileno(), self._named)
+        self.file.close()
+        return self._named
+
+    def _fail(self, name: Path, exc: OSError) -> None:
+        """Discard the file and raise the OutputError of ``exc`` naming ``name``."""
+        self.discard()
+        raise OutputError(f"{name}: cannot write ({os_reason(exc)})") from None
 
     def _copy_into_stream(self) -> Path:
         """Commit of a stream target: write the bytes into it (an open descriptor of this

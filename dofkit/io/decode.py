@@ -7,7 +7,8 @@ decoder raises on a hostile file becomes an ImageError; nothing else escapes.
 
 Decoders: 16-bit PNG and 16-bit or float TIFF by OpenCV (Pillow drops 16-bit colour), the rest
 by Pillow, always from the bytes (never given a file name, which Pillow would read instead).
-EXIF orientation is applied here for JPEG, PNG and WebP; TIFF decoders already apply their
+16-bit CMYK TIFF is read by Pillow at 8-bit precision (to RGB as 8-bit CMYK is). EXIF
+orientation is applied here for JPEG, PNG and WebP; TIFF decoders already apply their
 orientation tag. Refused rather than guessed at: animated PNG and WebP, TIFFs of several
 pages, 16-bit or float TIFFs stored one colour plane after another (OpenCV misreads them).
 """
@@ -187,6 +188,8 @@ def _sample_kind(probe: Image.Image, data: bytes, name: str) -> str:
         raise ImageError(f"{name}: {'float' if kind == 'float' else '16-bit'} TIFF stored one "
                          "colour plane after another is not supported; save it with "
                          "interleaved colour")
+    if kind == "16" and probe.mode == "CMYK":  # OpenCV cannot: Pillow, at 8-bit precision
+        return "8"
     return kind
 
 

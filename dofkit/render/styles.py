@@ -23,14 +23,18 @@ class Parameter:
     integer: bool = False
 
     def check(self, value) -> float | int:
-        """``value`` (an int or float, numpy's too; not a bool, not text) as int/float within
-        range, else ParameterError naming the parameter."""
+        """``value`` (an int or float, numpy's too, or a 0-d numpy array of one; not a bool,
+        not text, not an array of several) as int/float within range, else ParameterError
+        naming the parameter."""
+        given = value
+        if getattr(value, "shape", None) == ():  # a 0-d array: its one element
+            value = value.item()
         if isinstance(value, bool) or not isinstance(value, Real):
             hint = " (text; pass a number)" if isinstance(value, str) else ""
-            raise self._refusal(value, hint)
+            raise self._refusal(given, hint)
         number = float(value)
         if not self.low <= number <= self.high or (self.integer and not number.is_integer()):
-            raise self._refusal(value)
+            raise self._refusal(given)
         return int(number) if self.integer else number
 
     def parse(self, text: str) -> float | int:
