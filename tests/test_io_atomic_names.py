@@ -45,8 +45,6 @@ def test_commit_new_without_a_free_name_is_an_output_error_and_leaves_nothing(tm
     assert sorted(os.listdir(tmp_path)) == ["a.partial"]
 
 
-@pytest.mark.xfail(strict=True, reason="dofkit/video/io.py keep_partial still checks, then "
-                   "renames (_partial_name); it should use AtomicFile.commit_new")
 def test_a_partial_json_lines_output_never_replaces_a_name_taken_after_the_check(
         tmp_path, checks_race):
     from dofkit.video.io import Frame, JsonLinesSink

@@ -16,7 +16,8 @@ from ..io import STDIO
 from ..pipeline import RoiSettings
 from ..render.styles import parse_setting
 from . import options
-from .common import console, fail, guarded, notice, refuse_unused, stdout_is_terminal
+from .common import (console, error_line, guarded, notice, refuse_unused,
+                     stdout_is_terminal)
 from .focus_input import parse_threshold
 
 
@@ -104,8 +105,10 @@ def video_command(
     scene cuts. Ctrl-C (or SIGTERM, SIGHUP) stops after the current frame and keeps what was
     done: a video (playable) or JSON lines as <name>.partial.<suffix> (or .partial-2, ...:
     no existing file is replaced), images where they are. A second Ctrl-C aborts at once. A
-    video that ends before the frame count it announces is reported (exit 1), its frames
-    kept.
+    video that ends before the frame count it announces, damaged data in a video, and frames
+    missing or unreadable in a sequence are reported (exit 1), the frames that could be read
+    kept, each at its time. A video that cannot be read on past a point keeps the frames
+    before it as <name>.partial.<suffix> (exit 1).
     """
     from ..focus import FocusEstimator
     from ..io import Picture
@@ -172,9 +175,20 @@ def video_command(
     if not quiet:
         notice(f"{frames}{where} ({rate:.1f} frames/s, {maps.computed} fresh "
                f"map{'s' * (maps.computed != 1)})")
+    _report_problems(source, outcome)
+
+
+def _report_problems(source: str, outcome) -> None:
+    """One error line for each problem of the input met on the way (damaged or missing
+    frames, a video that ended early), and exit code 1 when there was any."""
+    problems = [] if outcome.damage is None else [outcome.damage]
     if outcome.ended_early:
-        fail(f"{source}: the video ended early ({outcome.frames} of the {outcome.expected} "
-             "frames it announces; truncated?); what was made is kept", 1)
+        problems.append(f"the video ended early ({outcome.frames} of the {outcome.expected} "
+                        "frames it announces; truncated?); what was made is kept")
+    for problem in problems:
+        error_line(f"{source}: {problem}")
+    if problems:
+        raise typer.Exit(1)
 
 
 def _progress(live: bool) -> Progress:

@@ -17,8 +17,8 @@ with the previous one moved by the flow). Importing this package imports PyAV.
 from .coherence import DEFAULT_COHERENCE, CoherentStylizer
 from .io import Frame, open_sink, open_source
 from .maps import FrameMaps
-from .run import Outcome, interrupt_flag, process
+from .run import Outcome, SourceFailed, interrupt_flag, process
 from .smoothing import TemporalSmoother
 
-__all__ = ["CoherentStylizer", "DEFAULT_COHERENCE", "Frame", "FrameMaps", "Outcome", "TemporalSmoother", "interrupt_flag", "open_sink",
+__all__ = ["CoherentStylizer", "DEFAULT_COHERENCE", "Frame", "FrameMaps", "Outcome", "SourceFailed", "TemporalSmoother", "interrupt_flag", "open_sink",
            "open_source", "process"]

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 import av
+import av.logging
 import numpy as np
 
 from ..errors import ImageError, OutputError, ParameterError
@@ -77,6 +78,57 @@ class Frame:
 
 
 AudioHandler = Callable[[av.Packet], None]
+
+
+class Damage:
+    """Where a video stream was damaged: spans (s) from the last clean frame before a decoding
+    problem (an FFmpeg error, a packet or frame marked corrupt) to the first clean frame after
+    it, which covers the frames lost or concealed there."""
+
+    def __init__(self, start: float):
+        self.spans: list[tuple[float, float | None]] = []
+        self._clean = start  # time of the last clean frame
+
+    def problem(self) -> None:
+        """Note a problem at the current place of the stream."""
+        if not self.spans or self.spans[-1][1] is not None:
+            self.spans.append((self._clean, None))
+
+    def frame(self, time: float, corrupt: bool) -> None:
+        """Note a frame decoded at ``time`` (s), ``corrupt`` when marked so."""
+        if corrupt:
+            self.problem()
+            return
+        if self.spans and self.spans[-1][1] is None:
+            self.spans[-1] = (self.spans[-1][0], time)
+        self._clean = time
+
+    def describe(self) -> str | None:
+        """One line saying where the damage is, or None when there was none."""
+        if not self.spans:
+            return None
+        places = ", ".join(f"{begin:.2f}-{f'{end:.2f} s' if end is not None else 'the end'}"
+                           for begin, end in self.spans[:5])
+        more = f" and {len(self.spans) - 5} more" if len(self.spans) > 5 else ""
+        return (f"damaged data: frames lost or concealed at {places}{more}; the output holds "
+                "the frames that decoded, at their times")
+
+
+@contextmanager
+def ffmpeg_errors() -> Iterator[list]:
+    """Within the block, the error messages FFmpeg logs (from any thread: decoders run on
+    threads of their own) are collected in the list yielded instead of being printed, each
+    one (PyAV drops a message that repeats the one before, maybe from an earlier file); the
+    log settings are put back at the end."""
+    level, skip = av.logging.get_level(), av.logging.get_skip_repeated()
+    av.logging.set_level(av.logging.ERROR)
+    av.logging.set_skip_repeated(False)
+    try:
+        with av.logging.Capture(local=False) as logs:
+            yield logs
+    finally:
+        av.logging.set_level(level)
+        av.logging.set_skip_repeated(skip)
 
 
 def is_sequence(path: str) -> bool:
@@ -155,6 +207,7 @@ class VideoSource(_Source):
         self._end = None if duration is None else start + duration
         self.count = self._expected_count(duration)
         self.end = self._expected_end()
+        self._damage = Damage(start)
 
     def _inspect(self, path: str) -> None:
         """The video stream, its upright size and rate, the audio stream and the time of the
@@ -221,15 +274,35 @@ class VideoSource(_Source):
             return total if wanted is None else min(total, wanted)
         return wanted
 
+    @property
+    def damage(self) -> str | None:
+        """Where the frames read so far were damaged (see :class:`Damage`), or None."""
+        return self._damage.describe()
+
     def frames(self, on_audio: AudioHandler | None = None) -> Iterator[Frame]:
         """Decode frames in order; audio packets in the range go to ``on_audio`` with their
-        timestamps moved so that ``start`` becomes 0."""
+        timestamps moved so that ``start`` becomes 0. Damaged data the decoder skips or
+        conceals is noted in :attr:`damage`, and the frames that decode go on."""
         try:
-            yield from self._frames(on_audio if self.audio is not None else None)
+            with ffmpeg_errors() as errors:
+                yield from self._frames(on_audio if self.audio is not None else None, errors)
         except av.FFmpegError as exc:
             raise ImageError(f"{self.name}: cannot decode ({_reason(exc)})") from None
 
-    def _frames(self, on_audio: AudioHandler | None) -> Iterator[Frame]:
+    def _decode(self, packet: av.Packet, errors: list) -> list[av.VideoFrame]:
+        """The frames of ``packet``; a problem (the packet marked corrupt, data the decoder
+        refuses, an error FFmpeg logged since the last call) is noted in the damage."""
+        try:
+            decoded = packet.decode()
+        except av.InvalidDataError:
+            decoded = []
+            self._damage.problem()
+        if errors or packet.is_corrupt:
+            errors.clear()
+            self._damage.problem()
+        return decoded
+
+    def _frames(self, on_audio: AudioHandler | None, errors: list) -> Iterator[Frame]:
         target = int((self._origin + self.start) * av.time_base)
         if self.start > 0 and _seek_lands(self.name, target, self.start + self._origin):
             self._container.seek(target, backward=True)  # else read from the start: slower
@@ -250,11 +323,13 @@ class VideoSource(_Source):
                 if on_audio is None:
                     return
                 continue
-            for decoded in packet.decode():
+            for decoded in self._decode(packet, errors):
                 time = self._time(decoded, index)
                 latest = self._onwards(time, latest, f"at frame {index}")
                 if time < self.start - half_frame:
+                    self._damage = Damage(self.start)  # problems before the range: not ours
                     continue
+                self._damage.frame(time, decoded.is_corrupt)
                 if self._end is not None and time >= self._end - half_frame:
                     video_done = True
                     break
@@ -335,7 +410,14 @@ def _earliest_end(total: float, start: float, origin: float) -> float | None:
 
 class SequenceSource(_Source):
     """Frames of an image sequence (a folder of images, or a printf pattern), in numeric
-    order, at ``rate`` frames per second. Same attributes as :class:`VideoSource`."""
+    order, at ``rate`` frames per second. Same attributes as :class:`VideoSource`.
+
+    Each image keeps its place: the frame numbered ``n`` (counted from the first image of the
+    sequence) is shown at ``n / rate``, and its ``index`` is ``n`` less the number of the first
+    frame read. Numbers missing within the range and images that cannot be read (or are not
+    the size of the others) are skipped, the other frames go on, and :attr:`damage` says
+    which.
+    """
 
     audio = None
 
@@ -348,36 +430,98 @@ class SequenceSource(_Source):
                                  "rate")
         self.name = path
         self.rate = Fraction(rate).limit_denominator(1001)
-        files = list_sequence(path)
+        numbered = number_sequence(path)
         first = round(start * self.rate)
-        last = None if duration is None else first + round(duration * self.rate)
-        self._files = files[first:last]
+        last = math.inf if duration is None else first + round(duration * self.rate)
+        origin = numbered[0][0]
+        self._files = [(n - origin, file) for n, file in numbered if first <= n - origin < last]
         if not self._files:
             raise ImageError(f"{path}: no frames in the range asked (the sequence has "
-                             f"{len(files)} images)")
-        self.size = open_image(self._files[0]).size
+                             f"{len(numbered)} images)")
         self.count = len(self._files)
-        self._first = first
         self.start = float(first / self.rate)
+        self.end = float((self._files[-1][0] + 1) / self.rate)  # after the last image
+        self._missing = _missing_numbers([n + origin for n, _ in self._files])
+        self._unreadable: list[str] = []
+        self.size = self._first_size()
+
+    def _first_size(self) -> tuple[int, int]:
+        """The size of the first image that can be read; the error of the first image when
+        none can."""
+        errors = []
+        for _, file in self._files:
+            try:
+                return open_image(file).size
+            except ImageError as exc:
+                errors.append(exc)
+        raise errors[0]
 
     def frames(self, on_audio: AudioHandler | None = None) -> Iterator[Frame]:
-        for index, file in enumerate(self._files):
-            picture = open_image(file)
-            if picture.size != self.size:
-                raise ImageError(f"{file}: image is {picture.size[0]}x{picture.size[1]}, the "
-                                 f"sequence is {self.size[0]}x{self.size[1]}")
-            yield Frame(index, float((self._first + index) / self.rate), picture.rgb)
+        self._unreadable = []
+        begin = self._files[0][0]
+        for number, file in self._files:
+            try:
+                picture = open_image(file)
+                if picture.size != self.size:
+                    raise ImageError(f"{file}: image is {picture.size[0]}x{picture.size[1]}, "
+                                     f"the sequence is {self.size[0]}x{self.size[1]}")
+            except ImageError as exc:
+                self._unreadable.append(str(exc))
+                continue
+            yield Frame(number - begin, float(number / self.rate), picture.rgb)
+
+    @property
+    def damage(self) -> str | None:
+        """Which frames were skipped so far (numbers missing, images unreadable), or None."""
+        parts = []
+        if self._missing:
+            parts.append(f"no image numbered {_number_ranges(self._missing)}")
+        if self._unreadable:
+            more = (f" and {len(self._unreadable) - 1} more unreadable"
+                    if len(self._unreadable) > 1 else "")
+            parts.append(f"{self._unreadable[0]}{more}")
+        if not parts:
+            return None
+        return "; ".join(parts) + "; those frames are skipped, the others keep their places"
+
+
+def _missing_numbers(numbers: list[int]) -> list[int]:
+    """The numbers between the first and the last of the sorted ``numbers`` that are not
+    among them."""
+    present = set(numbers)
+    return [n for n in range(numbers[0], numbers[-1] + 1) if n not in present]
+
+
+def _number_ranges(numbers: list[int], most: int = 5) -> str:
+    """``[3, 4, 5, 9]`` -> ``"3-5, 9"`` (at most ``most`` ranges, then how many more)."""
+    ranges: list[list[int]] = []
+    for n in numbers:
+        if ranges and n == ranges[-1][1] + 1:
+            ranges[-1][1] = n
+        else:
+            ranges.append([n, n])
+    text = ", ".join(str(a) if a == b else f"{a}-{b}" for a, b in ranges[:most])
+    return text + (f" and {len(ranges) - most} more ranges" if len(ranges) > most else "")
 
 
 def list_sequence(path: str) -> list[Path]:
     """The images of a folder (by name, numbers compared as numbers) or of a printf pattern
     (by frame number; only the names the pattern writes: ``%03d`` takes 007 and 1234, not 7
     or 000100). Raises ImageError when there are none."""
+    return [file for _, file in number_sequence(path)]
+
+
+def number_sequence(path: str) -> list[tuple[int, Path]]:
+    """(frame number, file) of each image of :func:`list_sequence`, in order. A pattern gives
+    the numbers in the names; a folder too when all its names are one name with a number in
+    it (``shot_001.png``, ``shot_002.png``, ...), else the images are numbered 0, 1, ...
+    in name order. Raises ImageError when there are none."""
     target = Path(path)
     if target.is_dir():
         files = [p for p in target.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES]
         files.sort(key=lambda p: [int(part) if part.isdigit() else part
                                   for part in re.split(r"(\d+)", p.name)])
+        numbered = _numbers_in_names(files)
     else:
         folder = target.parent
         frame_path(path, 0)  # exactly one field
@@ -386,13 +530,23 @@ def list_sequence(path: str) -> list[Path]:
         field = re.compile(re.escape(head) + r"(\d+)" + re.escape(tail) + "$")
         if not folder.is_dir():
             raise ImageError(f"{path}: folder {folder} does not exist")
-        numbered = [(int(m.group(1)), p) for p in folder.iterdir()
-                    if (m := field.match(p.name))
-                    and p.name == head + match.group(0) % int(m.group(1)) + tail]
-        files = [p for _, p in sorted(numbered)]
-    if not files:
+        numbered = sorted((int(m.group(1)), p) for p in folder.iterdir()
+                          if (m := field.match(p.name))
+                          and p.name == head + match.group(0) % int(m.group(1)) + tail)
+    if not numbered:
         raise ImageError(f"{path}: no images found")
-    return files
+    return numbered
+
+
+def _numbers_in_names(files: list[Path]) -> list[tuple[int, Path]]:
+    """The number in each name when the ``files`` (in order) are one name with a growing
+    number in it (the last number of the name), else 0, 1, ... in their order."""
+    parts = [re.fullmatch(r"(.*?)(\d+)(\D*)", p.name) for p in files]
+    if all(parts) and len({(m.group(1), m.group(3)) for m in parts}) == 1:
+        numbers = [int(m.group(2)) for m in parts]
+        if all(a < b for a, b in zip(numbers, numbers[1:])):
+            return list(zip(numbers, files))
+    return list(enumerate(files))
 
 
 def open_source(path: str, *, start: float = 0.0, duration: float | None = None,
@@ -418,7 +572,7 @@ class VideoSink:
     audio is moved by too; None: the first frame's time, so it shows at 0). Frames go to an atomic output (:class:`dofkit.io.AtomicFile`:
     nothing is left if the process is killed). :meth:`finish` names it ``target``;
     :meth:`keep_partial` closes it properly (a playable file) and names it
-    ``<stem>.partial<suffix>`` (a free name: see :func:`_partial_name`); :meth:`discard`
+    ``<stem>.partial<suffix>`` (a free name: see :func:`_partial_names`); :meth:`discard`
     drops it.
     """
 
@@ -546,13 +700,13 @@ class VideoSink:
         return self._output.commit()
 
     def keep_partial(self) -> Path | None:
-        """Close properly what was written and keep it under :func:`_partial_name`; None
-        (and no file) when no frame was written."""
+        """Close properly what was written and keep it under the first free one of
+        :func:`_partial_names`; None (and no file) when no frame was written."""
         if not self.written:
             self.discard()
             return None
         self._close()
-        return self._output.commit(_partial_name(self.target))
+        return self._output.commit_new(_partial_names(self.target))
 
     def discard(self) -> None:
         """Close and drop the output."""
@@ -605,25 +759,26 @@ class SequenceSink:
 
 def _overwrites_frames(pattern: str, source: str) -> bool:
     """Whether writing frames 0, 1, ... to ``pattern`` would replace an image of the input
-    sequence ``source`` (at most as many frames are written as it has images)."""
+    sequence ``source`` (the frames keep their numbers: at most as many as its numbers
+    span)."""
     if not is_sequence(source):
         return False
     try:
-        files = {p.resolve() for p in list_sequence(source)}
+        numbered = number_sequence(source)
     except ImageError:
         return False
-    return any(frame_path(pattern, index).resolve() in files for index in range(len(files)))
+    files = {p.resolve() for _, p in numbered}
+    span = numbered[-1][0] - numbered[0][0] + 1
+    return any(frame_path(pattern, index).resolve() in files for index in range(span))
 
 
-def _partial_name(target: Path) -> Path:
-    """Where an interrupted run keeps its output: ``<stem>.partial<suffix>`` beside it, or
-    ``<stem>.partial-2<suffix>``, ``-3``, ... when that name is taken (an input, or any other
-    file: none is replaced)."""
+def _partial_names(target: Path) -> Iterator[Path]:
+    """Where an interrupted run may keep its output, in order: ``<stem>.partial<suffix>``
+    beside it, then ``<stem>.partial-2<suffix>``, ``-3``, ... (the first free one is taken
+    by :meth:`~dofkit.io.atomic.AtomicFile.commit_new`: no file is replaced)."""
     for number in itertools.count(1):
         tag = "" if number == 1 else f"-{number}"
-        path = target.with_name(f"{target.stem}.partial{tag}{target.suffix}")
-        if not os.path.lexists(path):
-            return path
+        yield target.with_name(f"{target.stem}.partial{tag}{target.suffix}")
 
 
 class JsonLinesSink:
@@ -656,7 +811,7 @@ class JsonLinesSink:
     def keep_partial(self) -> Path | None:
         if self.target is None:
             return None
-        return self._output.commit(_partial_name(self.target))
+        return self._output.commit_new(_partial_names(self.target))
 
     def discard(self) -> None:
         if self.target is not None:

@@ -22,7 +22,9 @@ class Outcome:
     nothing was kept), ``complete`` False when it was stopped early, ``expected`` the frames
     the source announced (None when unknown); for a video, ``last`` the time of the last frame
     and ``end`` the time its range was to end (s from the source's start; None when
-    unknown), ``interval`` its average frame interval (s)."""
+    unknown), ``interval`` its average frame interval (s); ``damage`` a line saying which
+    frames of the source were skipped or damaged (see the sources' ``damage``), None when
+    none were."""
 
     frames: int
     path: Path | None
@@ -31,6 +33,7 @@ class Outcome:
     last: float | None = None
     end: float | None = None
     interval: float | None = None
+    damage: str | None = None
 
     @property
     def ended_early(self) -> bool:
@@ -55,13 +58,16 @@ def process(source, sink, work: Callable[..., object], *,
     of the next frame made while this one is stylised). The sink is written on a
     :class:`WriteBehind` thread, so encoding one frame overlaps the work on the next. When
     ``stop()`` turns true the output is closed properly and kept as a partial result (see the
-    sinks' ``keep_partial``); on an error it is deleted. A source that yields no frame raises
-    ImageError."""
+    sinks' ``keep_partial``); on an error it is deleted, except an error of the source after
+    some frames were written: what was made is then kept the same way and
+    :class:`SourceFailed` raised. A source that yields no frame raises ImageError."""
     writer = WriteBehind(sink)
     ahead = PrepareAhead(prepare)
+    failed: list[ImageError] = []
     last = None
     try:
-        for frame, prepared in ahead.frames(source.frames(writer.on_audio)):
+        for frame, prepared in ahead.frames(_until_error(source.frames(writer.on_audio),
+                                                         failed)):
             writer.write(frame, work(frame) if prepare is None else work(frame, prepared))
             last = frame.time
             advance()
@@ -71,8 +77,14 @@ def process(source, sink, work: Callable[..., object], *,
                 return Outcome(sink.written, sink.keep_partial(), complete=False)
         ahead.close()
         writer.drain()
+        if failed and sink.written:
+            raise SourceFailed(failed[0], sink.written, sink.keep_partial())
+        if failed:
+            raise failed[0]
         if not sink.written:
             raise ImageError(f"{source.name}: no video frames to process")
+    except SourceFailed:
+        raise
     except BaseException:
         writer.abandon()
         sink.discard()
@@ -81,7 +93,28 @@ def process(source, sink, work: Callable[..., object], *,
     end = getattr(source, "end", None)
     return Outcome(sink.written, sink.finish(), complete=True,
                    expected=getattr(source, "count", None), last=last, end=end,
-                   interval=None if end is None else float(1 / source.rate))
+                   interval=None if end is None else float(1 / source.rate),
+                   damage=getattr(source, "damage", None))
+
+
+class SourceFailed(ImageError):
+    """The source failed after ``frames`` frames were written: what was made is kept at
+    ``path`` as an interrupted run keeps it (None when nothing could be kept)."""
+
+    def __init__(self, error: ImageError, frames: int, path: Path | None):
+        kept = "" if path is None else (f"; the {frames} frame{'s' * (frames != 1)} before it "
+                                        f"are kept in {path}")
+        super().__init__(f"{error}{kept}")
+        self.frames, self.path = frames, path
+
+
+def _until_error(frames: Iterator[Frame], failed: list[ImageError]) -> Iterator[Frame]:
+    """The ``frames`` until one cannot be read: its ImageError is put in ``failed`` and the
+    iteration ends (so the frames before it are all worked on and written)."""
+    try:
+        yield from frames
+    except ImageError as exc:
+        failed.append(exc)
 
 
 class PrepareAhead:
