@@ -191,6 +191,12 @@ def test_malformed_or_hostile_detections_are_one_line_errors(text, message):
         parse_detections(text, "d.json")
 
 
+@pytest.mark.parametrize("text", ['[{"bbox": [1, 2, 3, 4]}]', '{"bbox": [1, 2, 3, 4]}\r\n'])
+def test_detections_after_a_byte_order_mark_are_read(text):
+    parsed = parse_detections("\ufeff" + text, "d.json")
+    assert [d.xyxy for _, d in parsed.entries] == [(1.0, 2.0, 4.0, 6.0)]
+
+
 def test_cli_malformed_json_and_boxes_outside_name_the_file(scene, tmp_path):
     photo, focus = scene
     bad = tmp_path / "bad.json"

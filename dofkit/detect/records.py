@@ -83,7 +83,9 @@ def names_image(key: object, source: str) -> bool:
 
 def parse_detections(text: str, name: str) -> DetectionFile:
     """Read detections from JSON ``text`` (see the module docs); ``name`` labels errors.
-    Raises InputError naming ``name`` and the line or detection at fault."""
+    Raises InputError naming ``name`` and the line or detection at fault. A UTF-8 byte order
+    mark, as Windows tools write, is skipped."""
+    text = text.removeprefix("\ufeff")
     try:
         whole = _load(text, name)
     except json.JSONDecodeError:

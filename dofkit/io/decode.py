@@ -152,17 +152,20 @@ def _decode(data: bytes, name: str, limit: int) -> Picture:
     check_complete(data, probe.format, name, probe)
     _refuse_sequences(probe, data, name)
     kind = _sample_kind(probe, data, name)
-    if kind == "float":
-        pixels, depth = _float_pixels(_white_is_zero(probe, _decode_with_opencv(data)), name), 16
-    elif kind == "16":
-        pixels, depth = _white_is_zero(probe, _decode_with_opencv(data)), 16
-    else:
+    if kind == "8":
+        _scale_grey_key(probe, data)
         pixels, depth = _decode_with_pillow(probe, name), 8
+    else:
+        pixels, depth = _opencv_pixels(probe, data), 16
+        if kind == "float":
+            pixels = _float_pixels(pixels, name)
     if probe.format != "TIFF":
         if pixels.shape[:2] != (height, width):
             raise ImageError(f"{name}: decoded size differs from the header (corrupt)")
         pixels = _apply_orientation(pixels, _orientation(probe))
     rgb, alpha = _split_channels(pixels, depth)
+    if alpha is not None and kind != "8" and _extra_sample(probe) == 1:
+        rgb = _unpremultiplied(rgb, alpha)
     return Picture(rgb=rgb, alpha=alpha, bit_depth=depth, name=name)
 
 
@@ -173,8 +176,8 @@ def _sample_kind(probe: Image.Image, data: bytes, name: str) -> str:
     if probe.format != "TIFF":
         return "8"
     bits = max(tag_values(probe.tag_v2.get(258, 8)))
-    sample_format = max(tag_values(probe.tag_v2.get(339, 1)))
-    if sample_format == 3:
+    formats = set(tag_values(probe.tag_v2.get(339, 1))) - {4}  # 4: undefined, as unsigned
+    if formats == {3}:
         if bits != 32:
             raise ImageError(f"{name}: {bits}-bit float TIFF samples are "
                              "not supported (32-bit float, 8- or 16-bit integer are)")
@@ -182,6 +185,10 @@ def _sample_kind(probe: Image.Image, data: bytes, name: str) -> str:
     elif bits > 16:
         raise ImageError(f"{name}: {bits}-bit integer TIFF samples are "
                          "not supported; save it with 8- or 16-bit (or 32-bit float) samples")
+    elif not formats <= {1}:  # Pillow and OpenCV read signed samples as unsigned
+        raise ImageError(f"{name}: TIFF of signed, complex or mixed samples (sample format "
+                         f"{'/'.join(map(str, sorted(formats)))}) is not supported; save it "
+                         "with unsigned integer or 32-bit float samples")
     else:
         kind = "16" if bits == 16 else "8"
     if kind != "8" and probe.tag_v2.get(284, 1) == 2 and probe.tag_v2.get(277, 1) > 1:
@@ -211,6 +218,50 @@ def _white_is_zero(probe: Image.Image, pixels: np.ndarray) -> np.ndarray:
     if probe.format != "TIFF" or probe.tag_v2.get(262) != 0:
         return pixels
     return (1.0 - pixels if pixels.dtype.kind == "f" else np.iinfo(pixels.dtype).max - pixels)
+
+
+def _opencv_pixels(probe: Image.Image, data: bytes) -> np.ndarray:
+    """OpenCV's samples of a 16-bit or float file, read as Pillow reads 8-bit ones: a TIFF's
+    0-is-white turned around, its unspecified extra sample (not alpha) dropped, and a grey
+    PNG's tRNS key made alpha."""
+    pixels = _white_is_zero(probe, _decode_with_opencv(data))
+    if _extra_sample(probe) == 0 and pixels.ndim == 3 and pixels.shape[2] in (2, 4):
+        pixels = pixels[:, :, :-1]
+    return _grey_key_alpha(probe, pixels)
+
+
+def _extra_sample(probe: Image.Image) -> int | None:
+    """A TIFF's first ExtraSamples value (0 unspecified, 1 premultiplied alpha, 2 alpha), or
+    None."""
+    values = tag_values(probe.tag_v2.get(338, ())) if probe.format == "TIFF" else ()
+    return values[0] if values else None
+
+
+def _unpremultiplied(rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    """``rgb`` premultiplied by ``alpha`` made straight, in place (where alpha is 0, as is)."""
+    np.divide(rgb, alpha[:, :, None], out=rgb, where=alpha[:, :, None] > 0)
+    return np.minimum(rgb, 1.0, out=rgb)
+
+
+def _grey_key_alpha(probe: Image.Image, pixels: np.ndarray) -> np.ndarray:
+    """A 16-bit grey PNG's tRNS key as an alpha channel (OpenCV drops it)."""
+    key = probe.info.get("transparency") if probe.format == "PNG" else None
+    if pixels.ndim != 2 or type(key) is not int:
+        return pixels
+    return np.dstack([pixels, np.where(pixels == key, 0, 65535).astype(np.uint16)])
+
+
+def _scale_grey_key(probe: Image.Image, data: bytes) -> None:
+    """Pillow scales the samples of a 2- or 4-bit grey PNG to 8 bits but not its tRNS key:
+    the key is scaled likewise (dropped when it is out of range, as no sample matches)."""
+    key, bits = probe.info.get("transparency"), data[24]
+    if probe.format != "PNG" or probe.mode != "L" or bits not in (2, 4) or type(key) is not int:
+        return
+    top = (1 << bits) - 1
+    if key <= top:
+        probe.info["transparency"] = key * 255 // top
+    else:
+        del probe.info["transparency"]
 
 
 def _float_pixels(pixels: np.ndarray, name: str) -> np.ndarray:
@@ -251,9 +302,22 @@ def _decode_with_pillow(probe: Image.Image, name: str) -> np.ndarray:
         raise ImageError(f"{name}: unsupported pixel format {probe.mode} (dofkit reads "
                          "grey, palette, RGB, RGBA and CMYK at 8 or 16 bits)")
     probe.load()
+    if probe.mode in ("P", "PA"):
+        _check_palette_indices(probe, name)
     has_alpha = probe.mode in ("RGBA", "RGBa", "LA", "La", "PA") or "transparency" in probe.info
     image = probe.convert("RGBA" if has_alpha else "RGB")
     return np.asarray(image)
+
+
+def _check_palette_indices(probe: Image.Image, name: str) -> None:
+    """A palette image using a colour its palette does not hold is corrupt (Pillow would
+    show black)."""
+    colours = len(probe.palette.palette) // len(probe.palette.mode)
+    extrema = probe.getextrema()
+    highest = extrema[0][1] if probe.mode == "PA" else extrema[1]
+    if highest >= colours:
+        raise ImageError(f"{name}: corrupt image (pixel of colour {highest} in a palette of "
+                         f"{colours} colours)")
 
 
 def _apply_orientation(pixels: np.ndarray, orientation: int) -> np.ndarray:

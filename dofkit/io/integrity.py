@@ -2,13 +2,15 @@
 that a truncated file is refused (decoders pad it with black or grey rows) and a tiny file
 claiming a huge size never gets its huge buffer.
 
-PNG: the IDAT stream is inflated in bounded chunks and counted against the size the header
-implies. JPEG: libjpeg-turbo (simplejpeg) scans the entropy-coded data at 1/8 scale and
-reports a premature end, which Pillow and OpenCV hide.
+PNG: every chunk's checksum is verified and the IDAT stream is inflated in bounded chunks and
+counted against the size the header implies. JPEG: libjpeg-turbo (simplejpeg) scans the
+entropy-coded data at 1/8 scale and reports a premature end or damaged data, which Pillow and
+OpenCV hide.
 """
 
 from __future__ import annotations
 
+import re
 import struct
 import zlib
 
@@ -21,6 +23,12 @@ _PNG_CHANNELS = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}
 _ADAM7 = ((0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4), (0, 2, 2, 4), (1, 0, 2, 2),
           (0, 1, 1, 2))
 _CHUNK = 1 << 16
+_PNG_CRITICAL = (b"IHDR", b"PLTE", b"IDAT", b"IEND")
+#: libjpeg's warnings of damaged pixel data (the decoder goes on and shows grey or garbage);
+#: stray bytes before a restart marker (0xd0-0xd7) are lost pixel data, elsewhere harmless.
+_JPEG_DAMAGE = re.compile(r"premature end|bad (huffman|arithmetic) code|instead of rst|"
+                          r"inconsistent progression|extraneous bytes before marker 0xd[0-7]",
+                          re.IGNORECASE)
 #: Raw bytes per coded byte no TIFF codec exceeds (LZW's 12-bit codes reach about 2,700:1).
 _TIFF_BEST_RATIO = 4096
 
@@ -56,28 +64,50 @@ def png_raw_size(width: int, height: int, depth: int, colour: int, interlaced: b
 
 
 def _check_png(data: bytes, name: str) -> None:
+    """Every chunk whole with its CRC, IHDR first, no critical chunk dofkit does not know, a
+    palette before the pixels of a palette image, IEND at the end, and the pixel data the
+    header promises (inflated in bounded chunks)."""
     width, height, depth, colour, _, _, interlace = struct.unpack(">IIBBBBB", data[16:29])
-    if colour not in _PNG_CHANNELS:
-        raise ImageError(f"{name}: corrupt PNG (colour type {colour})")
+    if data[12:16] != b"IHDR" or colour not in _PNG_CHANNELS:
+        raise ImageError(f"{name}: corrupt PNG (it does not start with a valid header)")
     expected = png_raw_size(width, height, depth, colour, bool(interlace))
-    inflater = zlib.decompressobj()
-    produced, position = 0, 8
-    while position + 8 <= len(data) and produced < expected:
+    inflater, view = zlib.decompressobj(), memoryview(data)
+    produced, position, palette, ended = 0, 8, colour != 3, False
+    while position + 12 <= len(data) and not ended:
         length, kind = struct.unpack(">I4s", data[position:position + 8])
+        body = view[position + 4:position + 8 + length]
+        if position + 12 + length > len(data):
+            break
+        if zlib.crc32(body) != int.from_bytes(data[position + 8 + length:][:4], "big"):
+            raise ImageError(f"{name}: corrupt PNG (checksum of the {_shown(kind)} chunk "
+                             "does not match its content)")
+        ended = kind == b"IEND"
+        if not kind[0] & 0x20 and kind not in _PNG_CRITICAL:
+            raise ImageError(f"{name}: corrupt or unsupported PNG (unknown critical chunk "
+                             f"{_shown(kind)})")
+        palette = palette or kind == b"PLTE"
         if kind == b"IDAT":
-            pending = data[position + 8:position + 8 + length]
+            if not palette:
+                raise ImageError(f"{name}: corrupt PNG (palette image without a palette "
+                                 "before its pixels)")
+            pending = body[4:]
             try:
                 while pending and produced < expected:
                     produced += len(inflater.decompress(pending, _CHUNK))
                     pending = inflater.unconsumed_tail
             except zlib.error as exc:
                 raise ImageError(f"{name}: corrupt PNG data ({exc})") from None
-        elif kind == b"IEND":
-            break
         position += 12 + length
     if produced < expected:
         raise ImageError(f"{name}: truncated or corrupt image (pixel data ends after "
                          f"{100 * produced // max(expected, 1)}% of it)")
+    if not ended:
+        raise ImageError(f"{name}: truncated image (the PNG ends before its IEND chunk)")
+
+
+def _shown(kind: bytes) -> str:
+    """A chunk type for a message (hostile bytes escaped)."""
+    return kind.decode("ascii", "backslashreplace")
 
 
 def _check_tiff(data: bytes, name: str, probe) -> None:
@@ -134,7 +164,7 @@ def _check_jpeg(data: bytes, name: str) -> None:
         return
     except Exception as exc:
         text = reason(exc)
-    if "premature end" in text.lower():
+    if _JPEG_DAMAGE.search(text):
         raise ImageError(f"{name}: truncated or corrupt image ({text})")
     try:  # a recoverable oddity elsewhere (e.g. stray bytes before a marker) is accepted
         simplejpeg.decode_jpeg(data, strict=False, **options)
