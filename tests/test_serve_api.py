@@ -422,3 +422,95 @@ def test_openapi_descriptions_are_markdown_not_rst(client):
     assert "``" not in json.dumps(schema)
     health = schema["paths"]["/v1/health"]["get"]["description"]
     assert "`queue` counts requests" in health
+
+
+def test_a_queued_job_whose_client_left_is_dropped_not_run():
+    """Clients that give up while the worker is busy (a timeout, a closed tab) left their
+    jobs queued: each ran later for no one, ahead of the clients still waiting."""
+    import socket
+    import time
+    import urllib.request
+
+    from serve_live import live_server
+
+    def pending(url: str) -> int:
+        with urllib.request.urlopen(f"{url}/v1/health", timeout=10) as answer:
+            return json.load(answer)["queue"]["pending"]
+
+    app = create_app(Settings(backend="cpu"))
+    ran, release = [], threading.Event()
+    consume = app.state.engine.consume
+    app.state.engine.consume = lambda *args: ran.append(args) or consume(*args)
+    data = SAMPLE.read_bytes()
+    head = (f"POST /v1/map?method=analytic HTTP/1.1\r\nHost: t\r\nContent-Type: image/jpeg\r\n"
+            f"Content-Length: {len(data)}\r\n\r\n").encode()
+    with live_server(app) as url:
+        app.state.worker.submit(release.wait)  # the worker is busy
+        port = int(url.rsplit(":", 1)[1])
+        for _ in range(3):
+            with socket.create_connection(("127.0.0.1", port)) as connection:
+                connection.sendall(head + data)
+                deadline = time.monotonic() + 10
+                while pending(url) == 0 and time.monotonic() < deadline:
+                    time.sleep(0.05)  # queued, then the client leaves
+        deadline = time.monotonic() + 10
+        while pending(url) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        left = pending(url)
+        release.set()
+        app.state.worker.submit(lambda: None).result(timeout=60)
+    assert left == 0 and not ran
+
+
+@pytest.mark.parametrize("kind", ["application/octet-stream", "multipart/form-data; boundary=b"])
+def test_a_stalled_upload_is_answered_408_and_its_connection_closed(kind):
+    """A client that sends part of its body and then nothing held its connection (and the
+    bytes so far) for ever: uvicorn has no read timeout."""
+    import socket
+
+    from serve_live import live_server
+
+    head = (f"POST /v1/map HTTP/1.1\r\nHost: t\r\nContent-Type: {kind}\r\n"
+            "Content-Length: 100000\r\n\r\n").encode()
+    with live_server(create_app(Settings(backend="cpu", upload_idle=0.5))) as url:
+        with socket.create_connection(("127.0.0.1", int(url.rsplit(":", 1)[1]))) as connection:
+            connection.settimeout(20)
+            connection.sendall(head + b"--b\r\n" + b"x" * 400)
+            answer = b""
+            while chunk := connection.recv(4096):  # until the server closes
+                answer += chunk
+    status, _, body = answer.partition(b"\r\n\r\n")
+    assert status.startswith(b"HTTP/1.1 408 ")
+    assert json.loads(body) == {"error": "upload stalled: no bytes for 0.5 s"}
+
+
+@pytest.mark.parametrize("path", ["/v1/roi", "/v1/detect"])
+@pytest.mark.parametrize("value", ["nan", "abc", "0"])
+def test_a_bad_threshold_is_named_as_the_query_parameter(client, path, value):
+    """The message named the CLI's --threshold, which an HTTP client never typed."""
+    response = client.post(f"{path}?threshold={value}", content=SAMPLE.read_bytes())
+    assert response.status_code == 400
+    assert response.json()["error"].startswith("threshold must be ")
+
+
+def test_serve_passes_upload_idle_to_the_server(monkeypatch):
+    """`dofkit serve --upload-idle S` reaches the app's settings (the 30 s default applied
+    whatever the option said)."""
+    import uvicorn
+    from typer.testing import CliRunner
+
+    import dofkit.serve
+
+    made = []
+    monkeypatch.setattr(dofkit.serve, "create_app", lambda settings: made.append(settings))
+    monkeypatch.setattr(uvicorn.Server, "run", lambda self, sockets: sockets[0].close())
+    import socket
+
+    with socket.socket() as probe:  # a free port
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    result = CliRunner().invoke(cli, ["serve", "--port", str(port), "--upload-idle", "2.5"])
+    assert result.exit_code == 0, result.output
+    assert made[0].upload_idle == 2.5
+    refused = CliRunner().invoke(cli, ["serve", "--upload-idle", "0"])
+    assert refused.exit_code == 2 and "--upload-idle" in refused.output

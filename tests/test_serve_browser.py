@@ -181,3 +181,56 @@ def test_the_api_reference_fits_a_phone_screen(base_url):
         page.goto(f"{base_url}/docs")
         page.wait_for_selector(".endpoint table")
         assert page.evaluate("document.documentElement.scrollWidth") <= 375
+
+
+def hold_first(page, pattern: str) -> list:
+    """Hold back the first request matching ``pattern`` (its route appended to the returned
+    list, to be continued later); let the others through."""
+    held = []
+
+    def route(request_route):
+        if held:
+            request_route.continue_()
+        else:
+            held.append(request_route)
+
+    page.route(pattern, route)
+    return held
+
+
+def release(page, held: list) -> None:
+    """Let the held request through and give the page time to handle its late answer."""
+    with page.expect_response(lambda response: response.request == held[0].request):
+        held[0].continue_()
+    page.wait_for_timeout(500)
+
+
+def test_a_late_answer_never_replaces_a_newer_map_or_adds_boxes(base_url):
+    """An answer arriving after a newer one (a busy server, a slow network) is dropped: the
+    boxes were drawn twice (once per threshold) and a late map showed the wrong view."""
+    errors = []
+    with browser_page(errors=errors) as page:
+        show_sample(page, base_url)
+        page.wait_for_selector("#map-frame.loaded:not(.busy)", timeout=60_000)
+        page.click("#view button[data-view=overlay]")
+        page.wait_for_selector("#map-frame:not(.busy)", timeout=60_000)
+        overlay = page.evaluate(CHECKSUM, "#map")
+        page.click("#view button[data-view=grey]")
+        page.wait_for_selector("#map-frame:not(.busy)", timeout=60_000)
+
+        held = hold_first(page, "**/v1/map?*")
+        page.click("#view button[data-view=rainbow]")
+        page.click("#view button[data-view=overlay]")
+        page.wait_for_selector("#map-frame:not(.busy)", timeout=60_000)
+        release(page, held)
+        assert page.evaluate(CHECKSUM, "#map") == overlay
+
+        held = hold_first(page, "**/v1/roi?*")
+        page.click("#otsu")  # held: the threshold's default, 0.50
+        page.locator("#threshold").fill("0.9")
+        sync_api.expect(page.locator("#boxes rect")).to_have_count(1, timeout=60_000)
+        latest = page.locator("#boxes text").all_text_contents()
+        release(page, held)
+        assert page.locator("#boxes rect").count() == 1
+        assert page.locator("#boxes text").all_text_contents() == latest
+    assert not errors

@@ -26,6 +26,9 @@ def serve_command(
     port: int = typer.Option(8000, "--port", "-p", min=1, max=65535, help="TCP port."),
     max_upload_mb: float = typer.Option(40.0, "--max-upload-mb", min=0.001,
                                         help="Largest upload accepted (413 above)."),
+    upload_idle: float = typer.Option(30.0, "--upload-idle", min=0.1, max=3600.0,
+                                      help="Seconds an upload may send nothing before it is "
+                                           "answered 408 and its connection closed."),
     max_pixels: Optional[int] = options.MaxPixels,
     queue: int = typer.Option(64, "--queue", min=1, help="Requests waiting or running at "
                               "once; more get 503 with Retry-After."),
@@ -50,7 +53,7 @@ def serve_command(
     except ImportError as exc:
         raise ResourceError(f"dofkit serve needs the serve extra ({exc.name} missing): "
                             "pip install 'dofkit[serve]'") from None
-    settings = Settings(max_upload_mb=max_upload_mb, max_pixels=max_pixels, queue=queue,
+    settings = Settings(max_upload_mb=max_upload_mb, upload_idle=upload_idle, max_pixels=max_pixels, queue=queue,
                         timeout=timeout, cache_mb=cache_mb, backend=backend.value,
                         device=device, threads=threads, weights=weights)
     listener = _listen(host, port)

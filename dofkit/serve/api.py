@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Literal
 
 from fastapi import APIRouter, Depends, Request
@@ -56,6 +57,7 @@ _BINARY = {"schema": {"type": "string", "format": "binary"}}
 _ERRORS = {status: {"description": meaning, "content": {"application/json": {
     "schema": ERROR_SCHEMA}}} for status, meaning in (
         (400, "bad image or option"), (406, "no acceptable response type"),
+        (408, "upload stalled (no bytes for the server's idle time)"),
         (413, "upload or image too large"), (422, "invalid parameter"),
         (503, "server busy or request timed out (see Retry-After)"))}
 
@@ -67,12 +69,26 @@ def _openapi(kinds: tuple[str, ...], description: str) -> dict:
                 responses={200: {"description": description, "content": content}, **_ERRORS})
 
 
+#: The status of a request whose client left before its answer (nginx's; no one reads it).
+CLIENT_GONE = 499
+
+
 async def _run(request: Request, media: str, job, *args) -> Response:
-    """Read the upload, run ``job(upload, *args, suffix, timer)`` on the worker, answer."""
+    """Read the upload, run ``job(upload, *args, suffix, timer)`` on the worker, answer; a
+    job still queued when its client disconnects is dropped, not run for no one."""
     upload = await read_upload(request)
     timer = Timer()
-    state = request.app.state
-    result = await state.worker.run(job, upload, *args, SUFFIXES[media], timer)
+    work = asyncio.ensure_future(
+        request.app.state.worker.run(job, upload, *args, SUFFIXES[media], timer))
+    gone = asyncio.ensure_future(_disconnected(request))
+    try:
+        await asyncio.wait({work, gone}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        gone.cancel()
+        work.cancel()  # nothing happens to a finished job
+    if work.cancelled():
+        return Response(status_code=CLIENT_GONE)
+    result = work.result()
     headers = {"Server-Timing": timer.header()}
     if media == "application/json":
         return JSONResponse(result, headers=headers)
@@ -131,6 +147,12 @@ async def detect(request: Request, method: MethodName = METHOD,
         _refuse(request, ("pad", "min_area", "merge"), "without on_rois (they shape the "
                 "regions the detector runs on)")
     return await _run(request, media, request.app.state.engine.detect, method, name, settings)
+
+
+async def _disconnected(request: Request) -> None:
+    """Return when the client disconnects (its body has been read: nothing else comes)."""
+    while (await request.receive())["type"] != "http.disconnect":
+        pass
 
 
 def _refuse(request: Request, names: tuple[str, ...], reason: str) -> None:

@@ -42,7 +42,8 @@ def create_app(settings: Settings = Settings()) -> FastAPI:
     app.include_router(page.router)
 
     app.add_middleware(SecurityHeaders, headers=page.SECURITY_HEADERS)
-    app.add_middleware(BodyLimit, limit=int(settings.max_upload_mb * 2**20))
+    app.add_middleware(BodyLimit, limit=int(settings.max_upload_mb * 2**20),
+                       idle=settings.upload_idle)
     app.add_middleware(HeadAsGet)
     return app
 

@@ -1,17 +1,20 @@
-"""ASGI middleware: the request-body size limit, enforced while the body arrives, the
-security headers of every response, and HEAD answered wherever GET is."""
+"""ASGI middleware: the request-body size and idle limits, enforced while the body arrives,
+the security headers of every response, and HEAD answered wherever GET is."""
 
 from __future__ import annotations
+
+import asyncio
 
 from .errors import ApiError, error_response
 
 
 class BodyLimit:
     """ASGI middleware: 413 with a JSON error when ``Content-Length`` or the bytes actually
-    received exceed ``limit`` (the latter raised as :class:`ApiError` inside the endpoint)."""
+    received exceed ``limit``, 408 when a body still due sends nothing for ``idle`` seconds
+    (both raised as :class:`ApiError` inside the endpoint)."""
 
-    def __init__(self, app, limit: int):
-        self.app, self.limit = app, limit
+    def __init__(self, app, limit: int, idle: float):
+        self.app, self.limit, self.idle = app, limit, idle
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
@@ -22,13 +25,20 @@ class BodyLimit:
             response = error_response(status, self.message(declared.decode("latin-1")),
                                       {"connection": "close"})
             return await response(scope, receive, send)
-        received = 0
+        received, complete = 0, False
 
         async def limited_receive():
-            nonlocal received
-            message = await receive()
+            nonlocal received, complete
+            if complete:  # the body is in: only the disconnect is left to wait for
+                return await receive()
+            try:
+                message = await asyncio.wait_for(receive(), self.idle)
+            except asyncio.TimeoutError:
+                raise ApiError(408, f"upload stalled: no bytes for {self.idle:g} s",
+                               {"connection": "close"}) from None
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
+                complete = not message.get("more_body", False)
                 if received > self.limit:
                     raise ApiError(413, self.message(str(received)))
             return message

@@ -8,7 +8,6 @@ from typing import Literal, Optional
 
 from fastapi import Query
 
-from ..cli.focus_input import parse_threshold
 from ..focus import METHODS
 from ..pipeline import RoiSettings
 from ..render.styles import DEFAULT_STYLE, PARAMETERS, STYLES
@@ -65,6 +64,15 @@ PAD = Query(None, ge=0.0, le=10.0, **FINITE,
             "its size on every side (default 0; 0.15 for the regions detect on_rois runs on).")
 
 
+def _threshold(text: str) -> float | str:
+    """``threshold`` as :class:`~dofkit.pipeline.RoiSettings` takes it (which checks it and
+    names ``threshold``, not the CLI's ``--threshold``): a number, else the text."""
+    try:
+        return float(text)
+    except ValueError:
+        return text
+
+
 def roi_options(
     threshold: str = THRESHOLD, min_area: float = MIN_AREA, merge: float = MERGE,
     pad: Optional[float] = PAD,
@@ -78,7 +86,7 @@ def roi_options(
     """The options of ``dofkit roi``, as :class:`~dofkit.pipeline.RoiStep` arguments."""
     from ..roi import parse_aspect
 
-    regions = RoiSettings(parse_threshold(threshold), min_area, merge, pad, max_rois)
+    regions = RoiSettings(_threshold(threshold), min_area, merge, pad, max_rois)
     return dict(regions=regions, aspect=parse_aspect(aspect) if aspect is not None else None,
                 fraction=fraction)
 
@@ -97,5 +105,5 @@ def detect_options(
 ) -> tuple[str, dict]:
     """The options of ``dofkit detect`` (built-in detectors): the detector's name and the
     other :class:`~dofkit.pipeline.DetectStep` arguments."""
-    regions = RoiSettings(parse_threshold(threshold), min_area, merge, pad)
+    regions = RoiSettings(_threshold(threshold), min_area, merge, pad)
     return detector, dict(gate=gate, regions=regions, on_rois=on_rois, saliency=saliency)

@@ -12,6 +12,8 @@ class Settings:
     Attributes
     ----------
     max_upload_mb : largest request body accepted (413 above it).
+    upload_idle : seconds an upload may send nothing before it is answered 408 (a stalled
+        client no longer holds its connection and partial body).
     max_pixels : largest image accepted, as ``--max-pixels`` (None: the CLI's default).
     queue : requests waiting or running at once; one more gets 503 with ``Retry-After``.
     timeout : seconds a request may wait and run before it is answered 503.
@@ -20,6 +22,7 @@ class Settings:
     """
 
     max_upload_mb: float = 40.0
+    upload_idle: float = 30.0
     max_pixels: int | None = None
     queue: int = 64
     timeout: float = 300.0

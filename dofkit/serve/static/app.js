@@ -5,7 +5,7 @@
 const $ = (id) => document.getElementById(id);
 const state = {
   original: null, name: "", preview: null, size: null, styles: null, params: {},
-  view: "grey", urls: {}, styleBusy: false, styleAgain: false, timer: 0, generation: 0,
+  view: "grey", urls: {}, styleBusy: false, styleAgain: false, timer: 0, generation: 0, latest: {},
 };
 
 // ---------- small helpers ----------
@@ -25,6 +25,15 @@ function show(img, blob) {
 }
 
 function busy(frameId, on) { $(frameId).classList.toggle("busy", on); }
+
+function ticket(kind) {
+  // A request of `kind` ("map", "rois"): the returned check is true while it is the newest of
+  // its kind for the same photo, so an answer arriving late never replaces a newer one.
+  const generation = state.generation;
+  const number = (state.latest[kind] || 0) + 1;
+  state.latest[kind] = number;
+  return () => generation === state.generation && state.latest[kind] === number;
+}
 
 function serverTiming(header) {
   // "decode;dur=12.3, map;dur=0.1;desc="cached"" -> [{name, ms, note}]
@@ -169,7 +178,7 @@ async function choosePhoto(blob, name) {
 
 async function refreshMap() {
   if (!state.preview) return;
-  const generation = state.generation;
+  const current = ticket("map");
   const params = { method: $("method").value };
   if (state.view === "rainbow") params.colormap = "rainbow";
   if (state.view === "overlay") params.overlay = "true";
@@ -178,15 +187,16 @@ async function refreshMap() {
   try {
     const response = await api("v1/map", params, state.preview, "image/png");
     const blob = await response.blob();
-    if (generation !== state.generation) return;
+    if (!current()) return;
     show($("map"), blob);
     showTiming("map-timing", response, started);
     await refreshRois();
   } catch (error) {
-    if (generation === state.generation) clearResults();
+    if (!current()) return;
+    clearResults();
     toast(error.message);
   } finally {
-    busy("map-frame", false);
+    if (current()) busy("map-frame", false);
   }
 }
 
@@ -216,6 +226,7 @@ function clearResults() {
 
 async function refreshRois() {
   const svg = $("boxes");
+  const current = ticket("rois");
   svg.textContent = "";
   svg.classList.toggle("on", $("rois").checked);
   if (!state.preview || !$("rois").checked) return;
@@ -224,6 +235,7 @@ async function refreshRois() {
   try {
     const response = await api("v1/roi", params, state.preview, "application/json");
     const record = await response.json();
+    if (!current()) return;
     svg.setAttribute("viewBox", `0 0 ${record.width} ${record.height}`);
     const ns = "http://www.w3.org/2000/svg";
     record.rois.forEach((roi, index) => {
@@ -239,7 +251,7 @@ async function refreshRois() {
     });
     placeBoxes();
   } catch (error) {
-    toast(error.message);
+    if (current()) toast(error.message);
   }
 }
 
