@@ -259,3 +259,19 @@ def test_a_list_file_may_name_files_whose_names_are_not_utf8(tree, tmp_path):
     assert result.exit_code == 0, result.output
     assert sorted(os.fsencode(p.name) for p in (tmp_path / "m").iterdir()) == [b"b.png",
                                                                                  b"caf\xe9.png"]
+
+
+def test_report_rows_follow_the_inputs_with_skip_existing_too(tree, tmp_path):
+    out, first, again = tmp_path / "maps", tmp_path / "first.jsonl", tmp_path / "again.jsonl"
+    run("map", tree, "-r", "-m", "analytic", "--out-dir", out, "--report", first, "-q")
+    order = [r["input"] for r in rows(first)]
+    assert order.index(str(tree / "b.jpg")) > 0  # b.jpg is not the first input
+    for path in out.rglob("*.png"):
+        if path.name != "b.png":
+            path.unlink()
+    result = run("map", tree, "-r", "-m", "analytic", "--out-dir", out, "--skip-existing",
+                 "--report", again, "-q", "--jobs", "2")
+    assert result.exit_code == 1
+    records = rows(again)
+    assert [r["input"] for r in records] == order
+    assert [r["input"] for r in records if r.get("skipped")] == [str(tree / "b.jpg")]

@@ -55,6 +55,19 @@ def test_process_reports_an_unexpected_failure_on_one_line(half_sharp, tmp_path)
     assert status["error"] == f"{tmp_path / 'a.png'}: internal error (ZeroDivisionError: boom)"
 
 
+def test_running_out_of_memory_fails_the_input_not_as_an_internal_error(half_sharp, tmp_path):
+    """A valid photo too large for the memory the process may have (a 92 MP picture under a
+    4 GB address-space limit) is one line about memory, and the batch goes on."""
+    def hungry(picture, focus):
+        raise MemoryError()
+
+    write_image(tmp_path / "a.png", half_sharp[0])
+    status = Pipeline(hungry, method="analytic").process(str(tmp_path / "a.png"), {})
+    assert not status["ok"]
+    assert status["error"] == (f"{tmp_path / 'a.png'}: not enough memory to process it "
+                               "(the image is too large for what this process may use)")
+
+
 def test_given_map_is_used_and_never_overwritten(pipeline, half_sharp, tmp_path):
     write_image(tmp_path / "a.png", half_sharp[0])
     write_image(tmp_path / "m.png", np.ones((96, 128), np.float32))

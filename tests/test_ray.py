@@ -234,3 +234,65 @@ def _title(process) -> str:
         return "" if process.status() == psutil.STATUS_ZOMBIE else " ".join(process.cmdline())
     except psutil.Error:
         return ""
+
+
+def _run_on(cluster: str, *arguments) -> subprocess.CompletedProcess:
+    """``dofkit map ... --engine ray`` as a driver of ``cluster``."""
+    return dofkit("map", *arguments, "-m", "analytic", "--engine", "ray", "--ray-address",
+                  cluster)
+
+
+def test_report_rows_come_in_input_order_as_with_jobs(cluster, tmp_path):
+    """One slow input first, tiny ones after: workers finish the tiny ones first, and still
+    the rows come in the order of the inputs, as with ``--jobs``."""
+    import cv2
+
+    from conftest import textured
+
+    folder = tmp_path / "in"
+    write_image(folder / "a-large.png", cv2.resize(textured(96, 128), (1600, 1200)))
+    for index in range(6):
+        write_image(folder / f"b{index}.png", textured(24, 32, seed=index))
+    local, remote = tmp_path / "local.jsonl", tmp_path / "ray.jsonl"
+    assert dofkit("map", folder, "-m", "analytic", "--out-dir", tmp_path / "m1", "--jobs", "2",
+                  "--report", local).returncode == 0
+    done = _run_on(cluster, folder, "--out-dir", tmp_path / "m2", "--report", remote)
+    assert done.returncode == 0, done.stderr
+    order = [Path(row["input"]).name for row in map(json.loads, remote.read_text().splitlines())]
+    assert order == [Path(row["input"]).name
+                     for row in map(json.loads, local.read_text().splitlines())]
+    assert order == sorted(order)
+
+
+TERM_IN_START = """
+import os, signal, sys, time
+import ray
+from dofkit.batch.naming import Task
+from dofkit.batch.ray_engine import run_ray
+from dofkit.pipeline import PipelineSpec
+
+signal.signal(signal.SIGTERM, signal.default_int_handler)  # as the dofkit command does
+started = ray.init
+
+def init(*arguments, **options):  # a SIGTERM lands once Ray's driver has its own handlers
+    started(*arguments, **options)
+    os.kill(os.getpid(), signal.SIGTERM)
+    time.sleep(5)
+
+ray.init = init
+try:
+    list(run_ray(PipelineSpec("map", {}, {"method": "analytic"}),
+                 [Task(sys.argv[1], {"map": sys.argv[2]})]))
+except KeyboardInterrupt:
+    print("interrupted", flush=True)
+time.sleep(5)  # Ray's failure handler had set an alarm that aborts the process after 3 s
+print("alive")
+"""
+
+
+def test_a_stop_signal_late_in_the_start_ends_the_run_without_an_abort(tree, tmp_path):
+    done = subprocess.run([sys.executable, "-c", TERM_IN_START, str(tree / "a.png"),
+                           str(tmp_path / "m.png")], env=PLAIN, capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == ["interrupted", "alive"]

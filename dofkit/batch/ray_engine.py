@@ -3,15 +3,17 @@
 The task list becomes a dataset; ``map_batches`` runs :class:`PipelineActor`, which builds the
 per-process pipeline once (the network in ``__init__``; the GL context on its first call,
 because Ray Data calls actors from another thread than the one that made them). Failures are
-status rows, never failed blocks, and rows stream back as they finish (driver memory flat).
+status rows, never failed blocks, and rows stream back in task order (as the local engine
+gives them) as they finish (driver memory flat).
 
 Without an address (and no ``RAY_ADDRESS``) a fresh local Ray is started for the run on
 127.0.0.1, in its own short temporary folder, and shut down at the end; an unrelated cluster
 is never joined by accident. A Ray the caller has already initialised is used as it is and left
 running. Nothing of the process's own state is left changed: the environment Ray needs is set
 for the run and put back after it; the signal handlers and ``sys.excepthook`` that importing and
-starting Ray change are put back at once; Ray's log levels and Ray Data's progress bars are set
-only for the run. Outputs are written by the workers, which work in the caller's folder (a
+starting Ray change are put back at once (with the abort alarm Ray's handler of a SIGTERM
+during the start sets); Ray's log levels and Ray Data's settings are set only for the run; the
+processes a local Ray leaves behind get SIGTERM, then SIGKILL after :data:`GRACE` s. Outputs are written by the workers, which work in the caller's folder (a
 relative path means the same file to both): on several machines every path, that folder
 included, must be on a file system all nodes see.
 """
@@ -27,6 +29,7 @@ import socket
 import sys
 import tempfile
 import threading
+import time
 from contextlib import contextmanager
 from typing import Iterator
 
@@ -43,6 +46,8 @@ RAY_ENVIRONMENT = {"RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0", "RAY_AUTH_MODE": "d
 BATCH_SIZE = 1
 #: CPUs reserved per actor: fewer than the whole node, or a read step plus actors hang.
 ACTOR_CPUS = 0.5
+#: Seconds a leftover process of a local Ray gets between SIGTERM and SIGKILL.
+GRACE = 3.0
 
 
 class PipelineActor:
@@ -99,10 +104,11 @@ def check_reachable(address: str, timeout: float = 5.0) -> None:
 def run_ray(spec: PipelineSpec, tasks: list[Task], *, address: str | None = None,
             jobs: int = 1, guard: tuple = (), overwrite: bool = False,
             quiet: bool = True) -> Iterator[dict]:
-    """Status records of ``tasks`` run by ``jobs`` actors (default: one per cluster CPU)."""
+    """Status records of ``tasks``, in order, run by ``jobs`` actors (default: one per
+    cluster CPU)."""
     if spec.focus.get("threads") is None:  # Ray gives workers one OpenMP thread; say so
         spec = PipelineSpec(spec.consumer, spec.settings, {**spec.focus, "threads": 1})
-    with _connected(address, quiet) as ray, _quiet_ray():
+    with _connected(address, quiet) as ray, _ray_data_set():
         from ray.data import ActorPoolStrategy
 
         actors = jobs if jobs > 1 else max(1, int(ray.cluster_resources().get("CPU", 1)))
@@ -126,7 +132,7 @@ def _connected(address: str | None, quiet: bool):
     as Ray Data runs); the environment is put back at the end, the signal handlers and
     ``sys.excepthook`` as soon as Ray has started."""
     with _environment_kept(RAY_ENVIRONMENT):
-        with _handlers_kept():
+        with _handlers_kept() as saved:
             try:
                 import ray
             except ImportError:
@@ -143,7 +149,7 @@ def _connected(address: str | None, quiet: bool):
             level = ray_log.level  # ray.init sets it
             earlier = _ray_processes(folder) if folder is not None else None
             if not joined:
-                _start(ray, address, folder, quiet, earlier)
+                _start(ray, address, folder, quiet, earlier, saved)
         try:
             with _notices_on_stderr(ray):
                 yield ray
@@ -156,11 +162,12 @@ def _connected(address: str | None, quiet: bool):
 
 
 def _start(ray, address: str | None, folder: str | None, quiet: bool,
-           earlier: dict | None) -> None:
+           earlier: dict | None, saved: tuple) -> None:
     """``ray.init`` of the cluster at ``address``, or of a new local one kept in ``folder``
     (removed, and its processes ended, if the start fails; ``earlier`` as for
-    :func:`_shutdown`). Ray's own SIGTERM handler is in force meanwhile: a SIGTERM then
-    becomes an interrupt, as everywhere in dofkit, not a silent exit."""
+    :func:`_shutdown`; ``saved`` put back first, see :func:`_put_back`). Ray's own SIGTERM
+    handler is in force meanwhile: a SIGTERM then becomes an interrupt, as everywhere in
+    dofkit, not a silent exit."""
     options = dict(log_to_driver=not quiet, logging_level=logging.WARNING,
                    include_dashboard=False)
     try:
@@ -171,6 +178,7 @@ def _start(ray, address: str | None, folder: str | None, quiet: bool,
             ray.init(address="local", num_cpus=os.cpu_count() or 1, _temp_dir=folder,
                      _node_ip_address="127.0.0.1", **options)
     except BaseException as exc:
+        _put_back(saved)
         _shutdown(ray, folder, earlier)
         if folder is not None:
             shutil.rmtree(folder, ignore_errors=True)
@@ -186,13 +194,31 @@ def _shutdown(ray, folder: str | None, earlier: dict | None) -> None:
     that only this run's processes are ended."""
     started = {} if folder is None else _ray_processes(folder)
     ray.shutdown()
-    now = _process_table()
-    for pid, since in started.items():
-        if pid not in (earlier or {}) and now.get(pid, (0, "", ""))[1] == since:
-            try:
-                os.kill(pid, signal.SIGKILL)  # ours, unanswering: its session is gone
-            except OSError:
-                pass
+    _end({pid: since for pid, since in started.items() if pid not in (earlier or {})})
+
+
+def _end(processes: dict[int, str]) -> None:
+    """End the ``processes`` (PID -> start time) still running: SIGTERM, then SIGKILL for
+    those left after :data:`GRACE` seconds."""
+    _send(_running(processes), signal.SIGTERM)
+    deadline = time.monotonic() + GRACE
+    while _running(processes) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    _send(_running(processes), signal.SIGKILL)
+
+
+def _send(pids: list[int], number: int) -> None:
+    for pid in pids:
+        try:
+            os.kill(pid, number)
+        except OSError:  # ended meanwhile
+            pass
+
+
+def _running(processes: dict[int, str]) -> list[int]:
+    """Those of ``processes`` (PID -> start time) still running (not ended nor a zombie)."""
+    table = _process_table(processes)
+    return [pid for pid, since in processes.items() if table.get(pid, (0, ""))[1] == since]
 
 
 def _ray_processes(folder: str) -> dict[int, str]:
@@ -207,16 +233,19 @@ def _ray_processes(folder: str) -> dict[int, str]:
             if table[pid][2].startswith("ray::") or folder in table[pid][2]}
 
 
-def _process_table() -> dict[int, tuple[int, str, str]]:
-    """PID -> (parent PID, start time, command line) of every process, from /proc (empty
-    where there is none)."""
+def _process_table(pids=None) -> dict[int, tuple[int, str, str]]:
+    """PID -> (parent PID, start time, command line) of every running process (or of those
+    of ``pids``), zombies left out, from /proc (empty where there is none)."""
     table = {}
-    for entry in os.listdir("/proc") if os.path.isdir("/proc") else ():
+    listed = os.listdir("/proc") if pids is None and os.path.isdir("/proc") else pids or ()
+    for entry in map(str, listed):
         if not entry.isdigit():
             continue
         try:
             with open(f"/proc/{entry}/stat", "rb") as stat:
                 fields = stat.read().rsplit(b")", 1)[1].split()
+            if fields[0] == b"Z":
+                continue
             with open(f"/proc/{entry}/cmdline", "rb") as line:
                 command = line.read().replace(b"\0", b" ").decode("utf-8", "replace")
             table[int(entry)] = (int(fields[1]), fields[19].decode(), command)
@@ -262,31 +291,47 @@ def _environment_kept(defaults: dict[str, str]):
 
 @contextmanager
 def _handlers_kept():
-    """The handlers of SIGINT, SIGTERM and SIGHUP and ``sys.excepthook`` as they were before
-    the block, after it (importing Ray and ``ray.init`` change them and leave them)."""
-    excepthook, watched = sys.excepthook, (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
-    handlers = ({number: signal.getsignal(number) for number in watched}
-                if threading.current_thread() is threading.main_thread() else {})
+    """The handlers of SIGINT, SIGTERM, SIGHUP and SIGALRM, ``sys.excepthook`` and the
+    alarm timer as they were before the block, after it (importing Ray and ``ray.init``
+    change them and leave them); the block gets what :func:`_put_back` puts back."""
+    watched = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGALRM)
+    main = threading.current_thread() is threading.main_thread()
+    saved = (sys.excepthook, {number: signal.getsignal(number) for number in watched}
+             if main else {}, signal.getitimer(signal.ITIMER_REAL) if main else None)
     try:
-        yield
+        yield saved
     finally:
-        sys.excepthook = excepthook
-        for number, handler in handlers.items():
-            signal.signal(number, handler)
+        _put_back(saved)
+
+
+def _put_back(saved: tuple) -> None:
+    """Put back what :func:`_handlers_kept` saved. Ray's driver handles failure signals,
+    SIGTERM among them: it then arms a 3 s alarm that aborts the process (exit 134), and
+    the interrupt it passes on takes longer to wind Ray down; with no alarm set before,
+    that alarm is cancelled here."""
+    excepthook, handlers, timer = saved
+    sys.excepthook = excepthook
+    for number, handler in handlers.items():
+        signal.signal(number, handler)
+    if timer == (0.0, 0.0):
+        signal.setitimer(signal.ITIMER_REAL, 0)
 
 
 @contextmanager
-def _quiet_ray():
-    """Ray Data's driver log at ERROR and its progress bars off (ours is on the driver) for
-    the block; both as they were after."""
+def _ray_data_set():
+    """For the block: Ray Data's driver log at ERROR, its progress bars off (ours is on the
+    driver) and rows in task order (as the local engine gives them); all as they were after."""
     from ray.data import DataContext
 
     log, context = logging.getLogger("ray.data"), DataContext.get_current()
     level, bars = log.level, context.enable_progress_bars
+    order = context.execution_options.preserve_order
     log.setLevel(logging.ERROR)
     context.enable_progress_bars = False
+    context.execution_options.preserve_order = True
     try:
         yield
     finally:
         log.setLevel(level)
         context.enable_progress_bars = bars
+        context.execution_options.preserve_order = order

@@ -4,6 +4,7 @@ status records turned into progress, error lines, JSON, a report and the exit co
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import dataclass, field, fields
 from pathlib import Path, PurePath
 from typing import Callable, Optional
@@ -16,7 +17,7 @@ from ..errors import ParameterError
 from ..focus import manifest_path
 from ..io import STDIO, WRITE_SUFFIXES
 from ..pipeline import PipelineSpec
-from .common import fail, notice, printable, stdout_is_terminal
+from .common import error_line, fail, notice, printable, stdout_is_terminal
 from .progress import BatchProgress
 
 ENGINES = ("local", "ray")
@@ -173,15 +174,15 @@ def execute(spec: PipelineSpec, tasks: list[Task], options: BatchOptions, *, lab
     if any(STDIO in t.targets.values() for t in tasks) and stdout_is_terminal():
         raise ParameterError("refusing to write image data to a terminal; redirect stdout or "
                              "name an output file")
-    done = [s for s in (skipped(t) for t in tasks) if s] if options.skip_existing else []
-    skip = {s["input"] for s in done}
-    todo = [t for t in tasks if t.source not in skip]
+    done = [skipped(t) if options.skip_existing else None for t in tasks]
+    todo = [t for t, status in zip(tasks, done) if status is None]
     quiet_native = not options.verbose
+    interrupted = None
     with Report(options.report) as report, \
             BatchProgress(len(tasks), label, quiet=options.quiet,
                           live=not (stdout and stdout_is_terminal())) as progress:
         try:
-            for status in _chain(done, _engine(spec, todo, options, guard, quiet_native)):
+            for status in _merged(done, _engine(spec, todo, options, guard, quiet_native)):
                 progress.add(status)
                 report.write(status)
                 if not status["ok"]:
@@ -197,18 +198,37 @@ def execute(spec: PipelineSpec, tasks: list[Task], options: BatchOptions, *, lab
                     on_status(status)
         except KeyboardInterrupt:
             report.close()
-            fail(f"interrupted after {progress.done} of {len(tasks)} inputs"
-                 + (f"; {report_file} holds them" if report_file and report.written else ""),
-                 130)
+            interrupted = (f"interrupted after {progress.done} of {len(tasks)} inputs" + (
+                f"; {report_file} holds them" if report_file and report.written else ""))
+    if interrupted and options.engine == "ray":
+        _exit_at_once(interrupted)
+    if interrupted:
+        fail(interrupted, 130)
     if not options.quiet and len(tasks) > 1:
         notice(f"{label}: {progress.summary()}")
     if progress.failed:
         raise typer.Exit(1)
 
 
-def _chain(first: list, rest):
-    yield from first
-    yield from rest
+def _exit_at_once(message: str) -> None:
+    """Say ``message`` and end the process with 130 now, the report and outputs being
+    closed and Ray shut down: a Ray driver interrupted while it was starting can crash in
+    the interpreter's exit (SIGSEGV or SIGABRT, exit 139 or 134)."""
+    error_line(message)
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # closed, or its reader gone
+            pass
+    os._exit(130)
+
+
+def _merged(known: list, statuses):
+    """Status records in task order: those ``known`` (skipped tasks), and in place of each
+    None the next of the engine's ``statuses`` (which come in task order too)."""
+    statuses = iter(statuses)
+    for status in known:
+        yield status or next(statuses)
 
 
 def _engine(spec, tasks, options: BatchOptions, guard, quiet_native):

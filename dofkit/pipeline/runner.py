@@ -104,6 +104,9 @@ class Pipeline:
                 status["result"] = result.record
         except DofkitError as exc:
             status.update(ok=False, error=named(str(exc), source))
+        except MemoryError:
+            status.update(ok=False, error=f"{source}: not enough memory to process it (the "
+                                          "image is too large for what this process may use)")
         except Exception as exc:  # a bug must not end a batch; report it on one line
             status.update(ok=False, error=f"{source}: internal error ({type(exc).__name__}: "
                                           f"{reason(exc)})")
