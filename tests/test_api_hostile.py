@@ -321,3 +321,13 @@ def test_evaluate_takes_str_folders_and_names_a_missing_map_function(tmp_path):
     with pytest.raises(ParameterError) as caught:
         next(evaluate(cases))
     assert caught.value.parameter == "make_map"
+
+
+@pytest.mark.parametrize("jobs", [0, -1, 65, 100_000, 2.0, True, "2"])
+def test_run_local_refuses_a_number_of_jobs_naming_it(jobs):
+    from dofkit.batch import run_local
+    from dofkit.pipeline import PipelineSpec
+
+    with pytest.raises(ParameterError, match="^jobs must be a whole number from 1 to 64") as info:
+        next(run_local(PipelineSpec("map", {}, {"method": "analytic"}), [], jobs=jobs))
+    assert info.value.parameter == "jobs"

@@ -14,9 +14,13 @@ from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Iterable, Iterator
 
+from ..errors import ParameterError
 from ..pipeline import PipelineSpec
 from ..signals import leave_signals_to_parent
 from .naming import Task
+
+#: Most worker processes: each holds a model and a GL context.
+MAX_JOBS = 64
 
 _worker: dict = {}
 
@@ -25,8 +29,12 @@ def run_local(spec: PipelineSpec, tasks: Iterable[Task], *, jobs: int = 1,
               guard: tuple = (), overwrite: bool = False, quiet: bool = True,
               notify=None) -> Iterator[dict]:
     """Status records of ``tasks`` (see :meth:`dofkit.pipeline.Pipeline.process`);
-    ``guard`` are the run's other input files (never overwritten unless ``overwrite``)."""
-    if jobs <= 1:
+    ``guard`` are the run's other input files (never overwritten unless ``overwrite``);
+    ``jobs`` worker processes, 1 to :data:`MAX_JOBS` (1: this process)."""
+    if isinstance(jobs, bool) or not isinstance(jobs, int) or not 1 <= jobs <= MAX_JOBS:
+        raise ParameterError(f"jobs must be a whole number from 1 to {MAX_JOBS}; got {jobs!r}",
+                             "jobs")
+    if jobs == 1:
         pipeline = spec.build(notify)
         try:
             for task in tasks:

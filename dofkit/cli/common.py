@@ -25,7 +25,7 @@ OPTION_NAMES = {"strength": "--smooth", "every": "--every", "max_rois": "--max",
                 "weights": "--weights", "max_pixels": "--max-pixels",
                 "coherence": "--coherence", "init": "--init", "address": "--ray-address",
                 "threads": "--threads", "report": "--report", "checkpoint": "--checkpoint",
-                "export": "--export"}
+                "export": "--export", "jobs": "--jobs"}
 
 
 def printable(text: str) -> str:

@@ -8,6 +8,7 @@ from typing import Optional
 
 import typer
 
+from ..batch.local import MAX_JOBS
 from ..focus import DEVICES, MAX_THREADS, METHODS
 from ..render.styles import DEFAULT_STYLE, PARAMETERS, STYLES
 from .batch_run import ENGINES
@@ -45,8 +46,6 @@ SkipExisting = typer.Option(False, "--skip-existing",
                             help="Skip inputs whose outputs all exist (resume a run).")
 Report = typer.Option(None, "--report", metavar="FILE.jsonl",
                       help="Write one status record per input (JSON Lines; '-' = stdout).")
-#: Most worker processes (--jobs): each holds a model and a GL context.
-MAX_JOBS = 64
 Jobs = typer.Option(1, "--jobs", "-j", min=1, max=MAX_JOBS,
                     help="Worker processes, each with its own model and GL context.")
 Engine = typer.Option("local", "--engine", metavar=choices(ENGINES),
