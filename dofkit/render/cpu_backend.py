@@ -22,7 +22,10 @@ def stored(values: np.ndarray, dtype: str) -> np.ndarray:
     (rounded, as GL's unsigned normalised conversion), ``"f2"`` rounded to float16, ``"f4"``
     as is."""
     if dtype in ("f1", "srgb"):
-        return (np.clip(values, 0.0, 1.0) * 255 + 0.5).astype(np.uint8)
+        scaled = np.clip(values, 0.0, 1.0)  # one float32 copy, scaled in place
+        scaled *= np.float32(255)
+        scaled += np.float32(0.5)
+        return scaled.astype(np.uint8)
     if dtype == "f2":
         return values.astype(np.float16)
     return values.astype(np.float32, copy=False)
@@ -38,7 +41,8 @@ def check_fill(fill: tuple[float, ...] | None, dtype: str) -> None:
 def _as_float(values: np.ndarray) -> np.ndarray:
     """A stored buffer as the float32 (H, W, C) a shader reads (uint8 normalised to [0, 1])."""
     if values.dtype == np.uint8:
-        values = values.astype(np.float32) / np.float32(255)
+        values = values.astype(np.float32)
+        values /= np.float32(255)
     values = values.astype(np.float32, copy=False)
     return values[..., None] if values.ndim == 2 else values
 
@@ -52,6 +56,12 @@ class CpuBackend:
 
     def __init__(self):
         self._buffers: dict[str, np.ndarray] = {}
+
+    def begin(self, shape: tuple[int, int]) -> None:
+        """Start a frame of ``shape`` (H, W): the buffers of another size are dropped."""
+        lab = self._buffers.get("lab")
+        if lab is not None and lab.shape[:2] != tuple(shape):
+            self.release()
 
     def load(self, name: str, values: np.ndarray, *, srgb: bool = False) -> None:
         """Store uint8 or float32 (H, W) or (H, W, C) ``values`` as buffer ``name`` (``srgb``
@@ -82,6 +92,11 @@ class CpuBackend:
     def read(self, name: str) -> np.ndarray:
         """Buffer ``name`` as stored: uint8 or float (H, W, C)."""
         return self._buffers[name]
+
+    @property
+    def held(self) -> dict[str, tuple[int, int]]:
+        """Buffer name -> (width, height) of the buffers held."""
+        return {name: (buffer.shape[1], buffer.shape[0]) for name, buffer in self._buffers.items()}
 
     def release(self) -> None:
         """Drop the buffers."""

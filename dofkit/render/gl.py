@@ -83,7 +83,9 @@ def set_uniform(shader, name: str, value) -> None:
 
 class GlBackend:
     """Runs the passes as GLSL programs on named textures (same interface as
-    :class:`~.cpu_backend.CpuBackend`). Make once; textures follow the image size."""
+    :class:`~.cpu_backend.CpuBackend`). Make once; textures follow the image size: those of
+    one size are held (:attr:`held`) and reused for every frame of that size, freed when a
+    frame of another size begins (:meth:`begin`) or on :meth:`release`."""
 
     name = "gl"
     culls = True  # a pass drawn over some tiles (``regions``) costs only those
@@ -148,6 +150,14 @@ class GlBackend:
 
     # Public methods make this context current (``with self.ctx``, which must not nest): several
     # contexts may live in one process, e.g. one per Stylizer.
+
+    def begin(self, shape: tuple[int, int]) -> None:
+        """Start a frame of ``shape`` (H, W): the textures of another size are freed first (so
+        they are held for one size only, the last, and a new size does not add to them); those
+        of the same size are kept for reuse."""
+        size = self.size
+        if size is not None and size != (shape[1], shape[0]):
+            self.release()
 
     def load(self, name: str, values: np.ndarray, *, srgb: bool = False) -> None:
         """Upload (H, W) or (H, W, C) ``values`` into texture ``name``: uint8 as 8-bit
@@ -217,6 +227,19 @@ class GlBackend:
         self._framebuffers.clear()
         self._textures.clear()
         self._kinds.clear()
+
+    @property
+    def size(self) -> tuple[int, int] | None:
+        """(width, height) of the image the textures are for (that of ``lab``), None when
+        none is held."""
+        lab = self._textures.get("lab")
+        return None if lab is None else lab.size
+
+    @property
+    def held(self) -> dict[str, tuple[int, int]]:
+        """Texture name -> (width, height) of the textures held (each has at most one
+        framebuffer)."""
+        return {name: texture.size for name, texture in self._textures.items()}
 
     def release(self) -> None:
         """Free all textures and framebuffers (programs and context stay)."""

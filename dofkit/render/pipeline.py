@@ -53,18 +53,39 @@ COMPOSE_UNIFORMS = ("levels", "toon_sharpness", "flow_smoothing", "saturation", 
                     "line_coherence")
 
 
+#: Rows converted at a time by the per-pixel conversions on the CPU (:func:`to_bytes`,
+#: :func:`packed_lab`): their temporaries (a float32 copy is 12 bytes per pixel of RGB) are
+#: then the size of a band, not of the image. Per pixel, so the result is the same.
+BAND_ROWS = 256
+
+
+def _bands(height: int):
+    """Row slices of at most :data:`BAND_ROWS` covering ``height`` rows."""
+    return (slice(top, top + BAND_ROWS) for top in range(0, height, BAND_ROWS))
+
+
 def to_bytes(values: np.ndarray) -> np.ndarray:
-    """float32 in [0, 1] (any shape) -> uint8, rounded (values outside clipped)."""
-    return cv2.convertScaleAbs(np.maximum(values, 0.0), alpha=255.0)  # cv2.max breaks 1x1
+    """float32 in [0, 1] (any shape) -> uint8, rounded (values outside clipped); (H, W) and
+    (H, W, C) arrays by bands of rows."""
+    if values.ndim not in (2, 3) or len(values) <= BAND_ROWS:
+        return cv2.convertScaleAbs(np.maximum(values, 0.0), alpha=255.0)  # cv2.max breaks 1x1
+    out = np.empty(values.shape, np.uint8)
+    for rows in _bands(len(values)):
+        out[rows] = to_bytes(values[rows])
+    return out
 
 
 def packed_lab(image: np.ndarray, focus: np.ndarray) -> np.ndarray:
     """sRGB image (H, W, 3) and focus (H, W), float32 in [0, 1] -> the packed buffer every
     pass starts from, uint8 (H, W, 4): OpenCV's 8-bit CIELab (L * 255 / 100, a + 128,
     b + 128; the sRGB curve decoded) and focus. Made here once for both backends: OpenCV's
-    vectorised conversion costs a fraction of a GL pass on a software renderer."""
-    return cv2.merge([*cv2.split(cv2.cvtColor(to_bytes(image), cv2.COLOR_RGB2Lab)),
-                      to_bytes(focus)])
+    vectorised conversion costs a fraction of a GL pass on a software renderer. Made by bands
+    of rows, straight into the packed buffer (no image-sized temporaries)."""
+    lab = np.empty((*focus.shape, 4), np.uint8)
+    for rows in _bands(len(focus)):
+        lab[rows, :, :3] = cv2.cvtColor(to_bytes(image[rows]), cv2.COLOR_RGB2Lab)
+        lab[rows, :, 3] = to_bytes(focus[rows])
+    return lab
 
 
 def background_scale(radius: float) -> int:
@@ -123,8 +144,10 @@ def draw(backend, prepared: Prepared, *, previous: np.ndarray | None = None,
     frame, (H, W, 3), uint8 or float32 in [0, 1]) is moved by ``motion`` (float32 (h, w, 3)
     on a grid covering the frame: (dx, dy) in px to where each point was, and the confidence
     in [0, 1]) and blended in with weight ``coherence * confidence``, less where the motion
-    is fast (:data:`STEADY_MOTION`)."""
+    is fast (:data:`STEADY_MOTION`). Textures of another size than the last frame's are
+    freed first (``backend.begin``)."""
     params = prepared.params
+    backend.begin(prepared.shape)
     backend.load("lab", prepared.lab)
     shrunk = Shrunk(backend, prepared.shape)
     backend.run("tensor", "gradients", {"source": shrunk(FLOW_SCALE)}, unit=1 / FLOW_SCALE)

@@ -159,6 +159,7 @@ class Stylizer:
                 raise ImageError(f"image {width}x{height} exceeds the GL texture limit {limit} "
                                  "px per side; use the cpu backend")
             self._notify(f"image exceeds the GL texture limit {limit} px; rendering on the CPU")
+            self._backend.release()  # the GL textures of an earlier size are not reused
             self._cpu = self._cpu or CpuBackend()
             backend = self._cpu
         try:
@@ -168,6 +169,14 @@ class Stylizer:
             if backend is self._cpu:
                 backend.release()
         return np.multiply(styled, np.float32(1 / 255), dtype=np.float32)
+
+    @property
+    def held(self) -> dict[str, tuple[int, int]]:
+        """The image-sized buffers kept between calls: name -> (width, height). GL textures
+        (and their framebuffers) are kept for the size of the last call only, reused while
+        the size repeats (video frames) and freed when a call of another size begins; the
+        CPU backend keeps none. :meth:`release` frees them."""
+        return {} if self._closed else dict(self._backend.held)
 
     def release(self) -> None:
         """Free the image-sized buffers; the context and programs stay for the next call."""
