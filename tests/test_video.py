@@ -54,18 +54,21 @@ def scene(index: int, *, moving: bool = True, seed: int = 0, height: int = H,
 def make_video(path: Path, frames: int = 24, *, audio: str | None = None, moving: bool = True,
                noise: float = 0.0, size: tuple[int, int] = (W, H), rotation: int = 0,
                hflip: bool = False, vflip: bool = False, offset: int = 0,
-               audio_delay: float = 0.0) -> Path:
+               audio_delay: float = 0.0, aspect: Fraction | None = None) -> Path:
     """Write a clip of ``frames`` frames at :data:`RATE`; ``audio`` = an audio codec name
     (a 440 Hz tone, 16 kHz mono, as long as the video); ``noise`` = per-frame Gaussian
     noise sigma (0-1); ``rotation`` (degrees counter-clockwise), ``hflip``, ``vflip``: the
     display matrix; ``offset``: s at which the timestamps of video and audio start;
-    ``audio_delay``: s by which the audio starts after the video."""
+    ``audio_delay``: s by which the audio starts after the video; ``aspect``: the sample
+    (pixel) aspect ratio."""
     rng = np.random.default_rng(7)
     with av.open(str(path), "w") as container:
         video = container.add_stream("libx264", rate=RATE, options={"crf": "12"})
         video.width, video.height = size
         if rotation or hflip or vflip:
             video.set_display_rotation(rotation, hflip=hflip, vflip=vflip)
+        if aspect is not None:
+            video.codec_context.sample_aspect_ratio = aspect
         video.pix_fmt = "yuv420p" if size[0] % 2 == 0 and size[1] % 2 == 0 else "yuv444p"
         sound = None if audio is None else container.add_stream(audio, rate=16000,
                                                                  layout="mono")

@@ -155,7 +155,7 @@ def video_command(
         records = mode in (Mode.roi, Mode.detect)
         sink = open_sink(target, records=records, size=video.size,
                          rate=video.rate, audio=video.audio, inputs=(source,),
-                         start=video.start)
+                         start=video.start, aspect=video.aspect)
         began = time.perf_counter()
         live = not quiet and not (target == STDIO and stdout_is_terminal())  # not in JSON lines
         with _progress(live) as bar, interrupt_flag() as stopped:

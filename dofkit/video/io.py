@@ -62,6 +62,11 @@ MIN_FRAME_STEP = 0.001
 #: How far (s) the time of a decoded frame may go back: further is a reset clock (streams
 #: joined end to end), an error rather than frames dropped or squeezed.
 MAX_STEP_BACK = 1.0
+#: Latest ``start`` (s) accepted: about 31 years, far past any video, and well within
+#: FFmpeg's clock (64-bit microseconds) where seeking is done.
+MAX_START = 1e9
+#: FFmpeg's flag of a container format that has no timestamps (raw elementary streams).
+AVFMT_NOTIMESTAMPS = 0x80
 #: Sequence output written into a folder is named by this pattern.
 FOLDER_PATTERN = "%06d.png"
 _PRINTF_FIELD = re.compile(r"%0?(\d*)d")
@@ -151,11 +156,13 @@ def frame_path(pattern: str, index: int) -> Path:
 
 
 def check_range(start: float, duration: float | None) -> None:
-    """Refuse a ``start`` that is negative or not finite, or a ``duration`` that is not a
-    finite positive number of seconds."""
+    """Refuse a ``start`` that is negative or past :data:`MAX_START`, or a ``duration`` that
+    is not a finite positive number of seconds."""
     if not 0 <= start < math.inf:
         raise ParameterError(f"start must be a finite number of seconds >= 0; got {start:g}",
                              "start")
+    if start > MAX_START:
+        raise ParameterError(f"start must be at most {MAX_START:g} s; got {start:g}", "start")
     if duration is not None and not 0 < duration < math.inf:
         raise ParameterError(f"duration must be a finite number of seconds > 0; got "
                              f"{duration:g}", "duration")
@@ -184,7 +191,8 @@ class VideoSource(_Source):
     container does not say; an estimate for a variable frame rate), ``start`` (when the range
     read starts, s from the source's start: the audio handed on is moved to start there, and
     a sink given it shows its frames from there), ``end`` (when the range read ends, or None),
-    ``audio`` (the input audio stream, or None).
+    ``audio`` (the input audio stream, or None), ``aspect`` (Fraction: width of a pixel of the
+    upright frames over its height, 1 unless the video is anamorphic).
     """
 
     def __init__(self, path: str, *, start: float = 0.0, duration: float | None = None):
@@ -226,11 +234,13 @@ class VideoSource(_Source):
                           what="video frames", advice="DOFKIT_MAX_PIXELS")
         self._video.thread_type = "AUTO"
         self.size = (context.width, context.height)
+        self.aspect = Fraction(self._video.sample_aspect_ratio
+                               or context.sample_aspect_ratio or 1)
         # PyAV cannot read the stream's display matrix, only a decoded frame's: one frame is
         # decoded from a second opening of the file (about the cost of opening it)
         if transposes(upright_steps(first_display_matrix(path), path)):
-            self.size = (context.height, context.width)
-        self.rate = Fraction(self._video.average_rate or self._video.guessed_rate or 0)
+            self.size, self.aspect = (context.height, context.width), 1 / self.aspect
+        self.rate = _frame_rate(self._container, self._video)
         if self.rate <= 0:
             raise ImageError(f"{path}: no frame rate in the video stream")
         audio = self._container.streams.audio
@@ -333,16 +343,21 @@ class VideoSource(_Source):
                 if self._end is not None and time >= self._end - half_frame:
                     video_done = True
                     break
-                rgb = decoded.to_ndarray(format="rgb24")
-                for step in upright_steps(display_matrix(decoded), self.name):
-                    rgb = UPRIGHT_STEPS[step](rgb)
-                if (rgb.shape[1], rgb.shape[0]) != self.size:
-                    raise ImageError(f"{self.name}: frame size changes at {time:.2f} s "
-                                     f"({rgb.shape[1]}x{rgb.shape[0]}, was "
-                                     f"{self.size[0]}x{self.size[1]})")
+                self._check_size(decoded, time)
+                rgb = _upright_rgb(decoded, self.name)
                 yield Frame(index, time,
                             rgb.astype(np.float32, order="C") * np.float32(1 / 255))
                 index += 1
+
+    def _check_size(self, decoded: av.VideoFrame, time: float) -> None:
+        """ImageError when ``decoded``, turned upright, is not :attr:`size`; checked before its
+        samples are converted, so a frame far larger than announced is never expanded."""
+        width, height = decoded.width, decoded.height
+        if transposes(upright_steps(display_matrix(decoded), self.name)):
+            width, height = height, width
+        if (width, height) != self.size:
+            raise ImageError(f"{self.name}: frame size changes at {time:.2f} s ({width}x{height}, "
+                             f"was {self.size[0]}x{self.size[1]})")
 
     def _onwards(self, time: float, latest: float, where: str) -> float:
         """The latest time seen once ``time`` (s) is: ImageError when it lies more than
@@ -377,6 +392,26 @@ class VideoSource(_Source):
 
     def close(self) -> None:
         self._container.close()
+
+
+def _frame_rate(container: av.container.InputContainer,
+                stream: av.video.stream.VideoStream) -> Fraction:
+    """The frame rate of ``stream`` (0 when unknown): the average of its timestamps; in a
+    format without timestamps (a raw H.264 or HEVC elementary stream, where FFmpeg assumes
+    25/s), the rate its bitstream states, when it states one."""
+    stated = stream.codec_context.framerate
+    if container.format.flags & AVFMT_NOTIMESTAMPS and stated:
+        return Fraction(stated)
+    return Fraction(stream.average_rate or stream.guessed_rate or 0)
+
+
+def _upright_rgb(decoded: av.VideoFrame, name: str) -> np.ndarray:
+    """The uint8 RGB (H, W, 3) samples of ``decoded``, turned upright as its display matrix
+    says (``name`` names the video in an error)."""
+    rgb = decoded.to_ndarray(format="rgb24")
+    for step in upright_steps(display_matrix(decoded), name):
+        rgb = UPRIGHT_STEPS[step](rgb)
+    return rgb
 
 
 def _seek_lands(path: str, target: int, time: float) -> bool:
@@ -420,6 +455,7 @@ class SequenceSource(_Source):
     """
 
     audio = None
+    aspect = Fraction(1)
 
     def __init__(self, path: str, *, rate: float = DEFAULT_SEQUENCE_RATE, start: float = 0.0,
                  duration: float | None = None):
@@ -569,7 +605,9 @@ class VideoSink:
     """Encode frames into a video file, with the source's audio; see the module docstring.
 
     Each frame is shown at its ``time`` less ``start`` (the source's ``start``, which its
-    audio is moved by too; None: the first frame's time, so it shows at 0). Frames go to an atomic output (:class:`dofkit.io.AtomicFile`:
+    audio is moved by too; None: the first frame's time, so it shows at 0); ``aspect``: the
+    pixels' width over their height (the source's: an anamorphic clip is shown as it was).
+    Frames go to an atomic output (:class:`dofkit.io.AtomicFile`:
     nothing is left if the process is killed). :meth:`finish` names it ``target``;
     :meth:`keep_partial` closes it properly (a playable file) and names it
     ``<stem>.partial<suffix>`` (a free name: see :func:`_partial_names`); :meth:`discard`
@@ -578,7 +616,7 @@ class VideoSink:
 
     def __init__(self, target: str, *, size: tuple[int, int], rate: Fraction,
                  audio: av.audio.stream.AudioStream | None = None, inputs: tuple[str, ...] = (),
-                 start: float | None = None):
+                 start: float | None = None, aspect: Fraction = Fraction(1)):
         self.target = Path(target)
         if self.target.suffix.lower() not in VIDEO_SUFFIXES:
             raise ParameterError(f"{target}: cannot write '{self.target.suffix}' video; use one "
@@ -605,6 +643,8 @@ class VideoSink:
                 even = size[0] % 2 == 0 and size[1] % 2 == 0
                 self._video.pix_fmt = "yuv420p" if even else "yuv444p"
                 self._video.codec_context.time_base = self._tick
+                if aspect != 1:
+                    self._video.codec_context.sample_aspect_ratio = aspect
                 self.on_audio = None if audio is None else self._audio_route(audio)
         except BaseException:
             self.discard()
@@ -820,10 +860,10 @@ class JsonLinesSink:
 
 def open_sink(target: str, *, records: bool, size: tuple[int, int], rate: Fraction,
               audio: av.audio.stream.AudioStream | None = None, inputs: tuple[str, ...] = (),
-              start: float | None = None):
+              start: float | None = None, aspect: Fraction = Fraction(1)):
     """The sink for ``target``: JSON lines when ``records`` (``-`` = stdout), else a video
-    file (by suffix; ``start``: the source's, see :class:`VideoSink`), or an image sequence
-    (printf pattern, folder, or a name with no suffix, made as a folder)."""
+    file (by suffix; ``start``, ``aspect``: the source's, see :class:`VideoSink`), or an image
+    sequence (printf pattern, folder, or a name with no suffix, made as a folder)."""
     if records:
         if Path(target).suffix.lower() in VIDEO_SUFFIXES + IMAGE_SUFFIXES:
             raise ParameterError(f"{target}: roi and detect records write JSON lines; give a "
@@ -838,7 +878,8 @@ def open_sink(target: str, *, records: bool, size: tuple[int, int], rate: Fracti
     if path.suffix.lower() in IMAGE_SUFFIXES:
         raise ParameterError(f"{target}: one image cannot hold a video; use a pattern such as "
                              f"{path.with_name(path.stem + '-%05d' + path.suffix)} or a folder")
-    return VideoSink(target, size=size, rate=rate, audio=audio, inputs=inputs, start=start)
+    return VideoSink(target, size=size, rate=rate, audio=audio, inputs=inputs, start=start,
+                     aspect=aspect)
 
 
 def _takes_copy(container_format: str, source: av.audio.stream.AudioStream) -> bool:

@@ -102,8 +102,9 @@ class SourceFailed(ImageError):
     ``path`` as an interrupted run keeps it (None when nothing could be kept)."""
 
     def __init__(self, error: ImageError, frames: int, path: Path | None):
-        kept = "" if path is None else (f"; the {frames} frame{'s' * (frames != 1)} before it "
-                                        f"are kept in {path}")
+        plural = frames != 1
+        kept = "" if path is None else (f"; the {frames} frame{'s' * plural} before it "
+                                        f"{'are' if plural else 'is'} kept in {path}")
         super().__init__(f"{error}{kept}")
         self.frames, self.path = frames, path
 
