@@ -782,13 +782,13 @@ def test_an_mp4_cut_in_its_header_is_a_one_line_error(tmp_path):
 
 
 def test_a_printf_pattern_takes_only_the_names_it_writes(tmp_path):
-    from dofkit.video.io import list_sequence
+    from dofkit.video.io import number_sequence
 
     for name in ("001.png", "002.png", "0003.png", "1000.png", "000100.png", "7.png"):
         (tmp_path / name).write_bytes(b"")
-    found = [p.name for p in list_sequence(str(tmp_path / "%03d.png"))]
+    found = [p.name for _, p in number_sequence(str(tmp_path / "%03d.png"))]
     assert found == ["001.png", "002.png", "1000.png"]
-    assert [p.name for p in list_sequence(str(tmp_path / "%d.png"))] == ["7.png", "1000.png"]
+    assert [p.name for _, p in number_sequence(str(tmp_path / "%d.png"))] == ["7.png", "1000.png"]
 
 
 # ------------------------------------------------------------------ timing, limits, full disk

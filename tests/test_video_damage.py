@@ -14,7 +14,7 @@ import pytest
 from dofkit.errors import ImageError
 from dofkit.io import write_image
 from dofkit.video import open_sink, open_source, process
-from dofkit.video.io import VideoSource
+from dofkit.video.io import SequenceSource, VideoSource
 from dofkit.video.run import SourceFailed
 from test_video import frame_times, leftovers, make_video, probe, run, scene
 
@@ -93,11 +93,9 @@ def make_sequence(folder: Path, numbers: list[int], name: str = "frame_{:03d}.pn
     return folder
 
 
-@pytest.mark.parametrize("as_pattern", [True, False])
-def test_numbers_missing_in_a_sequence_keep_their_places_and_are_reported(tmp_path,
-                                                                          as_pattern):
+def test_numbers_missing_in_a_sequence_keep_their_places_and_are_reported(tmp_path):
     folder = make_sequence(tmp_path / "in", [1, 2, 3, 6, 7, 9])
-    source = folder / "frame_%03d.png" if as_pattern else folder
+    source = folder / "frame_%03d.png"
     result = run(source, tmp_path / "out", "--method", "analytic", "-q")
     assert result.exit_code == 1, result.output
     assert result.stderr.strip().splitlines() == [
@@ -109,6 +107,24 @@ def test_numbers_missing_in_a_sequence_keep_their_places_and_are_reported(tmp_pa
     assert result.exit_code == 1, result.output
     assert np.allclose(frame_times(tmp_path / "out.mkv"), [0, 0.1, 0.2, 0.5, 0.6, 0.8],
                        atol=0.002)
+
+
+def test_a_folder_plays_its_images_in_name_order_with_no_gaps(tmp_path):
+    """A folder is not numbered by its names (they may be timestamps: a gap of years)."""
+    folder = make_sequence(tmp_path / "in", [1, 2, 1_700_000_000_123], name="cap_{}.png")
+    result = run(folder, tmp_path / "out.mkv", "--method", "analytic", "-q", "--fps", "10")
+    assert result.exit_code == 0 and result.stderr == "", result.output
+    assert np.allclose(frame_times(tmp_path / "out.mkv"), [0, 0.1, 0.2], atol=0.002)
+
+
+def test_a_huge_gap_in_a_pattern_is_reported_without_walking_it(tmp_path):
+    """Numbers 1, 2 and 10^12: the gap is reported as one range (it was listed number by
+    number, and every number of it checked against the output, until memory ran out)."""
+    folder = make_sequence(tmp_path / "in", [1, 2, 10**12], name="f{}.png")
+    with SequenceSource(str(folder / "f%d.png")) as source:
+        assert source.damage.startswith(f"no image numbered 3-{10**12 - 1};")
+    result = run(folder / "f%d.png", tmp_path / "out" / "%d.png", "--method", "analytic", "-q")
+    assert result.exit_code == 1 and "no image numbered 3-999999999999" in result.stderr
 
 
 def test_unreadable_images_are_skipped_and_the_frames_around_them_written(tmp_path):
@@ -126,6 +142,16 @@ def test_unreadable_images_are_skipped_and_the_frames_around_them_written(tmp_pa
     assert f"{bad}: truncated or corrupt image" in lines[0] and "and 1 more unreadable" in lines[0]
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
         f"{n:06d}.png" for n in range(12) if n not in (7, 10)]
+
+
+def test_unreadable_images_at_the_end_are_one_line_not_also_an_early_end(tmp_path):
+    folder = make_sequence(tmp_path / "in", list(range(6)))
+    for number in (4, 5):
+        (folder / f"frame_{number:03d}.png").write_bytes(b"")
+    result = run(folder / "frame_%03d.png", tmp_path / "out", "--method", "analytic", "-q")
+    assert result.exit_code == 1, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "and 1 more unreadable" in lines[0], lines
 
 
 def test_a_complete_sequence_reports_nothing(tmp_path):

@@ -477,7 +477,7 @@ class SequenceSource(_Source):
         self.count = len(self._files)
         self.start = float(first / self.rate)
         self.end = float((self._files[-1][0] + 1) / self.rate)  # after the last image
-        self._missing = _missing_numbers([n + origin for n, _ in self._files])
+        self._missing = _gaps([n + origin for n, _ in self._files])
         self._unreadable: list[str] = []
         self.size = self._first_size()
 
@@ -505,6 +505,9 @@ class SequenceSource(_Source):
                 self._unreadable.append(str(exc))
                 continue
             yield Frame(number - begin, float(number / self.rate), picture.rgb)
+            # the range ends after the last image read: unreadable ones after it are damage,
+            # already said, not an early end
+            self.end = float((number + 1) / self.rate)
 
     @property
     def damage(self) -> str | None:
@@ -521,43 +524,28 @@ class SequenceSource(_Source):
         return "; ".join(parts) + "; those frames are skipped, the others keep their places"
 
 
-def _missing_numbers(numbers: list[int]) -> list[int]:
-    """The numbers between the first and the last of the sorted ``numbers`` that are not
-    among them."""
-    present = set(numbers)
-    return [n for n in range(numbers[0], numbers[-1] + 1) if n not in present]
+def _gaps(numbers: list[int]) -> list[tuple[int, int]]:
+    """(first, last) of each run of numbers missing between the sorted ``numbers``."""
+    return [(a + 1, b - 1) for a, b in zip(numbers, numbers[1:]) if b - a > 1]
 
 
-def _number_ranges(numbers: list[int], most: int = 5) -> str:
-    """``[3, 4, 5, 9]`` -> ``"3-5, 9"`` (at most ``most`` ranges, then how many more)."""
-    ranges: list[list[int]] = []
-    for n in numbers:
-        if ranges and n == ranges[-1][1] + 1:
-            ranges[-1][1] = n
-        else:
-            ranges.append([n, n])
-    text = ", ".join(str(a) if a == b else f"{a}-{b}" for a, b in ranges[:most])
-    return text + (f" and {len(ranges) - most} more ranges" if len(ranges) > most else "")
-
-
-def list_sequence(path: str) -> list[Path]:
-    """The images of a folder (by name, numbers compared as numbers) or of a printf pattern
-    (by frame number; only the names the pattern writes: ``%03d`` takes 007 and 1234, not 7
-    or 000100). Raises ImageError when there are none."""
-    return [file for _, file in number_sequence(path)]
+def _number_ranges(gaps: list[tuple[int, int]], most: int = 5) -> str:
+    """``[(3, 5), (9, 9)]`` -> ``"3-5, 9"`` (at most ``most`` ranges, then how many more)."""
+    text = ", ".join(str(a) if a == b else f"{a}-{b}" for a, b in gaps[:most])
+    return text + (f" and {len(gaps) - most} more ranges" if len(gaps) > most else "")
 
 
 def number_sequence(path: str) -> list[tuple[int, Path]]:
-    """(frame number, file) of each image of :func:`list_sequence`, in order. A pattern gives
-    the numbers in the names; a folder too when all its names are one name with a number in
-    it (``shot_001.png``, ``shot_002.png``, ...), else the images are numbered 0, 1, ...
-    in name order. Raises ImageError when there are none."""
+    """(frame number, file) of each image, in order: a folder's images numbered 0, 1, ... in
+    name order (numbers in names compared as numbers), a printf pattern's by the number in
+    their names (only the names the pattern writes: ``%03d`` takes 007 and 1234, not 7 or
+    000100; numbers it lacks are gaps). Raises ImageError when there are none."""
     target = Path(path)
     if target.is_dir():
         files = [p for p in target.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES]
         files.sort(key=lambda p: [int(part) if part.isdigit() else part
                                   for part in re.split(r"(\d+)", p.name)])
-        numbered = _numbers_in_names(files)
+        numbered = list(enumerate(files))
     else:
         folder = target.parent
         frame_path(path, 0)  # exactly one field
@@ -572,17 +560,6 @@ def number_sequence(path: str) -> list[tuple[int, Path]]:
     if not numbered:
         raise ImageError(f"{path}: no images found")
     return numbered
-
-
-def _numbers_in_names(files: list[Path]) -> list[tuple[int, Path]]:
-    """The number in each name when the ``files`` (in order) are one name with a growing
-    number in it (the last number of the name), else 0, 1, ... in their order."""
-    parts = [re.fullmatch(r"(.*?)(\d+)(\D*)", p.name) for p in files]
-    if all(parts) and len({(m.group(1), m.group(3)) for m in parts}) == 1:
-        numbers = [int(m.group(2)) for m in parts]
-        if all(a < b for a, b in zip(numbers, numbers[1:])):
-            return list(zip(numbers, files))
-    return list(enumerate(files))
 
 
 def open_source(path: str, *, start: float = 0.0, duration: float | None = None,
@@ -798,9 +775,8 @@ class SequenceSink:
 
 
 def _overwrites_frames(pattern: str, source: str) -> bool:
-    """Whether writing frames 0, 1, ... to ``pattern`` would replace an image of the input
-    sequence ``source`` (the frames keep their numbers: at most as many as its numbers
-    span)."""
+    """Whether writing the frames of the input sequence ``source`` to ``pattern`` would
+    replace one of its images (frame ``n`` is written as number ``n`` less the first's)."""
     if not is_sequence(source):
         return False
     try:
@@ -808,8 +784,8 @@ def _overwrites_frames(pattern: str, source: str) -> bool:
     except ImageError:
         return False
     files = {p.resolve() for _, p in numbered}
-    span = numbered[-1][0] - numbered[0][0] + 1
-    return any(frame_path(pattern, index).resolve() in files for index in range(span))
+    origin = numbered[0][0]
+    return any(frame_path(pattern, n - origin).resolve() in files for n, _ in numbered)
 
 
 def _partial_names(target: Path) -> Iterator[Path]:
