@@ -329,5 +329,5 @@ def test_run_local_refuses_a_number_of_jobs_naming_it(jobs):
     from dofkit.pipeline import PipelineSpec
 
     with pytest.raises(ParameterError, match="^jobs must be a whole number from 1 to 64") as info:
-        next(run_local(PipelineSpec("map", {}, {"method": "analytic"}), [], jobs=jobs))
+        run_local(PipelineSpec("map", {}, {"method": "analytic"}), [], jobs=jobs)  # at the call
     assert info.value.parameter == "jobs"

@@ -275,3 +275,17 @@ def test_report_rows_follow_the_inputs_with_skip_existing_too(tree, tmp_path):
     records = rows(again)
     assert [r["input"] for r in records] == order
     assert [r["input"] for r in records if r.get("skipped")] == [str(tree / "b.jpg")]
+
+
+def test_an_engine_is_run_to_its_end_so_an_error_in_its_clean_up_is_not_lost():
+    """The rows merged with the skipped ones: the engine was left suspended after its last
+    row, and an error of its clean-up (shutting Ray down, closing the pipeline) was only
+    printed by Python as 'Exception ignored', whatever the exit code said."""
+    from dofkit.cli.batch_run import _merged
+
+    def engine():
+        yield {"input": "b"}
+        raise OSError("clean-up failed")
+
+    with pytest.raises(OSError, match="clean-up failed"):
+        list(_merged([{"input": "a"}, None], engine()))

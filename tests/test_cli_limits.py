@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-import dofkit.batch
+import dofkit.batch.local
+from dofkit.batch.local import MAX_JOBS
 from dofkit.cli import app
-from dofkit.cli.options import MAX_JOBS
 from dofkit.io import write_image
 
 runner = CliRunner()
@@ -20,10 +20,12 @@ def test_jobs_beyond_the_bound_is_a_usage_error_before_any_worker(command, jobs,
                                                                   monkeypatch):
     photo = tmp_path / "photo.png"
     write_image(photo, np.full((8, 8, 3), 0.5, np.float32))
-    started = []
-    monkeypatch.setattr(dofkit.batch, "run_local",
-                        lambda spec, tasks, jobs, **options: started.append(jobs) or iter(()))
+    pools = []
+    monkeypatch.setattr(dofkit.batch.local, "ProcessPoolExecutor",
+                        lambda *arguments, **options: pools.append(arguments))
     result = runner.invoke(app, [command, str(photo), "--out-dir", str(tmp_path / "out"),
                                  "--jobs", str(jobs)])
-    assert result.exit_code == 2 and "--jobs" in result.stderr
-    assert str(MAX_JOBS) in result.stderr and not started
+    assert result.exit_code == 2
+    assert result.stderr.strip() == (f"dofkit: error: --jobs must be a whole number from 1 to "
+                                     f"{MAX_JOBS}; got {jobs}")
+    assert not pools and not (tmp_path / "out").exists()

@@ -56,3 +56,26 @@ def test_a_partial_json_lines_output_never_replaces_a_name_taken_after_the_check
     kept = sink.keep_partial()
     assert taken.read_text() == "theirs\n"
     assert kept == tmp_path / "out.partial-2.jsonl" and '"frame": 0' in kept.read_text()
+
+
+def test_commit_new_works_where_the_file_system_has_no_hard_links(tmp_path, monkeypatch):
+    """FAT, some network and FUSE file systems refuse hard links (EPERM): the partial output
+    of an interrupted run was discarded there; it is named by a rename instead, still never
+    over an existing file."""
+    import errno
+
+    real_link = os.link
+
+    def no_links(source, target, **options):  # the unnamed file's own naming left as is
+        if options:
+            return real_link(source, target, **options)
+        raise OSError(errno.EPERM, "Operation not permitted")
+
+    monkeypatch.setattr(os, "link", no_links)
+    taken = tmp_path / "a.partial"
+    taken.write_bytes(b"theirs")
+    output = AtomicFile(tmp_path / "a")
+    output.write(b"ours")
+    kept = output.commit_new([taken, tmp_path / "a.partial-2"])
+    assert kept == tmp_path / "a.partial-2" and kept.read_bytes() == b"ours"
+    assert taken.read_bytes() == b"theirs" and not _litter(tmp_path)

@@ -34,6 +34,11 @@ def run_local(spec: PipelineSpec, tasks: Iterable[Task], *, jobs: int = 1,
     if isinstance(jobs, bool) or not isinstance(jobs, int) or not 1 <= jobs <= MAX_JOBS:
         raise ParameterError(f"jobs must be a whole number from 1 to {MAX_JOBS}; got {jobs!r}",
                              "jobs")
+    return _statuses(spec, tasks, jobs, guard, overwrite, quiet, notify)
+
+
+def _statuses(spec, tasks, jobs, guard, overwrite, quiet, notify) -> Iterator[dict]:
+    """:func:`run_local` once its arguments are checked."""
     if jobs == 1:
         pipeline = spec.build(notify)
         try:

@@ -229,6 +229,7 @@ def _merged(known: list, statuses):
     statuses = iter(statuses)
     for status in known:
         yield status or next(statuses)
+    yield from statuses  # none is left: this runs the engine to its end (its clean-up)
 
 
 def _engine(spec, tasks, options: BatchOptions, guard, quiet_native):

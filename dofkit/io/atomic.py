@@ -33,6 +33,8 @@ from ..errors import OutputError
 
 _PREFIX = ".dofkit-"
 _SUFFIX = ".part"
+#: What ``os.link`` fails with where a file system has no hard links.
+_NO_LINKS = {errno.EPERM, errno.EOPNOTSUPP, errno.ENOSYS}
 _swept: set[str] = set()
 
 
@@ -123,16 +125,32 @@ class AtomicFile:
         try:
             sealed = self._sealed()
             for final in map(Path, names):
-                try:
-                    os.link(sealed, final)
-                except FileExistsError:
-                    continue
-                self.discard()  # drops the temporary name; the file stays under ``final``
-                return final
+                if self._take(sealed, final):
+                    return final
         except OSError as exc:
             self._fail(final, exc)
         self.discard()
         raise OutputError(f"{self.target}: no free name to keep it under")
+
+    def _take(self, sealed: Path, final: Path) -> bool:
+        """Give the ``sealed`` file the name ``final`` if nothing has it; True when it did.
+        Where hard links are not supported (FAT, some network and FUSE file systems) the
+        name is checked, then the file renamed: another process could take the name in
+        between, the one race left there."""
+        try:
+            os.link(sealed, final)
+        except FileExistsError:
+            return False
+        except OSError as exc:
+            if exc.errno not in _NO_LINKS:
+                raise
+            if os.path.lexists(final):
+                return False
+            os.rename(sealed, final)
+            self._named = None
+            return True
+        self.discard()  # drops the temporary name; the file stays under ``final``
+        return True
 
     def _sealed(self) -> Path:
         """Flush, sync and close the file; its temporary name (given now if it has none)."""
