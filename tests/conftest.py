@@ -10,6 +10,7 @@ import sys
 import numpy as np
 import pytest
 
+from dofkit.errors import ResourceError
 from dofkit.synth import defocus
 
 
@@ -57,3 +58,17 @@ def run_on_terminal(*arguments: str, stdout_terminal: bool) -> tuple[str, str]:
     piped = child.stdout.read() if child.stdout is not None else b""
     child.wait(timeout=120)
     return shown.decode(errors="replace"), piped.decode()
+
+
+@pytest.fixture(scope="module")
+def gl():
+    """A GL backend (EGL, Mesa llvmpipe is enough) for the module; the test is skipped where
+    no context can be made."""
+    from dofkit.render.gl import GlBackend
+
+    try:
+        backend = GlBackend()
+    except ResourceError as exc:
+        pytest.skip(f"no EGL OpenGL context: {exc}")
+    yield backend
+    backend.close()

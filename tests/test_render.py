@@ -37,18 +37,6 @@ H, W = 64, 96
 runner = CliRunner()
 
 
-@pytest.fixture(scope="module")
-def gl():
-    from dofkit.render.gl import GlBackend
-
-    try:
-        backend = GlBackend()
-    except ResourceError as exc:
-        pytest.skip(f"no EGL OpenGL context: {exc}")
-    yield backend
-    backend.close()
-
-
 def needs(request, backend: str) -> None:
     """Skip a GL-parametrised case (through the ``gl`` fixture) where EGL is missing."""
     if backend == "gl":

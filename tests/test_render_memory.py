@@ -7,20 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from dofkit.errors import ResourceError
 from dofkit.render import Stylizer
-
-
-@pytest.fixture(scope="module")
-def gl():
-    from dofkit.render.gl import GlBackend
-
-    try:
-        backend = GlBackend()
-    except ResourceError as exc:
-        pytest.skip(f"no EGL OpenGL context: {exc}")
-    yield backend
-    backend.close()
 
 
 def _scene(height: int, width: int) -> tuple[np.ndarray, np.ndarray]:
