@@ -181,8 +181,9 @@ def execute(spec: PipelineSpec, tasks: list[Task], options: BatchOptions, *, lab
     with Report(options.report) as report, \
             BatchProgress(len(tasks), label, quiet=options.quiet,
                           live=not (stdout and stdout_is_terminal())) as progress:
+        statuses = _engine(spec, todo, options, guard, quiet_native)
         try:
-            for status in _merged(done, _engine(spec, todo, options, guard, quiet_native)):
+            for status in _merged(done, statuses):
                 progress.add(status)
                 report.write(status)
                 if not status["ok"]:
@@ -197,6 +198,8 @@ def execute(spec: PipelineSpec, tasks: list[Task], options: BatchOptions, *, lab
                 if on_status is not None and not status.get("skipped"):
                     on_status(status)
         except KeyboardInterrupt:
+            if hasattr(statuses, "close"):  # the engine's clean-up (Ray shut down, the pool
+                statuses.close()            # ended) before the process may end at once
             report.close()
             interrupted = (f"interrupted after {progress.done} of {len(tasks)} inputs" + (
                 f"; {report_file} holds them" if report_file and report.written else ""))
