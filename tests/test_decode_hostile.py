@@ -215,6 +215,24 @@ def test_bmp_claiming_more_rows_than_it_holds_is_refused():
         decode_image(bytes(data), "tall.bmp")
 
 
+def bitfields_bmp(masks: tuple[int, int, int], width: int = 4, height: int = 2) -> bytes:
+    """A 32-bit BI_BITFIELDS BMP (40-byte header, then the three colour masks) of grey 0x80."""
+    pixels = bytes([0x80, 0x80, 0x80, 0]) * (width * height)
+    offset = 14 + 40 + 12
+    header = struct.pack("<2sIHHI", b"BM", offset + len(pixels), 0, 0, offset)
+    info = struct.pack("<IiiHHIIiiII", 40, width, height, 1, 32, 3, len(pixels), 2835, 2835,
+                       0, 0)
+    return header + info + struct.pack("<III", *masks) + pixels
+
+
+def test_bmp_whose_colour_masks_select_no_bits_is_refused():
+    """Pillow decoded it to junk (with an alpha channel); the usual masks still decode."""
+    with pytest.raises(ImageError, match="colour masks select no bits"):
+        decode_image(bitfields_bmp((0, 0, 0)), "zero.bmp")
+    picture = decode_image(bitfields_bmp((0xFF0000, 0xFF00, 0xFF)), "fine.bmp")
+    assert picture.size == (4, 2) and np.allclose(picture.rgb, 0x80 / 255)
+
+
 def grey_tiff(pixels: np.ndarray, orientation: int = 1) -> bytes:
     """Uncompressed 8-bit grey TIFF of ``pixels`` (H, W) with an orientation tag."""
     buffer = io.BytesIO()
@@ -347,3 +365,20 @@ def test_a_bug_of_dofkit_is_not_blamed_on_the_file(monkeypatch):
     monkeypatch.setattr(decode, "_sample_kind", broken)
     with pytest.raises(NameError):
         decode_image(grey_tiff(np.zeros((8, 8), np.uint8)), "fine.tif")
+
+
+@pytest.mark.parametrize("mode", ["RGB", "L"])
+def test_progressive_jpeg_cut_after_a_scan_is_refused_though_it_ends_properly(mode):
+    """Cut after any scan and given an end marker, a progressive JPEG decoded without a
+    warning, its missing detail made up; every whole file still decodes."""
+    rng = np.random.default_rng(3)
+    picture = Image.fromarray(rng.integers(0, 256, (48, 64, 3), dtype=np.uint8)).convert(mode)
+    buffer = io.BytesIO()
+    picture.save(buffer, "JPEG", quality=90, progressive=True)
+    data = buffer.getvalue()
+    assert decode_image(data, "whole.jpg").size == (64, 48)
+    scans = [i for i in range(len(data) - 1) if data[i:i + 2] == b"\xff\xda"]
+    assert len(scans) > 2
+    for start in scans[1:]:
+        with pytest.raises(ImageError, match="truncated image"):
+            decode_image(data[:start] + b"\xff\xd9", "cut.jpg")

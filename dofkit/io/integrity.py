@@ -5,7 +5,9 @@ claiming a huge size never gets its huge buffer.
 PNG: every chunk's checksum is verified and the IDAT stream is inflated in bounded chunks and
 counted against the size the header implies. JPEG: libjpeg-turbo (simplejpeg) scans the
 entropy-coded data at 1/8 scale and reports a premature end or damaged data, which Pillow and
-OpenCV hide.
+OpenCV hide; a progressive JPEG's scans must complete every coefficient (one cut after a scan
+and closed with an end marker gives no warning). BMP: the pixel data the header implies, and
+bit-field colour masks that select some bits.
 """
 
 from __future__ import annotations
@@ -110,6 +112,56 @@ def _shown(kind: bytes) -> str:
     return kind.decode("ascii", "backslashreplace")
 
 
+_SOF = set(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}  # frame headers (not DHT, JPG, DAC)
+_PROGRESSIVE = {0xC2, 0xC6, 0xCA, 0xCE}
+_NO_LENGTH = {0x01, 0xD8, *range(0xD0, 0xD8)}  # TEM, SOI, RST0-7
+
+
+def _check_progressive_scans(data: bytes, name: str) -> None:
+    """A progressive JPEG's scans must bring every coefficient (0-63) of every component to
+    full precision (a scan with successive-approximation bit 0 covering it): one cut after a
+    scan, with an end marker added, decodes without a warning, its missing detail made up.
+    Anything unexpected in the markers is left to the decoder."""
+    components, covered, position = None, {}, 2
+    while position + 4 <= len(data) and data[position] == 0xFF:
+        marker = data[position + 1]
+        if marker == 0xD9:
+            break
+        if marker == 0xFF or marker in _NO_LENGTH:
+            position += 1 if marker == 0xFF else 2
+            continue
+        end = position + 2 + int.from_bytes(data[position + 2:position + 4], "big")
+        segment = data[position + 4:end]
+        if marker in _SOF:
+            if marker not in _PROGRESSIVE or len(segment) < 6:
+                return
+            components = segment[6:6 + 3 * segment[5]:3]
+        elif marker == 0xDA and components is not None and segment:
+            count = segment[0]
+            if len(segment) < 4 + 2 * count:
+                return
+            first, last, approximation = segment[1 + 2 * count:4 + 2 * count]
+            if approximation & 0x0F == 0:
+                for component in segment[1:1 + 2 * count:2]:
+                    covered.setdefault(component, set()).update(range(first, last + 1))
+            end = _entropy_end(data, end)
+        position = end
+    if components is not None and any(covered.get(c) != set(range(64)) for c in components):
+        raise ImageError(f"{name}: truncated image (a progressive JPEG whose scans end before "
+                         "the full detail of every colour)")
+
+
+def _entropy_end(data: bytes, position: int) -> int:
+    """Where the entropy-coded data starting at ``position`` ends: the next marker (0xFF not
+    followed by a stuffed 0, a restart marker or another 0xFF), or the end of ``data``."""
+    while (position := data.find(b"\xff", position)) != -1 and position + 1 < len(data):
+        following = data[position + 1]
+        if following != 0 and not 0xD0 <= following <= 0xD7 and following != 0xFF:
+            return position
+        position += 1
+    return len(data)
+
+
 def _check_tiff(data: bytes, name: str, probe) -> None:
     tags = probe.tag_v2
     offsets = tag_values(tags.get(273) or tags.get(324) or ())
@@ -145,6 +197,8 @@ def _check_bmp(data: bytes, name: str, size: tuple[int, int]) -> None:
         return  # an old OS/2 header: its decoder checks the length
     bits = int.from_bytes(data[28:30], "little")
     compression = int.from_bytes(data[30:34], "little")
+    if compression in (3, 6) and not any(data[54:66]):  # bit fields: the colour masks
+        raise ImageError(f"{name}: corrupt BMP (its colour masks select no bits)")
     needed = (size[0] * bits + 31) // 32 * 4 * size[1]
     ratio = 128 if compression in (1, 2) else 1
     if needed > ratio * len(data) + _CHUNK:
@@ -157,6 +211,7 @@ def _check_jpeg(data: bytes, name: str) -> None:
         colourspace = simplejpeg.decode_jpeg_header(data)[2]
     except Exception as exc:
         raise ImageError(f"{name}: corrupt JPEG ({reason(exc)})") from None
+    _check_progressive_scans(data, name)
     options = dict(colorspace="CMYK" if colourspace in ("CMYK", "YCCK") else "GRAY",
                    min_height=1, min_width=1)  # 1/8 scale: the whole scan, little memory
     try:
