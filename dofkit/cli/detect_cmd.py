@@ -10,11 +10,12 @@ import typer
 from ..batch import Task
 from ..errors import ParameterError
 from ..pipeline import PipelineSpec, RoiSettings
+from ..roi.regions import parse_threshold
 from . import options
 from .batch_run import execute, map_files, side_targets
 from .common import guarded, notice
 from .shared import Shared, shared_options
-from .focus_input import MapInput, parse_threshold, print_json
+from .focus_input import MapInput, print_json
 
 
 def read_detection_file(path: str):

@@ -15,10 +15,10 @@ from rich.text import Text
 from ..io import STDIO
 from ..pipeline import RoiSettings
 from ..render.styles import parse_setting
+from ..roi.regions import parse_threshold
 from . import options
 from .common import (console, error_line, guarded, notice, refuse_unused,
                      stdout_is_terminal)
-from .focus_input import parse_threshold
 
 
 class Mode(str, Enum):

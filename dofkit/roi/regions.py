@@ -99,6 +99,15 @@ def _otsu(focus: np.ndarray) -> float:
     return float(np.clip((split + 0.5) / 255.0, *OTSU_RANGE))
 
 
+def parse_threshold(text: str) -> float | str:
+    """A threshold given as text (a command-line option, a query parameter): the number it
+    writes, else the text itself; :func:`check_threshold` judges either."""
+    try:
+        return float(text)
+    except ValueError:
+        return text
+
+
 def check_threshold(threshold: float | str) -> float | None:
     """The level in (0, 1] of a numeric ``threshold``, None for ``"otsu"`` (any case);
     ParameterError naming ``threshold`` otherwise."""

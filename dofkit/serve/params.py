@@ -11,6 +11,7 @@ from fastapi import Query
 from ..focus import METHODS
 from ..pipeline import RoiSettings
 from ..render.styles import DEFAULT_STYLE, PARAMETERS, STYLES
+from ..roi.regions import parse_threshold
 
 MethodName = Literal[METHODS]  # type: ignore[valid-type]
 StyleName = Literal[tuple(STYLES)]  # type: ignore[valid-type]
@@ -64,15 +65,6 @@ PAD = Query(None, ge=0.0, le=10.0, **FINITE,
             "its size on every side (default 0; 0.15 for the regions detect on_rois runs on).")
 
 
-def _threshold(text: str) -> float | str:
-    """``threshold`` as :class:`~dofkit.pipeline.RoiSettings` takes it (which checks it and
-    names ``threshold``, not the CLI's ``--threshold``): a number, else the text."""
-    try:
-        return float(text)
-    except ValueError:
-        return text
-
-
 def roi_options(
     threshold: str = THRESHOLD, min_area: float = MIN_AREA, merge: float = MERGE,
     pad: Optional[float] = PAD,
@@ -86,7 +78,7 @@ def roi_options(
     """The options of ``dofkit roi``, as :class:`~dofkit.pipeline.RoiStep` arguments."""
     from ..roi import parse_aspect
 
-    regions = RoiSettings(_threshold(threshold), min_area, merge, pad, max_rois)
+    regions = RoiSettings(parse_threshold(threshold), min_area, merge, pad, max_rois)
     return dict(regions=regions, aspect=parse_aspect(aspect) if aspect is not None else None,
                 fraction=fraction)
 
@@ -105,5 +97,5 @@ def detect_options(
 ) -> tuple[str, dict]:
     """The options of ``dofkit detect`` (built-in detectors): the detector's name and the
     other :class:`~dofkit.pipeline.DetectStep` arguments."""
-    regions = RoiSettings(_threshold(threshold), min_area, merge, pad)
+    regions = RoiSettings(parse_threshold(threshold), min_area, merge, pad)
     return detector, dict(gate=gate, regions=regions, on_rois=on_rois, saliency=saliency)
