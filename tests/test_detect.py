@@ -157,6 +157,37 @@ def test_association_by_name_and_id():
         bare.for_image("x.png", only_input=False)
 
 
+def test_lookup_by_image_agrees_with_the_naming_rule_on_every_mix():
+    """The file's index (built for COCO files of thousands of images) answers as the rule
+    :func:`names_image` does, detection by detection, in file order."""
+    import random
+
+    from dofkit.detect.records import DetectionFile, names_image
+
+    rng = random.Random(0)
+    keys = [None, 42, 7, 0, "a.jpg", "a", "42", "b.png", "other/b.png", "dir/a.jpg", "zzz"]
+    inputs = ["a.jpg", "dir/a.jpg", "a", "42", "000042.png", "b.png", "x/b.png", "7.jpg",
+              "sub/42.jpg", "c.tif"]
+    for _ in range(500):
+        entries = [(rng.choice(keys), Detection((n, 0, n + 1, 1)))
+                   for n in range(rng.randint(1, 10))]
+        given, sources = DetectionFile("d.json", entries), rng.sample(inputs, rng.randint(1, 3))
+        only = len(sources) == 1
+        for source in sources:
+            if only and given.adopted_by(sources):
+                expected = [d for _, d in entries]
+            elif not only and any(key is None for key, _ in entries):
+                with pytest.raises(InputError, match="names no image"):
+                    given.for_image(source, only)
+                continue
+            else:
+                expected = [d for key, d in entries if key is None or names_image(key, source)]
+            assert given.for_image(source, only) == expected
+        assert given.unmatched(sources) == (0 if given.adopted_by(sources) else sum(
+            key is not None and not any(names_image(key, s) for s in sources)
+            for key, _ in entries))
+
+
 def test_json_lines_of_images_without_detections():
     """`dofkit detect --json` on two images where nothing was found, read back."""
     text = "\n".join(json.dumps({"image": name, "kept": [], "dropped": []})

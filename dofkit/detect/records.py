@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 from ..errors import InputError
@@ -38,7 +39,8 @@ MAX_DEPTH = 64
 @dataclass(frozen=True)
 class DetectionFile:
     """Detections read from one file: ``name`` (for messages) and every ``(image key or
-    None, Detection)`` pair in file order."""
+    None, Detection)`` pair in file order. Looking up an image's detections costs the size
+    of its answer, not of the file (a COCO results file holds thousands of images)."""
 
     name: str
     entries: list[tuple[object, Detection]]
@@ -46,30 +48,57 @@ class DetectionFile:
     def adopted_by(self, sources: list[str]) -> bool:
         """True when ``sources`` is one input that no detection names, while every detection
         names one same other image: they are then taken as that input's."""
-        keys = {key for key, _ in self.entries}
+        keys = self._keys
         return (len(sources) == 1 and len(keys) == 1 and None not in keys
                 and not names_image(next(iter(keys)), sources[0]))
 
     def for_image(self, source: str, only_input: bool) -> list[Detection]:
-        """The detections belonging to input ``source``; ``only_input`` when it is the sole
-        input (objects naming no image are then its own)."""
+        """The detections belonging to input ``source``, in file order; ``only_input`` when
+        it is the sole input (objects naming no image are then its own)."""
         if only_input and self.adopted_by([source]):
             return [detection for _, detection in self.entries]
-        found = []
-        for key, detection in self.entries:
-            if key is None and not only_input:
-                raise InputError(f"{self.name}: a detection names no image (give \"image\", "
-                                 "\"file_name\" or \"image_id\") and there are several inputs")
-            if key is None or names_image(key, source):
-                found.append(detection)
-        return found
+        unnamed = self._index.get(None, [])
+        if unnamed and not only_input:
+            raise InputError(f"{self.name}: a detection names no image (give \"image\", "
+                             "\"file_name\" or \"image_id\") and there are several inputs")
+        return [self.entries[i][1] for i in sorted(self._matching(source).union(unnamed))]
 
     def unmatched(self, sources: list[str]) -> int:
         """How many detections name none of ``sources`` (and are not adopted)."""
         if self.adopted_by(sources):
             return 0
-        return sum(key is not None and not any(names_image(key, s) for s in sources)
-                   for key, _ in self.entries)
+        matched = set().union(*(self._matching(source) for source in sources))
+        return len(self.entries) - len(self._index.get(None, [])) - len(matched)
+
+    def _matching(self, source: str) -> set[int]:
+        """Indices of the entries whose image key designates ``source`` (as
+        :func:`names_image` decides)."""
+        path = Path(source)
+        lookups = [("text", source), ("name", path.name), ("text", path.stem)]
+        if path.stem.isdigit():
+            lookups.append(("number", int(path.stem)))
+        return {i for lookup in lookups for i in self._index.get(lookup, ())}
+
+    @cached_property
+    def _keys(self) -> set:
+        """The distinct image keys (None for detections naming no image)."""
+        return {key for key, _ in self.entries}
+
+    @cached_property
+    def _index(self) -> dict:
+        """Entry indices by what their key matches: ``("number", n)`` for an image_id,
+        ``("text", key)`` and ``("name", file name)`` for a name, None for no key."""
+        index: dict = {}
+        for i, (key, _) in enumerate(self.entries):
+            if key is None:
+                lookups = [None]
+            elif isinstance(key, int) and not isinstance(key, bool):
+                lookups = [("number", key)]
+            else:
+                lookups = {("text", str(key)), ("name", Path(str(key)).name)}
+            for lookup in lookups:
+                index.setdefault(lookup, []).append(i)
+        return index
 
 
 def names_image(key: object, source: str) -> bool:
