@@ -214,6 +214,9 @@ def test_json_lines_of_images_without_detections():
     ('{"bbox": [0, 0, 9, 9]}\n{"bbox": [0, 0, 9, 9], "score": Infinity}\n',
      "d.json: line 2: Infinity is not a finite number"),
     ('[{"bbox": [0, 0, 9, 9], "score": -1e999}]', "-1e999 is not a finite number"),
+    ('[{"bbox": [0, 0, 9, 9], "bbox": [5, 5, 9, 9]}]', 'gives the key "bbox" twice'),
+    ('{"image": "a.png", "detections": [], "image": "b.png"}\n',
+     "d.json: an object gives the key \"image\" twice"),
     ('[{"bbox": [0, 0, 9, 9], "score": ' + "9" * 400 + "}]", "9+\\.\\.\\. is not a finite"),
     ('[{"bbox": [0, 0, 9, 9], "score": ' + "9" * 5000 + "}]", "9+\\.\\.\\. is not a finite"),
 ])

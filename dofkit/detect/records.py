@@ -149,8 +149,9 @@ def parse_detections(text: str, name: str) -> DetectionFile:
 
 def _load(text: str, where: str) -> object:
     """``json.loads(text)``, refusing numbers that cannot be written back as JSON or used
-    (NaN, Infinity, 1e999, an integer too long) and nesting deeper than :data:`MAX_DEPTH`:
-    InputError naming ``where``; JSONDecodeError for text that is not JSON."""
+    (NaN, Infinity, 1e999, an integer too long), an object giving one key twice (which value
+    is meant is unknown) and nesting deeper than :data:`MAX_DEPTH`: InputError naming
+    ``where``; JSONDecodeError for text that is not JSON."""
     def number(literal: str) -> int | float:
         try:
             value = float(literal) if any(c in literal for c in ".eEIN") else int(literal)
@@ -162,10 +163,20 @@ def _load(text: str, where: str) -> object:
         raise InputError(f"{where}: {shown} is not a finite number (detections take finite "
                          "numbers only)")
 
+    def unique_keys(pairs: list[tuple[str, object]]) -> dict:
+        document = dict(pairs)
+        if len(document) < len(pairs):
+            twice = next(key for i, (key, _) in enumerate(pairs)
+                         if key in (k for k, _ in pairs[:i]))
+            raise InputError(f"{where}: an object gives the key {json.dumps(twice)[:40]} twice "
+                             "(which value is meant is unknown)")
+        return document
+
     deep = InputError(f"{where}: nested too deeply (over {MAX_DEPTH} levels of arrays and "
                       "objects)")
     try:
-        whole = json.loads(text, parse_float=number, parse_int=number, parse_constant=number)
+        whole = json.loads(text, parse_float=number, parse_int=number, parse_constant=number,
+                           object_pairs_hook=unique_keys)
     except RecursionError:
         raise deep from None
     level = [whole]
