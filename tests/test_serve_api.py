@@ -229,6 +229,7 @@ def test_map_cache_is_bounded_and_least_recently_used():
 def test_accept_negotiation():
     offers = ("application/json", "image/png", "image/jpeg")
     assert choose(None, offers) == "application/json"
+    assert choose(",,,;;;", offers) == choose(" ", offers) == "application/json"  # no range
     assert choose("*/*", offers) == "application/json"
     assert choose("image/*", offers) == "image/png"
     assert choose("image/png;q=0.4, image/jpeg", offers) == "image/jpeg"

@@ -1,6 +1,7 @@
 """Choose a response type from the request's ``Accept`` header.
 
-A weight that is not a number from 0 to 1 (``q=abc``, ``q=nan``, ``q=inf``, ``q=-1``,
+A header listing no media range (empty, or only separators: ``,,,;;;``) asks for nothing in
+particular, as no header does. A weight that is not a number from 0 to 1 (``q=abc``, ``q=nan``, ``q=inf``, ``q=-1``,
 ``q=2``: RFC 9110 allows 0 to 1 only) counts as ``q=0``: that range is not acceptable."""
 
 from __future__ import annotations
@@ -51,17 +52,17 @@ def _quality(offer: str, ranges: list[tuple[str, float]]) -> float:
 
 
 def choose(accept: str | None, offers: tuple[str, ...]) -> str:
-    """The offer the client prefers (the first offer when there is no ``Accept``, or on a
-    tie); 406 when it accepts none of them.
+    """The offer the client prefers (the first offer when ``Accept`` lists no media range, or
+    on a tie); 406 when it accepts none of them.
 
     >>> choose("image/jpeg, image/png;q=0.5", ("image/png", "image/jpeg"))
     'image/jpeg'
     >>> choose("image/jpeg;q=nan, image/png;q=0.5", ("image/jpeg", "image/png"))
     'image/png'
     """
-    if not accept or not accept.strip():
+    ranges, malformed = _ranges(accept or "")
+    if not ranges:
         return offers[0]
-    ranges, malformed = _ranges(accept)
     scored = [(_quality(offer, ranges), -index, offer) for index, offer in enumerate(offers)]
     quality, _, offer = max(scored)
     if quality <= 0:
