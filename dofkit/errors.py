@@ -45,3 +45,13 @@ class ParameterError(DofkitError, ValueError):
 
 class ResourceError(DofkitError, RuntimeError):
     """Something dofkit needs is unavailable: weights, a GL context, a device, a detector file."""
+
+
+class InputInterrupted(KeyboardInterrupt):
+    """An interrupt (Ctrl-C, or SIGTERM turned into one) that came after some of an input's
+    outputs were written: ``status`` is that input's status record, listing them, so that a
+    batch can report them before it stops (it is still a KeyboardInterrupt)."""
+
+    def __init__(self, status: dict):
+        super().__init__()
+        self.status = status

@@ -213,6 +213,32 @@ def test_an_interrupted_jobs_run_still_reports_the_inputs_it_finished(tree, tmp_
     assert rest and sorted(reported) == written  # each written map reported, and only those
 
 
+def test_an_interrupt_between_two_writes_of_one_input_reports_the_first(tree, tmp_path,
+                                                                       monkeypatch):
+    """Ctrl-C after the stylised image is written and before its map is: the report lists
+    the written image (the run still stops with 130)."""
+    from dofkit.pipeline import runner
+
+    writes = []
+
+    def write_then_interrupt(*args, **kwargs):
+        if writes:
+            raise KeyboardInterrupt
+        writes.append(args[0])
+        return write_image(*args, **kwargs)
+
+    monkeypatch.setattr(runner, "write_image", write_then_interrupt)
+    report = tmp_path / "report.jsonl"
+    result = run("stylize", tree / "a.png", "-m", "analytic", "--backend", "cpu",
+                 "--out-dir", tmp_path / "out", "--save-map", tmp_path / "maps",
+                 "--report", report)
+    assert result.exit_code == 130, result.output
+    assert [Path(p).name for p in writes] == ["a.png"] and Path(writes[0]).is_file()
+    [record] = rows(report)
+    assert record["outputs"] == writes and not record["ok"]
+    assert "interrupted after writing" in record["error"]
+
+
 def test_a_killed_worker_fails_only_the_inputs_in_flight(half_sharp, tmp_path):
     import signal
 
@@ -238,7 +264,16 @@ def test_a_killed_worker_fails_only_the_inputs_in_flight(half_sharp, tmp_path):
                if "spawn_main" in " ".join(p.cmdline())]  # not the resource tracker
     assert len(workers) == 2
     workers[0].send_signal(signal.SIGKILL)
-    workers[0].wait(10)
+    # wait until it is dead without reaping it (psutil's wait() would): the pool's own
+    # waitpid must find it, or multiprocessing takes it for alive for ever and the broken
+    # pool's shutdown spins (an OOM kill in real use is never reaped by anyone else)
+    for _ in range(1000):
+        try:
+            if workers[0].status() == psutil.STATUS_ZOMBIE:
+                break
+        except psutil.NoSuchProcess:  # reaped by the pool already
+            break
+        time.sleep(0.01)
     reported += list(statuses)
     assert [s["input"] for s in reported] == [t.source for t in tasks]
     failed = [i for i, s in enumerate(reported) if not s["ok"]]

@@ -14,7 +14,7 @@ from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Iterable, Iterator
 
-from ..errors import ParameterError
+from ..errors import InputInterrupted, ParameterError
 from ..pipeline import PipelineSpec
 from ..signals import leave_signals_to_parent
 from .naming import Task
@@ -43,8 +43,13 @@ def _statuses(spec, tasks, jobs, guard, overwrite, quiet, notify) -> Iterator[di
         pipeline = spec.build(notify)
         try:
             for task in tasks:
-                yield pipeline.process(task.source, task.targets, map_path=task.map,
-                                       inputs=guard, overwrite=overwrite)
+                try:
+                    status = pipeline.process(task.source, task.targets, map_path=task.map,
+                                              inputs=guard, overwrite=overwrite)
+                except InputInterrupted as interrupt:  # report what it wrote, then stop
+                    yield interrupt.status
+                    raise
+                yield status
         finally:
             pipeline.close()
         return

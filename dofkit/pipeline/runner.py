@@ -15,7 +15,7 @@ from typing import Callable
 
 import numpy as np
 
-from ..errors import DofkitError, OutputError, ParameterError
+from ..errors import DofkitError, InputInterrupted, OutputError, ParameterError
 from ..focus import FocusEstimator, check_rgb
 from ..io import Picture, check_unit_range, open_image, read_focus_map, write_image
 from ..io.decode import pixel_limit
@@ -73,7 +73,8 @@ class Pipeline:
         Never raises for a bad input or output: returns the status record ``{"input",
         "outputs", "ok", "error", "seconds"}`` plus ``"result"`` (the consumer's record)
         when there is one. ``inputs`` are files the writes must never replace unless
-        ``overwrite``.
+        ``overwrite``. An interrupt after some outputs were written is raised as
+        :class:`~dofkit.errors.InputInterrupted` carrying the record of those (failed).
         """
         roles = getattr(self.consumer, "roles", ())
         if not isinstance(targets, dict) or not all(
@@ -110,6 +111,13 @@ class Pipeline:
         except Exception as exc:  # a bug must not end a batch; report it on one line
             status.update(ok=False, error=f"{source}: internal error ({type(exc).__name__}: "
                                           f"{reason(exc)})")
+        except KeyboardInterrupt:
+            if not written:
+                raise
+            status.update(ok=False, error=f"{source}: interrupted after writing "
+                                          f"{', '.join(written)}",
+                          seconds=round(time.perf_counter() - began, 4))
+            raise InputInterrupted(status) from None
         status["seconds"] = round(time.perf_counter() - began, 4)
         return status
 
