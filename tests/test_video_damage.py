@@ -204,3 +204,27 @@ def test_a_source_failing_at_once_leaves_nothing(clips, tmp_path):
         process(source, sink, lambda frame: frame.rgb)
     assert not isinstance(caught.value, SourceFailed) and not any(tmp_path.iterdir())
 
+
+
+def test_error_logs_of_videos_read_at_once_reach_each_and_settings_come_back():
+    """Two reads whose blocks open A, B and close A first (interleaved generators, or
+    threads): B still hears FFmpeg's errors, and the log settings are restored when the last
+    closes, not while B reads (PyAV's own captures hand messages to the last one opened and
+    drop the last one on any close)."""
+    import av.logging
+
+    from dofkit.video.ffmpeg_log import ffmpeg_errors
+
+    before = av.logging.get_level(), av.logging.get_skip_repeated()
+    first, second = ffmpeg_errors(), ffmpeg_errors()
+    a, b = first.__enter__(), second.__enter__()
+    av.logging.log(av.logging.ERROR, "h264", "one")
+    assert len(a) == len(b) == 1
+    first.__exit__(None, None, None)
+    assert av.logging.get_level() == av.logging.ERROR  # B still reads
+    av.logging.log(av.logging.ERROR, "h264", "two")
+    assert [message for _, _, message in b] == ["one", "two"]
+    b.clear()
+    assert not b
+    second.__exit__(None, None, None)
+    assert (av.logging.get_level(), av.logging.get_skip_repeated()) == before

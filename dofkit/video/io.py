@@ -30,7 +30,6 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 import av
-import av.logging
 import numpy as np
 
 from ..errors import ImageError, OutputError, ParameterError
@@ -38,6 +37,7 @@ from ..io import (STDIO, AtomicFile, check_output_path, max_pixels_default, open
                   write_image, write_stdout)
 from ..io.atomic import make_folder, os_reason
 from ..io.decode import check_pixel_count
+from .ffmpeg_log import Errors, ffmpeg_errors
 from .orientation import (UPRIGHT_STEPS, display_matrix, first_display_matrix, transposes,
                           upright_steps)
 
@@ -117,23 +117,6 @@ class Damage:
         more = f" and {len(self.spans) - 5} more" if len(self.spans) > 5 else ""
         return (f"damaged data: frames lost or concealed at {places}{more}; the output holds "
                 "the frames that decoded, at their times")
-
-
-@contextmanager
-def ffmpeg_errors() -> Iterator[list]:
-    """Within the block, the error messages FFmpeg logs (from any thread: decoders run on
-    threads of their own) are collected in the list yielded instead of being printed, each
-    one (PyAV drops a message that repeats the one before, maybe from an earlier file); the
-    log settings are put back at the end."""
-    level, skip = av.logging.get_level(), av.logging.get_skip_repeated()
-    av.logging.set_level(av.logging.ERROR)
-    av.logging.set_skip_repeated(False)
-    try:
-        with av.logging.Capture(local=False) as logs:
-            yield logs
-    finally:
-        av.logging.set_level(level)
-        av.logging.set_skip_repeated(skip)
 
 
 def is_sequence(path: str) -> bool:
@@ -299,7 +282,7 @@ class VideoSource(_Source):
         except av.FFmpegError as exc:
             raise ImageError(f"{self.name}: cannot decode ({_reason(exc)})") from None
 
-    def _decode(self, packet: av.Packet, errors: list) -> list[av.VideoFrame]:
+    def _decode(self, packet: av.Packet, errors: Errors) -> list[av.VideoFrame]:
         """The frames of ``packet``; a problem (the packet marked corrupt, data the decoder
         refuses, an error FFmpeg logged since the last call) is noted in the damage."""
         try:
@@ -312,7 +295,7 @@ class VideoSource(_Source):
             self._damage.problem()
         return decoded
 
-    def _frames(self, on_audio: AudioHandler | None, errors: list) -> Iterator[Frame]:
+    def _frames(self, on_audio: AudioHandler | None, errors: Errors) -> Iterator[Frame]:
         target = int((self._origin + self.start) * av.time_base)
         if self.start > 0 and _seek_lands(self.name, target, self.start + self._origin):
             self._container.seek(target, backward=True)  # else read from the start: slower
