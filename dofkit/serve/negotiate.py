@@ -1,8 +1,9 @@
 """Choose a response type from the request's ``Accept`` header.
 
 A header listing no media range (empty, or only separators: ``,,,;;;``) asks for nothing in
-particular, as no header does. A weight that is not a number from 0 to 1 (``q=abc``, ``q=nan``, ``q=inf``, ``q=-1``,
-``q=2``: RFC 9110 allows 0 to 1 only) counts as ``q=0``: that range is not acceptable."""
+particular, as no header does. A weight that is not a number from 0 to 1 (``q=abc``,
+``q=nan``, ``q=inf``, ``q=-1``, ``q=2``: RFC 9110 allows 0 to 1 only) counts as ``q=0``: that
+range is not acceptable."""
 
 from __future__ import annotations
 
