@@ -44,23 +44,35 @@ def _with_data(packet: av.Packet, data: bytes, stream) -> av.Packet:
     return other
 
 
-def test_a_frame_larger_than_announced_is_refused_before_it_is_converted(tmp_path,
-                                                                          monkeypatch):
-    converted = []
-    real = video_io._upright_rgb
+@pytest.mark.parametrize("side, said", [
+    (120, "frame size changes at 0.08 s (120x120, was 96x64)"),  # made, not converted
+    (2000, "cannot decode a frame (2000x2000 px, far larger than the 96x64 the stream "
+           "announces: refused before it is made)"),  # not even made by FFmpeg
+])
+def test_a_frame_larger_than_announced_is_refused_before_it_is_converted(tmp_path, monkeypatch,
+                                                                          side, said):
+    converted, made = [], []
+    real_convert, real_decode = video_io._upright_rgb, av.Packet.decode
 
-    def spy(decoded, name):
+    def convert(decoded, name):
         converted.append((decoded.width, decoded.height))
-        return real(decoded, name)
+        return real_convert(decoded, name)
 
-    monkeypatch.setattr(video_io, "_upright_rgb", spy)
-    source = make_png_bomb(tmp_path / "bomb.mov", 400)
+    def decode(packet):
+        frames = real_decode(packet)
+        made.extend((frame.width, frame.height) for frame in frames)
+        return frames
+
+    monkeypatch.setattr(video_io, "_upright_rgb", convert)
+    monkeypatch.setattr(av.Packet, "decode", decode)
+    source = make_png_bomb(tmp_path / "bomb.mov", side)
     result = run(source, tmp_path / "out.mp4", "--method", "analytic")
     assert result.exit_code == 1, result.output
     lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and "bomb.mov: frame size changes" in lines[0], lines
-    assert "(400x400, was 96x64)" in lines[0] and "the 1 frame before it is kept" in lines[0]
+    assert len(lines) == 1 and f"bomb.mov: {said}" in lines[0], lines
+    assert "the 1 frame before it is kept" in lines[0]
     assert converted == [(96, 64)]
+    assert ((side, side) in made) == (side == 120)
 
 
 def sample_aspect(path: Path) -> Fraction | None:

@@ -23,10 +23,16 @@ _SHARED: dict = {}
 
 class Errors:
     """The error messages FFmpeg logged since the block opened or since :meth:`clear`;
-    true when there is any."""
+    true when there is any. :attr:`last` is the latest since the block opened."""
 
     def __init__(self, logs: list):
         self._logs, self._seen = logs, len(logs)
+        self._opened = self._seen
+
+    @property
+    def last(self) -> str | None:
+        """The text of the latest message logged while the block is open, or None."""
+        return self._logs[-1][2].strip() if len(self._logs) > self._opened else None
 
     def __len__(self) -> int:
         return len(self._logs) - self._seen

@@ -38,8 +38,8 @@ from ..io import (STDIO, AtomicFile, check_output_path, max_pixels_default, open
 from ..io.atomic import make_folder, os_reason
 from ..io.decode import check_pixel_count
 from .ffmpeg_log import Errors, ffmpeg_errors
-from .orientation import (UPRIGHT_STEPS, display_matrix, first_display_matrix, transposes,
-                          upright_steps)
+from .orientation import (UPRIGHT_STEPS, bound_decoder, display_matrix, first_display_matrix,
+                          transposes, upright_steps)
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp")
 #: Video suffixes we write (all as H.264 with :data:`H264_OPTIONS`).
@@ -69,6 +69,8 @@ MAX_START = 1e9
 AVFMT_NOTIMESTAMPS = 0x80
 #: Sequence output written into a folder is named by this pattern.
 FOLDER_PATTERN = "%06d.png"
+#: FFmpeg's words for a frame over the decoder's bound (:func:`.orientation.bound_decoder`).
+_OVERSIZED = re.compile(r"Picture size (\d+x\d+) exceeds specified max pixel count")
 _PRINTF_FIELD = re.compile(r"%0?(\d*)d")
 
 
@@ -215,13 +217,15 @@ class VideoSource(_Source):
                              f"{context.name} data)")
         check_pixel_count(path, context.width, context.height, max_pixels_default(),
                           what="video frames", advice="DOFKIT_MAX_PIXELS")
+        self._announced = (context.width, context.height)  # as coded, before any turn
+        bound_decoder(self._video, *self._announced)
         self._video.thread_type = "AUTO"
         self.size = (context.width, context.height)
         self.aspect = Fraction(self._video.sample_aspect_ratio
                                or context.sample_aspect_ratio or 1)
         # PyAV cannot read the stream's display matrix, only a decoded frame's: one frame is
         # decoded from a second opening of the file (about the cost of opening it)
-        if transposes(upright_steps(first_display_matrix(path), path)):
+        if transposes(upright_steps(first_display_matrix(path, self.size), path)):
             self.size, self.aspect = (context.height, context.width), 1 / self.aspect
         self.rate = _frame_rate(self._container, self._video)
         if self.rate <= 0:
@@ -284,12 +288,22 @@ class VideoSource(_Source):
 
     def _decode(self, packet: av.Packet, errors: Errors) -> list[av.VideoFrame]:
         """The frames of ``packet``; a problem (the packet marked corrupt, data the decoder
-        refuses, an error FFmpeg logged since the last call) is noted in the damage."""
+        refuses, an error FFmpeg logged since the last call) is noted in the damage. A frame
+        the decoder will not make (larger than its bound: :func:`.orientation.bound_decoder`)
+        is an ImageError saying what FFmpeg said."""
         try:
             decoded = packet.decode()
         except av.InvalidDataError:
             decoded = []
             self._damage.problem()
+        except av.ArgumentError as exc:  # (with threads, a packet or two after the frame's)
+            said = errors.last or _reason(exc)
+            oversized = _OVERSIZED.match(said)
+            if oversized:
+                width, height = self._announced
+                said = (f"{oversized.group(1)} px, far larger than the {width}x{height} the "
+                        "stream announces: refused before it is made")
+            raise ImageError(f"{self.name}: cannot decode a frame ({said})") from None
         if errors or packet.is_corrupt:
             errors.clear()
             self._damage.problem()
