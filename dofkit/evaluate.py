@@ -17,17 +17,21 @@ IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp", ".webp")
 
 @dataclass(frozen=True)
 class Case:
-    """One evaluation item: the photo, its mask (255 = in focus) and, optionally, a given map."""
+    """One evaluation item: the photo, its mask (255 = in focus) and, optionally, a given map;
+    ``problem``: why the case cannot be scored (a partner missing), raised by :func:`evaluate`."""
 
     name: str
     image: Path
-    truth: Path
+    truth: Path | None
     map: Path | None = None
+    problem: str | None = None
 
 
 def find_cases(images: Path, truth: Path, maps: Path | None = None) -> list[Case]:
     """Pair every image in ``images`` with the mask of the same stem in ``truth`` (and the map
-    of the same stem in ``maps``); a missing partner is an ImageError naming it."""
+    of the same stem in ``maps``); suffixes in any case. A folder missing or holding no image is
+    an ImageError naming it; a missing or doubled partner is the ``problem`` of its case alone
+    (the others are still scored)."""
     images, truth = Path(images), Path(truth)
     maps = None if maps is None else Path(maps)
     for folder in (images, truth, maps):
@@ -36,37 +40,56 @@ def find_cases(images: Path, truth: Path, maps: Path | None = None) -> list[Case
     photos = sorted(p for p in images.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
     if not photos:
         raise ImageError(f"{images}: no images found")
+    masks, given = _by_stem(truth), _by_stem(maps) if maps is not None else {}
     cases = []
     for photo in photos:
-        mask = _by_stem(truth, photo.stem)
-        given = _by_stem(maps, photo.stem) if maps is not None else None
-        cases.append(Case(photo.stem, photo, mask, given))
+        mask, problem = _partner(truth, masks, photo.stem)
+        map_file = None
+        if maps is not None:
+            map_file, missing = _partner(maps, given, photo.stem)
+            problem = problem or missing
+        cases.append(Case(photo.stem, photo, mask, map_file, problem))
     return cases
 
 
-def _by_stem(folder: Path, stem: str) -> Path:
-    for suffix in IMAGE_SUFFIXES:
-        candidate = folder / f"{stem}{suffix}"
-        if candidate.exists():
-            return candidate
-    raise ImageError(f"{folder}: no file for '{stem}'")
+def _by_stem(folder: Path) -> dict[str, list[Path]]:
+    """The images of ``folder`` (by suffix, in any case), grouped by stem."""
+    found: dict[str, list[Path]] = {}
+    for path in sorted(folder.iterdir()):
+        if path.suffix.lower() in IMAGE_SUFFIXES:
+            found.setdefault(path.stem, []).append(path)
+    return found
+
+
+def _partner(folder: Path, found: dict[str, list[Path]], stem: str
+             ) -> tuple[Path | None, str | None]:
+    """The file of ``stem`` in ``folder`` (``found``: its :func:`_by_stem`), or None and why."""
+    files = found.get(stem, [])
+    if len(files) == 1:
+        return files[0], None
+    if not files:
+        return None, f"{folder}: no file for '{stem}'"
+    return None, f"{folder}: several files for '{stem}' ({', '.join(p.name for p in files)})"
 
 
 def evaluate(cases: list[Case], make_map: Callable[[np.ndarray], np.ndarray] | None = None
              ) -> Iterator[tuple[Case, dict[str, float]]]:
     """Yield (case, scores) per case. Maps come from ``case.map`` when given, else from
-    ``make_map(image)``. The mask is binarised at 128 (255 = in focus)."""
+    ``make_map(image)``. The mask is read as a map (grey; colour refused) and binarised at
+    0.5 (255 = in focus)."""
     for case in cases:
-        truth_picture = open_image(case.truth)
-        truth = truth_picture.rgb[:, :, 0] >= 0.5
+        if case.problem is not None:
+            raise ImageError(case.problem)
+        truth = read_focus_map(case.truth) >= 0.5
+        size = truth.shape[1], truth.shape[0]
         if case.map is not None:
-            focus = read_focus_map(case.map, size=truth_picture.size)
+            focus = read_focus_map(case.map, size=size)
         else:
             if make_map is None:
                 raise ParameterError(f"make_map is needed: {case.name} has no given map",
                                      "make_map")
             picture = open_image(case.image)
-            if picture.size != truth_picture.size:
+            if picture.size != size:
                 raise ImageError(f"{case.truth}: mask size differs from {case.image}")
             focus = make_map(picture.rgb)
         yield case, score(focus, truth)

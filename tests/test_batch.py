@@ -102,6 +102,18 @@ def test_name_template_and_collisions_refused_before_anything_runs(tree, tmp_pat
     assert result.exit_code == 2 and "refusing to overwrite an input" in result.stderr
 
 
+@pytest.mark.parametrize("template, error", [
+    ("{}.png", "no format or conversion"), ("{stem:x}.png", "no format or conversion"),
+    ("{stem!r}.png", "no format or conversion"),
+    ("{stem:>99999999999}.png", "no format or conversion"), ("", "template is empty")])
+def test_name_template_fields_are_plain_names(tree, tmp_path, template, error):
+    result = run("map", tree / "a.png", "-m", "analytic", "--out-dir", tmp_path / "m",
+                 "--name", template)
+    assert result.exit_code == 2, result.output
+    assert error in result.stderr and "internal error" not in result.stderr
+    assert not (tmp_path / "m").exists()
+
+
 def test_stylize_folder_one_output_per_good_image(tree, tmp_path):
     out = tmp_path / "styled"
     result = run("stylize", tree, "-r", "--out-dir", out, "-m", "analytic", "--backend", "cpu",

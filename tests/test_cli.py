@@ -215,6 +215,28 @@ def test_eval_missing_ground_truth(tmp_path):
     assert result.exit_code == 1 and "no file for 'a'" in result.stderr
 
 
+def test_eval_scores_the_others_when_a_mask_is_missing_doubled_or_in_colour(tmp_path):
+    images, gt, maps = (tmp_path / name for name in ("img", "gt", "maps"))
+    truth = np.zeros((8, 8), np.float32)
+    truth[:, :4] = 1.0
+    for stem in "abcde":
+        write_image(images / f"{stem}.png", np.zeros((8, 8, 3), np.float32))
+        write_image(maps / f"{stem}.png", truth)
+    write_image(gt / "a.png", truth)
+    write_image(gt / "c.png", np.dstack([truth, truth * 0, truth * 0]))  # red = in focus
+    write_image(gt / "d.png", truth)
+    write_image(gt / "d.jpg", truth)
+    write_image(gt / "e.PNG", truth)
+    result = runner.invoke(app, ["eval", "--images", str(images), "--gt", str(gt), "--maps",
+                                 str(maps), "--json"])
+    assert result.exit_code == 1
+    assert [row["image"] for row in json.loads(result.stdout)["images"]] == [
+        str(images / "a.png"), str(images / "e.png")]
+    assert "no file for 'b'" in result.stderr
+    assert "c.png: map is in colour" in result.stderr
+    assert "several files for 'd' (d.jpg, d.png)" in result.stderr
+
+
 @pytest.mark.skipif(not DBD.is_dir(), reason="shared dbd-real data not present")
 def test_eval_analytic_beats_baselines_on_dbd_real():
     """The issue's bar for the analytic method: MAE <= 0.18 and F05 >= 0.87 on dbd-real."""

@@ -215,6 +215,24 @@ def test_read_focus_map_checks_size(tmp_path):
         read_focus_map(tmp_path / "m.png", size=(7, 4))
 
 
+def test_read_focus_map_refuses_colour_reads_grey_stored_as_rgb(tmp_path):
+    """A rainbow view or a photo given as a map is an error, not its luminance; a grey map
+    stored as RGB (lossy WebP: channels a level apart) is read."""
+    from dofkit.view import rainbow
+
+    ramp = np.tile(np.linspace(0, 1, 16, dtype=np.float32), (12, 1))
+    write_image(tmp_path / "rainbow.png", rainbow(ramp))
+    save_pil(tmp_path / "photo.png", Image.fromarray(gradient_rgb()))
+    for name in ("rainbow.png", "photo.png"):
+        with pytest.raises(ImageError, match=f"{name}: map is in colour"):
+            read_focus_map(tmp_path / name)
+    grey = np.dstack([ramp] * 3)
+    save_pil(tmp_path / "grey.webp", Image.fromarray((grey * 255).round().astype(np.uint8)),
+             quality=80)
+    focus = read_focus_map(tmp_path / "grey.webp", size=(16, 12))
+    assert np.abs(focus - ramp).max() < 0.05
+
+
 def test_output_name_too_long_is_an_output_error(tmp_path):
     """A name the file system refuses is one OutputError naming it, not an OSError."""
     from dofkit.errors import OutputError

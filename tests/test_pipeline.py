@@ -80,6 +80,16 @@ def test_given_map_is_used_and_never_overwritten(pipeline, half_sharp, tmp_path)
     assert (tmp_path / "m.png").read_bytes() == before
 
 
+def test_pipeline_without_method_uses_given_maps_only(half_sharp):
+    picture = decode_image(encode_image(half_sharp[0], ".png"), "p")
+    roi = Pipeline(RoiStep(RoiSettings(0.5)), method=None, threads=1)
+    assert roi.estimator is None
+    assert len(roi.run(picture, half_sharp[1].astype(np.float32)).record["rois"]) == 1
+    with pytest.raises(ParameterError) as caught:
+        roi.run(picture)
+    assert caught.value.parameter == "focus"
+
+
 def test_roi_and_detect_records(half_sharp):
     picture = decode_image(encode_image(half_sharp[0], ".png"), "p")
     roi = Pipeline(RoiStep(RoiSettings(0.5), crops=True, overlay=True), method="analytic")

@@ -182,6 +182,23 @@ def test_cli_json_crops_and_overlay(photo_and_map, tmp_path):
     assert "2 regions" in result.stderr
 
 
+def test_cli_given_map_computes_none_and_refuses_network_options(photo_and_map, monkeypatch):
+    """With --map no network is loaded (the maps are read), and the options that set one are
+    refused, not silently dropped."""
+    import dofkit.pipeline.runner as runner_module
+
+    photo, focus = photo_and_map
+
+    def no_estimator(*args, **kwargs):
+        raise AssertionError("a focus estimator was made although --map gives the map")
+
+    monkeypatch.setattr(runner_module, "FocusEstimator", no_estimator)
+    result = runner.invoke(app, ["roi", str(photo), "--map", str(focus), "--json"])
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(app, ["roi", str(photo), "--map", str(focus), "--method", "paper"])
+    assert result.exit_code == 2 and "--method does nothing with --map" in result.stderr
+
+
 def test_cli_empty_map_exits_zero_with_no_roi(photo_and_map, tmp_path):
     photo, _ = photo_and_map
     empty = tmp_path / "empty.png"

@@ -31,11 +31,19 @@ class Task:
 
 
 def check_template(template: str) -> None:
-    """Refuse a ``--name`` template with unknown fields or path separators going up."""
+    """Refuse a ``--name`` template with unknown, empty or formatted fields (``{}``,
+    ``{stem!r}``, ``{stem:>9}``) or path separators going up, and an empty one."""
+    if not template:
+        raise ParameterError("name template is empty; e.g. '{stem}.png'", "name")
     try:
-        used = {name for _, name, _, _ in string.Formatter().parse(template) if name}
+        pieces = [piece for piece in string.Formatter().parse(template) if piece[1] is not None]
     except ValueError as exc:
         raise ParameterError(f"name template {template!r}: {exc}", "name") from None
+    for _, name, spec, conversion in pieces:
+        if not name or spec or conversion:
+            raise ParameterError(f"name template {template!r}: a field is a name in braces, "
+                                 "such as {stem}, with no format or conversion", "name")
+    used = {name for _, name, _, _ in pieces}
     unknown = used - set(TEMPLATE_FIELDS)
     if unknown:
         raise ParameterError(f"name template {template!r}: unknown field {{{sorted(unknown)[0]}}}"

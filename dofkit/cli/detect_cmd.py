@@ -15,7 +15,7 @@ from . import options
 from .batch_run import execute, map_files, side_targets
 from .common import guarded, notice
 from .shared import Shared, shared_options
-from .focus_input import MapInput, print_json
+from .focus_input import MapInput, focus_source, print_json
 
 
 def read_detection_file(path: str):
@@ -30,6 +30,7 @@ def read_detection_file(path: str):
 @guarded
 @shared_options
 def detect_command(
+    context: typer.Context,
     inputs: List[str] = typer.Argument(None, metavar="INPUT...", help="Images, folders or "
                                        "quoted globs ('-' = stdin)."),
     detector_name: Optional[str] = options.Detector,
@@ -81,7 +82,7 @@ def detect_command(
                                    "regions": regions, "on_rois": on_rois,
                                    "saliency": use_saliency, "overlay": overlay is not None,
                                    "single": len(paths) == 1},
-                        shared.focus())
+                        focus_source(context, shared, map_path))
     overlays = side_targets(batch, overlay, "--overlay",
                             stdout_taken_by="--json" if as_json else None)
     tasks = [Task(s.path, {} if drawn is None else {"overlay": drawn}, given_map)

@@ -7,6 +7,8 @@ import json
 
 import typer
 
+from .common import refuse_unused
+
 #: ``--map`` of the commands that take one or many inputs.
 MapInput = typer.Option(None, "--map", metavar="PATH", help="Use this focus map (white = in "
                         "focus) instead of computing one; for several inputs a folder of "
@@ -18,3 +20,14 @@ def print_json(document: dict) -> None:
     from ..io import write_stdout
 
     write_stdout((json.dumps(document) + "\n").encode("utf-8"))
+
+
+def focus_source(context: typer.Context, shared, map_path: str | None) -> dict:
+    """Pipeline focus keywords of a command taking ``--map``: the options' (``shared``, a
+    :class:`~dofkit.cli.batch_run.Shared`), or with ``--map`` no network (``method`` None, the
+    options that set one refused: nothing is computed)."""
+    if map_path is None:
+        return shared.focus()
+    refuse_unused(context, ("method", "device", "threads", "weights"),
+                  "with --map (the maps are read, not computed)")
+    return {"method": None, "max_pixels": shared.max_pixels}

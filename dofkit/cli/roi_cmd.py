@@ -15,7 +15,7 @@ from . import options
 from .batch_run import execute, map_files, side_targets
 from .common import guarded, notice, refuse_unused
 from .shared import Shared, shared_options
-from .focus_input import MapInput, print_json
+from .focus_input import MapInput, focus_source, print_json
 
 
 @guarded
@@ -61,7 +61,7 @@ def roi_command(
     regions = RoiSettings(parse_threshold(threshold), min_area, merge, pad, max_rois)
     spec = PipelineSpec("roi", {"regions": regions, "aspect": window, "fraction": fraction,
                                 "crops": crop_dir is not None, "overlay": overlay is not None},
-                        shared.focus())
+                        focus_source(context, shared, map_path))
     crops = (place(batch.sources, "{stem}-roi{{index}}", crop_dir, pattern=True) if crop_dir
              else [None] * len(batch.sources))
     tasks = []

@@ -14,13 +14,14 @@ from ..render.styles import parse_setting
 from . import options
 from .batch_run import execute, main_targets, map_files, side_targets
 from .common import guarded
-from .focus_input import MapInput
+from .focus_input import MapInput, focus_source
 from .shared import Shared, shared_options
 
 
 @guarded
 @shared_options
 def stylize_command(
+    context: typer.Context,
     inputs: List[str] = typer.Argument(None, metavar="INPUT... [OUT]",
                                        help="Images, folders or quoted globs ('-' = stdin); "
                                             "without --out-dir or -o: IN OUT."),
@@ -54,7 +55,7 @@ def stylize_command(
     maps = side_targets(batch, save_map, "--save-map", style=style.value)
     spec = PipelineSpec("stylize", {"style": style.value, "backend": backend.value,
                                     "settings": overrides, "with_map": save_map is not None},
-                        shared.focus())
+                        focus_source(context, shared, map_path))
     tasks = [Task(s.path, {"styled": t, **({"map": m} if m else {})}, given)
              for s, t, m, given in zip(batch.sources, targets, maps, map_files(batch, map_path))]
     execute(spec, tasks, batch, label="stylising", guard=shared.guard())

@@ -35,6 +35,9 @@ DEFAULT_MAX_PIXELS = 100_000_000
 #: Largest plausible file per pixel allowed (uncompressed 16-bit RGBA is 8 bytes) plus slack.
 _BYTES_PER_PIXEL = 8
 _SLACK_BYTES = 16 << 20
+#: Largest difference between the channels of a pixel of a grey map stored as RGB (lossy WebP
+#: moves them a level apart); a map whose channels differ more is in colour.
+_GREY_TOLERANCE = 8 / 255
 _PILLOW_MODES = {"1", "L", "LA", "La", "P", "PA", "RGB", "RGBA", "RGBa", "RGBX", "CMYK",
                  "YCbCr"}
 
@@ -362,14 +365,19 @@ def _unit(samples: np.ndarray, depth: int) -> np.ndarray:
 
 def read_focus_map(path: str | os.PathLike, size: tuple[int, int] | None = None, *,
                    max_pixels: int | None = None) -> np.ndarray:
-    """Read a focus map saved as an image (white = in focus, 8- or 16-bit; colour is reduced to
-    its luminance) -> float32 (H, W) in [0, 1]. With ``size`` = (width, height), a map of
-    another size is refused."""
+    """Read a focus map saved as an image (white = in focus, grey, 8- or 16-bit or float; grey
+    stored as RGB is read as its luminance) -> float32 (H, W) in [0, 1]. A colour picture (a
+    rainbow view, an overlay, a photo) is refused, as is, with ``size`` = (width, height), a
+    map of another size."""
     picture = open_image(path, max_pixels=max_pixels)
     if size is not None and picture.size != tuple(size):
         raise ImageError(
             f"{path}: map is {picture.size[0]}x{picture.size[1]} but the image is "
             f"{size[0]}x{size[1]}")
+    spread = float(np.max(picture.rgb.max(axis=2) - picture.rgb.min(axis=2)))
+    if spread > _GREY_TOLERANCE:
+        raise ImageError(f"{path}: map is in colour (a rainbow view, an overlay or a photo?); "
+                         "a focus map is grey, white = in focus (dofkit map writes one)")
     weights = np.array([0.2126, 0.7152, 0.0722], np.float32)
     return np.ascontiguousarray(picture.rgb @ weights, dtype=np.float32)
 

@@ -35,14 +35,15 @@ class Pipeline:
     consumer : a MapStep, StylizeStep, RoiStep or DetectStep (any callable
         ``(Picture, focus) -> Result``).
     method, device, threads, weights : the focus map (see :class:`dofkit.FocusEstimator`);
-        the network is loaded here, once.
+        the network is loaded here, once. ``method=None``: maps are always given (``focus``,
+        ``map_path``), never computed, and the others are unused.
     max_pixels : the pixel limit for inputs (default ``DOFKIT_MAX_PIXELS`` or 100 MP).
 
     In memory: :meth:`run` (image -> Result). On files: :meth:`process` (path -> written
     outputs and a status record).
     """
 
-    def __init__(self, consumer, *, method: str = "auto", device: str = "cpu",
+    def __init__(self, consumer, *, method: str | None = "auto", device: str = "cpu",
                  threads: int | None = None, weights: str | None = None,
                  max_pixels: int | None = None, notify: Callable[[str], None] = _warn):
         if not callable(consumer):
@@ -50,14 +51,17 @@ class Pipeline:
                                  f"DetectStep (a callable); got {consumer!r}", "consumer")
         self.consumer = consumer
         self.max_pixels = pixel_limit(max_pixels)
-        self.estimator = FocusEstimator(method, device=device, threads=threads,
-                                        weights=weights, notify=notify)
+        self.estimator = None if method is None else FocusEstimator(
+            method, device=device, threads=threads, weights=weights, notify=notify)
 
     def run(self, image: Picture | np.ndarray, focus: np.ndarray | None = None) -> Result:
         """The consumer's result for a decoded image: a :class:`dofkit.io.Picture` or float32
         RGB (H, W, 3) in [0, 1]. ``focus`` float32 (H, W) in [0, 1] is used when given, else
         computed. Nothing is written."""
         picture = image if isinstance(image, Picture) else Picture(image, None, 8, "image")
+        if focus is None and self.estimator is None:
+            raise ParameterError("focus is needed: this pipeline computes no maps "
+                                 "(method=None)", "focus")
         if focus is None:
             focus = self.estimator(picture.rgb)
         else:
