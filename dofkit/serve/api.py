@@ -86,8 +86,8 @@ async def _run(request: Request, media: str, job, *args) -> Response:
     finally:
         gone.cancel()
         work.cancel()  # nothing happens to a finished job
-    if work.cancelled():
-        return Response(status_code=CLIENT_GONE)
+    if not work.done() or work.cancelled():  # the client left first (a cancelled task is
+        return Response(status_code=CLIENT_GONE)  # done only once the loop has run it)
     result = work.result()
     headers = {"Server-Timing": timer.header()}
     if media == "application/json":
