@@ -143,6 +143,23 @@ def test_shipped_weights_load_and_are_small():
     assert FocusEstimator("auto").method == expected
 
 
+@pytest.mark.parametrize("beats", [False, True])
+def test_auto_takes_given_weights_only_when_their_manifest_says_they_beat_analytic(tmp_path,
+                                                                                 beats):
+    import json
+    import shutil
+
+    weights = tmp_path / "mine.safetensors"
+    shutil.copyfile(default_weights(), weights)
+    manifest = json.loads(default_weights().with_suffix(".json").read_text())
+    weights.with_suffix(".json").write_text(json.dumps({**manifest, "beats_analytic": beats}))
+    notices = []
+    assert FocusEstimator("auto", weights=weights, notify=notices.append).method == (
+        "srcnn" if beats else "analytic")
+    assert bool(notices) != beats and all("mine.safetensors" in n for n in notices)
+    assert FocusEstimator("srcnn", weights=weights).method == "srcnn"
+
+
 def test_shipped_network_separates_sharp_from_blurred(half_sharp):
     image, _ = half_sharp
     focus = FocusEstimator("srcnn")(image)

@@ -5,10 +5,10 @@ Methods
 ``paper``     eq. 3 of the paper as read (:mod:`.paper`), numpy/OpenCV only.
 ``analytic``  our refined analytic map (:mod:`.analytic`), numpy/OpenCV only.
 ``srcnn``     the trained network shipped in ``pretrained/`` (:mod:`.srcnn`, imports torch).
-``auto``      ``srcnn`` when the shipped weights load and their manifest records that the
-              network beat the analytic map on every validation source
+``auto``      ``srcnn`` when the weights (shipped, or given) load and their manifest
+              records that the network beat the analytic map on every validation source
               (``beats_analytic``); else ``analytic`` (with a one-line notice when the
-              weights do not load).
+              shipped weights do not load, or when given ones did not beat it).
 
 A :class:`FocusEstimator` holds the heavy state (the network) and is meant to be made once and
 called on many images or frames; :func:`focus_map` keeps one per setting for casual use.
@@ -58,7 +58,8 @@ class FocusEstimator:
     threads : torch intra-op threads for the network (1 to :data:`MAX_THREADS`), or None
         for torch's default.
     weights : path to other safetensors weights for the network, or None for the shipped ones;
-        weights given that do not load raise :class:`ResourceError`, even with ``auto``.
+        weights given that do not load raise :class:`ResourceError`, even with ``auto``, and
+        with ``auto`` they are used only if their manifest says they beat the analytic map.
     notify : called with a one-line notice when ``auto`` falls back to ``analytic``.
     """
 
@@ -83,8 +84,11 @@ class FocusEstimator:
             return "paper", paper_focus
         if method == "analytic":
             return "analytic", analytic_focus
-        if method == "auto" and weights is None and device == "cpu" \
-                and not _shipped_network_preferred():
+        if method == "auto" and device == "cpu" and not _network_preferred(weights):
+            if weights is not None:
+                notify(f"{weights}: its manifest does not say it beats the analytic map on "
+                       "every validation source; auto uses the analytic map (method srcnn "
+                       "uses the weights anyway)")
             return "analytic", analytic_focus
         try:
             from .srcnn import SrcnnPredictor
@@ -119,12 +123,16 @@ def check_threads(threads: int | None) -> None:
                              f"None); got {threads!r}", "threads")
 
 
-def _shipped_network_preferred() -> bool:
-    """Whether the shipped manifest says the network beat the analytic map on every
-    validation source (read without importing torch; an unreadable manifest says yes, so
-    that loading the weights reports the problem)."""
+def _network_preferred(weights: str | os.PathLike | None) -> bool:
+    """Whether the manifest of ``weights`` (None: the shipped ones) says the network beat the
+    analytic map on every validation source (read without importing torch; an unreadable
+    manifest says yes, so that loading the weights reports the problem)."""
+    path = manifest_path(weights) if weights is not None else (
+        resource_dir("pretrained") / "focus-net.json")
     try:
-        manifest = json.loads((resource_dir("pretrained") / "focus-net.json").read_text())
+        if not path.is_file():  # a FIFO would be read for ever: loading says what is wrong
+            return True
+        manifest = json.loads(path.read_text())
     except (OSError, ValueError):
         return True
     return bool(manifest.get("beats_analytic", False)) if isinstance(manifest, dict) else True
