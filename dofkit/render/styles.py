@@ -75,7 +75,9 @@ PARAMETERS: dict[str, Parameter] = {p.name: p for p in (
     Parameter("edge_sigma", 0.3, 8, "line scale: inner DoG sigma in px"),
     Parameter("flow_sigma", 0, 8, "smoothing of the lines along the edge flow, px (coherence)"),
     Parameter("edge_tau", 0.5, 1, "DoG weight of the wide blur (nearer 1 = more lines)"),
-    Parameter("edge_threshold", -0.5, 0.5, "XDoG threshold, lightness / 100 (higher = more lines)"),
+    Parameter("edge_threshold", -0.5, 0.5, "XDoG threshold, lightness / 100 (higher = more "
+              "lines); with edge_tau near 1, about -0.1 (almost none) to 0.05 (heavy): flat "
+              "areas turn to ink above (1 - edge_tau) x lightness / 100"),
     Parameter("edge_sharpness", 1, 1000, "XDoG steepness: higher = crisper lines"),
     Parameter("edge_strength", 0, 1, "line opacity where focus = 1"),
     Parameter("background_edges", 0, 1, "line opacity where focus = 0"),
