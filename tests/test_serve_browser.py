@@ -121,6 +121,37 @@ def test_a_bad_photo_clears_old_results_and_the_recipe_is_one_safe_shell_line(ba
     assert not errors
 
 
+def test_the_preview_is_styled_as_the_full_photo_will_be(base_url, tmp_path):
+    """Style settings in px follow the preview's reduction (a 2048-px photo is previewed at
+    1024 px: half the radii, twice the gradient per px), so the preview looks as the
+    download will; the download itself gets the settings as set."""
+    from urllib.parse import parse_qs, urlparse
+
+    import cv2
+
+    from dofkit.io import open_image, write_image
+
+    large = tmp_path / "large.jpg"
+    write_image(large, cv2.resize(open_image(SAMPLE).rgb, (2048, 1366)))
+    stylised, errors = [], []
+    with browser_page(errors=errors) as page:
+        page.on("request", lambda request: stylised.append(parse_qs(urlparse(request.url).query))
+                if "/v1/stylize" in request.url else None)
+        page.goto(f"{base_url}/")
+        page.wait_for_selector("#params input[type=range]")
+        page.set_input_files("#file", str(large))
+        page.wait_for_selector("#result-frame.loaded:not(.busy)", timeout=60_000)
+        preview = {name: float(value[0]) for name, value in stylised[-1].items()
+                   if name in ("radius", "feather", "toon_gradient", "edge_sigma", "levels")}
+        assert preview == {"radius": 2.0, "feather": 1.5, "toon_gradient": 4.0,
+                           "edge_sigma": 0.5, "levels": 8.0}  # the toon preset's, rescaled
+        with page.expect_download(timeout=120_000):
+            page.click("#download-result")
+        full = stylised[-1]
+        assert (full["radius"], full["feather"], full["toon_gradient"]) == (["4"], ["3"], ["2"])
+    assert not errors
+
+
 def test_a_photo_the_browser_cannot_show_is_not_a_broken_picture(base_url, tmp_path):
     """A TIFF (offered by the drop zone) is read by the server, not by the browser: the photo
     panel says so instead of showing a broken image, the panels take the map's shape, and

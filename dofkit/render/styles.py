@@ -14,13 +14,17 @@ from ..errors import ParameterError
 
 @dataclass(frozen=True)
 class Parameter:
-    """One stylisation setting: accepted closed range ``[low, high]`` and its meaning."""
+    """One stylisation setting: accepted closed range ``[low, high]`` and its meaning.
+    ``pixel_power``: how the value follows a resize of the image by a factor s, to give the
+    same look: times ``s ** pixel_power`` (1: a length in px, -1: an amount per px, 0: no
+    unit of length)."""
 
     name: str
     low: float
     high: float
     help: str
     integer: bool = False
+    pixel_power: int = 0
 
     def check(self, value) -> float | int:
         """``value`` (an int or float, numpy's too, or a 0-d numpy array of one; not a bool,
@@ -52,9 +56,11 @@ class Parameter:
 
 
 PARAMETERS: dict[str, Parameter] = {p.name: p for p in (
-    Parameter("feather", 0, 64, "Gaussian sigma in px that softens the focus map's boundaries"),
-    Parameter("radius", 0, 16, "smoothing sigma in px where focus = 0 (abstraction strength)"),
-    Parameter("subject_radius", 0, 16, "smoothing sigma in px where focus = 1"),
+    Parameter("feather", 0, 64, "Gaussian sigma in px that softens the focus map's boundaries",
+              pixel_power=1),
+    Parameter("radius", 0, 16, "smoothing sigma in px where focus = 0 (abstraction strength)",
+              pixel_power=1),
+    Parameter("subject_radius", 0, 16, "smoothing sigma in px where focus = 1", pixel_power=1),
     Parameter("iterations", 0, 8, "rounds of bilateral smoothing across, then along edges, of "
               "the background (the subject gets one)", integer=True),
     Parameter("range_sigma", 0.5, 100, "colour tolerance of the smoothing of the subject, in "
@@ -67,13 +73,15 @@ PARAMETERS: dict[str, Parameter] = {p.name: p for p in (
               "and focus 1 (0.1 soft, 20 hard); a quarter in flat areas, and a quarter where "
               "focus = 0"),
     Parameter("toon_gradient", 0.1, 50, "lightness gradient, L units per px, at which the toon "
-              "steps reach full steepness"),
-    Parameter("flow_smoothing", 0, 4, "smoothing of the toon steps along the edge flow, px"),
+              "steps reach full steepness", pixel_power=-1),
+    Parameter("flow_smoothing", 0, 4, "smoothing of the toon steps along the edge flow, px",
+              pixel_power=1),
     Parameter("saturation", 0, 3, "chroma gain everywhere"),
     Parameter("desaturate", 0, 1, "share of chroma removed where focus = 0"),
     Parameter("fade", 0, 1, "fade to white where focus = 0"),
-    Parameter("edge_sigma", 0.3, 8, "line scale: inner DoG sigma in px"),
-    Parameter("flow_sigma", 0, 8, "smoothing of the lines along the edge flow, px (coherence)"),
+    Parameter("edge_sigma", 0.3, 8, "line scale: inner DoG sigma in px", pixel_power=1),
+    Parameter("flow_sigma", 0, 8, "smoothing of the lines along the edge flow, px (coherence)",
+              pixel_power=1),
     Parameter("edge_tau", 0.5, 1, "DoG weight of the wide blur (nearer 1 = more lines)"),
     Parameter("edge_threshold", -0.5, 0.5, "XDoG threshold, lightness / 100 (higher = more "
               "lines); with edge_tau near 1, about -0.1 (almost none) to 0.05 (heavy): flat "

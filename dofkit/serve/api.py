@@ -178,4 +178,5 @@ async def styles() -> dict:
     """What the page builds its controls from (``dofkit.render.PARAMETERS`` and ``STYLES``)."""
     return {"default": DEFAULT_STYLE, "styles": STYLES, "methods": list(METHODS),
             "parameters": [{"name": p.name, "low": p.low, "high": p.high, "help": p.help,
-                            "integer": p.integer} for p in PARAMETERS.values()]}
+                            "integer": p.integer, "pixel_power": p.pixel_power}
+                           for p in PARAMETERS.values()]}

@@ -4,7 +4,7 @@
 
 const $ = (id) => document.getElementById(id);
 const state = {
-  original: null, name: "", preview: null, size: null, styles: null, params: {},
+  original: null, name: "", preview: null, size: null, scale: 1, styles: null, params: {},
   view: "grey", urls: {}, styleBusy: false, styleAgain: false, timer: 0, generation: 0, latest: {},
 };
 
@@ -71,9 +71,14 @@ async function api(path, params, body, accept) {
 }
 
 // ---------- controls ----------
-function styleValues() {
+function styleValues(scale = 1) {
+  // The settings, for the photo resized by `scale`: lengths in px (and amounts per px) follow
+  // the resize (pixel_power), so that the preview looks as the full-resolution result will.
   const values = {};
-  for (const p of state.styles.parameters) values[p.name] = state.params[p.name];
+  for (const p of state.styles.parameters) {
+    const value = state.params[p.name] * scale ** p.pixel_power;
+    values[p.name] = p.pixel_power ? +Math.min(p.high, Math.max(p.low, value)).toPrecision(4) : value;
+  }
   return values;
 }
 
@@ -157,6 +162,7 @@ async function choosePhoto(blob, name) {
   state.name = name;
   state.preview = made.preview;
   state.size = made.size;
+  state.scale = made.full ? made.size.width / made.full.width : 1; // preview px per photo px
   $("download-status").textContent = "";
   if (made.size) {
     show($("photo"), made.preview);
@@ -276,7 +282,7 @@ async function refreshStyle() {
   const generation = state.generation;
   const started = performance.now();
   try {
-    const params = { style: $("style").value, method: $("method").value, ...styleValues() };
+    const params = { style: $("style").value, method: $("method").value, ...styleValues(state.scale) };
     showRecipe();
     const response = await api("v1/stylize", params, state.preview, "image/jpeg");
     const blob = await response.blob();
