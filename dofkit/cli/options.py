@@ -26,7 +26,8 @@ Weights = typer.Option(None, "--weights", dir_okay=False, metavar="FILE",
                             "the shipped ones, e.g. from `dofkit train --export`.")
 MaxPixels = typer.Option(None, "--max-pixels", min=1,
                          help="Refuse images with more pixels (default 100 MP).")
-Overwrite = typer.Option(False, "--overwrite", help="Allow replacing an input file.")
+Overwrite = typer.Option(False, "--overwrite", help="Allow replacing a file the command "
+                         "reads (an input, a --map), or the existing OUT of the IN OUT form.")
 Output = typer.Option(None, "--output", "-o", metavar="FILE", help="Output file for one input "
                       "('-' = PNG on stdout).")
 OutDir: Optional[Path] = typer.Option(None, "--out-dir", file_okay=False,
