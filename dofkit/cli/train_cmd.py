@@ -16,10 +16,11 @@ from .common import console, guarded
 
 @guarded
 def train_command(
-    masked: List[Path] = typer.Option([], "--masked", help="Folder with img/ + mask/ "
-                                      "(255 = object); repeatable."),
-    sharp: List[Path] = typer.Option([], "--sharp", help="Folder of photos sharp all over; "
-                                     "repeatable."),
+    masked: List[Path] = typer.Option([], "--masked", metavar="DIR", help="Folder with img/ + "
+                                      "mask/ (255 = object); repeat the option for each "
+                                      "folder."),
+    sharp: List[Path] = typer.Option([], "--sharp", metavar="DIR", help="Folder of photos sharp "
+                                     "all over; repeat the option for each folder."),
     steps: int = typer.Option(4000, "--steps", min=1, help="Training iterations (the shipped "
                               "recipe: 4000)."),
     batch: int = typer.Option(8, "--batch", min=1, help="Patches per iteration."),
@@ -48,8 +49,8 @@ def train_command(
                                           "(.safetensors) and manifest (.json) here."),
     experiment: Optional[str] = typer.Option(None, "--experiment", help="'paper': plain SRCNN "
                                              "on --photos, target W vs W x I."),
-    photos: List[Path] = typer.Option([], "--photos", help="Photo folders for --experiment; "
-                                      "repeatable."),
+    photos: List[Path] = typer.Option([], "--photos", metavar="DIR", help="Photo folder for "
+                                      "--experiment; repeat the option for each folder."),
     count: int = typer.Option(425, "--count", min=1, help="Photos used by --experiment."),
     out_dir: Path = typer.Option(Path("docs"), "--out-dir", help="Where --experiment writes "
                                  "its report and plot."),
