@@ -35,8 +35,9 @@ def detect_command(
                                        "quoted globs ('-' = stdin)."),
     detector_name: Optional[str] = options.Detector,
     detections_path: Optional[str] = typer.Option(
-        None, "--detections", metavar="FILE", help="Gate these detections instead (JSON: COCO "
-        "results or xyxy boxes; '-' = stdin). See docs/roi-detect.md."),
+        None, "--detections", metavar="FILE", help="Gate these detections instead: JSON objects "
+        "with \"bbox\": [x, y, w, h] (a COCO results array) or \"xyxy\": [x1, y1, x2, y2], "
+        "in px, as an array or one per line; '-' = stdin. See docs/roi-detect.md."),
     gate: float = options.Gate,
     threshold: str = options.Threshold,
     on_rois: bool = options.OnRois,

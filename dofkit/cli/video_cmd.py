@@ -173,7 +173,7 @@ def video_command(
         notice(f"interrupted after {frames}{where}{kept}")
         raise typer.Exit(130)
     if not quiet:
-        notice(f"{frames}{where} ({rate:.1f} frames/s, {maps.computed} fresh "
+        notice(f"{frames}{where} (processed at {rate:.1f} frames/s; {maps.computed} fresh "
                f"map{'s' * (maps.computed != 1)})")
     _report_problems(source, outcome)
 
