@@ -39,7 +39,10 @@ def find_cases(images: Path, truth: Path, maps: Path | None = None) -> list[Case
             raise ImageError(f"{folder}: not a folder")
     photos = sorted(p for p in images.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
     if not photos:
-        raise ImageError(f"{images}: no images found")
+        dataset = (images / "img").is_dir() and (images / "gt").is_dir()
+        hint = " (it holds a dataset: its img/ and gt/ are the photos and masks)" if dataset \
+            else ""
+        raise ImageError(f"{images}: no images found{hint}")
     masks, given = _by_stem(truth), _by_stem(maps) if maps is not None else {}
     cases = []
     for photo in photos:

@@ -213,6 +213,10 @@ def test_eval_missing_ground_truth(tmp_path):
     result = runner.invoke(app, ["eval", "--images", str(tmp_path / "img"), "--gt",
                                  str(tmp_path / "gt"), "-m", "analytic"])
     assert result.exit_code == 1 and "no file for 'a'" in result.stderr
+    given_the_dataset = runner.invoke(app, ["eval", "--images", str(tmp_path), "--gt",
+                                            str(tmp_path), "-m", "analytic"])
+    assert given_the_dataset.exit_code == 1
+    assert "no images found (it holds a dataset: its img/ and gt/" in given_the_dataset.stderr
 
 
 def test_eval_scores_the_others_when_a_mask_is_missing_doubled_or_in_colour(tmp_path):
