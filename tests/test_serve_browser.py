@@ -152,6 +152,34 @@ def test_the_preview_is_styled_as_the_full_photo_will_be(base_url, tmp_path):
     assert not errors
 
 
+def test_on_a_phone_the_result_stays_in_sight_while_settings_move(base_url, tmp_path):
+    """Stacked panels: the settings are far below the result; while they are on screen a
+    thumbnail of the result is in a corner, follows each new result and brings it back."""
+    errors = []
+    with browser_page(390, 844, errors=errors) as page:
+        show_sample(page, base_url)
+        peek = page.locator("#peek")
+        page.locator("#result").scroll_into_view_if_needed()
+        sync_api.expect(peek).to_be_hidden()  # the result itself is in sight
+        page.locator("#param-radius").scroll_into_view_if_needed()
+        sync_api.expect(peek).to_be_visible()
+        before = page.get_attribute("#result", "src")
+        page.locator("#param-radius").fill("9")
+        sync_api.expect(page.locator("#result")).not_to_have_attribute("src", before,
+                                                                       timeout=60_000)
+        assert peek.get_attribute("src") == page.get_attribute("#result", "src")
+        box = peek.bounding_box()
+        assert box["x"] + box["width"] <= 390 and box["y"] + box["height"] <= 844
+        page.screenshot(path=str(tmp_path / "phone.png"))
+        peek.click()
+        sync_api.expect(peek).to_be_hidden()
+    with browser_page(errors=errors) as page:  # side by side: never shown
+        show_sample(page, base_url)
+        page.locator("#param-radius").scroll_into_view_if_needed()
+        assert not page.locator("#peek").is_visible()
+    assert not errors
+
+
 def test_a_photo_the_browser_cannot_show_is_not_a_broken_picture(base_url, tmp_path):
     """A TIFF (offered by the drop zone) is read by the server, not by the browser: the photo
     panel says so instead of showing a broken image, the panels take the map's shape, and

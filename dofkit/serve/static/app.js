@@ -222,6 +222,7 @@ function fitFrames(size) {
 function clearResults() {
   // The photo could not be used: neither it nor an earlier photo's map, boxes or result stay.
   for (const id of ["photo", "map", "result"]) unshow(id);
+  $("peek").removeAttribute("src");
   $("photo-frame").querySelector(".empty").textContent = "Pick a sample or drop a photo";
   $("boxes").textContent = "";
   $("map-timing").textContent = $("result-timing").textContent = "";
@@ -288,6 +289,7 @@ async function refreshStyle() {
     const blob = await response.blob();
     if (generation === state.generation) {
       show($("result"), blob);
+      $("peek").src = $("result").src;
       showTiming("result-timing", response, started);
     }
   } catch (error) {
@@ -437,6 +439,11 @@ function wire() {
   $("copy").addEventListener("click", () => navigator.clipboard.writeText($("curl").textContent)
     .then(() => { $("copy").textContent = "Copied"; setTimeout(() => { $("copy").textContent = "Copy"; }, 1500); }));
   window.addEventListener("resize", placeBoxes);
+  // Stacked panels (a narrow screen): while the result is scrolled out of sight (settings
+  // being moved), a thumbnail of it stays in a corner; a tap brings the result back.
+  new IntersectionObserver(([seen]) => $("peek").classList.toggle("away", !seen.isIntersecting))
+    .observe($("result-frame"));
+  $("peek").addEventListener("click", () => $("result-frame").scrollIntoView({ block: "center" }));
 }
 
 async function start() {
