@@ -40,8 +40,8 @@ FromList = typer.Option(None, "--from", metavar="LIST",
                         help="Also read input paths from this file, one a line ('-' = stdin).")
 Name = typer.Option(None, "--name", metavar="TEMPLATE",
                     help="Output name under --out-dir (sub-folders of the input mirrored): "
-                         "{stem}, {name}, {parent}, {style}; default {stem}.png. A "
-                         "--save-map folder takes the same names.")
+                         "{stem}, {name}, {parent}, and for stylize {style} (a --save-map "
+                         "folder takes the same names); default {stem}.png.")
 SkipExisting = typer.Option(False, "--skip-existing",
                             help="Skip inputs whose outputs all exist (resume a run).")
 Report = typer.Option(None, "--report", metavar="FILE.jsonl",
