@@ -106,6 +106,7 @@ def test_a_bad_photo_clears_old_results_and_the_recipe_is_one_safe_shell_line(ba
                                                                 timeout=60_000)
         for frame in ("#photo-frame", "#map-frame", "#result-frame"):
             sync_api.expect(page.locator(frame)).not_to_have_class(re.compile(r"\bloaded\b"))
+        assert page.locator("#photo-info").inner_text() == ""  # no caption over empty panels
         assert page.locator("#download-result").is_disabled()
         assert "coffee" not in page.locator("#curl").inner_text()
 

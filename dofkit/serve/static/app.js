@@ -225,7 +225,7 @@ function clearResults() {
   $("peek").removeAttribute("src");
   $("photo-frame").querySelector(".empty").textContent = "Pick a sample or drop a photo";
   $("boxes").textContent = "";
-  $("map-timing").textContent = $("result-timing").textContent = "";
+  for (const id of ["photo-info", "photo-timing", "map-timing", "result-timing"]) $(id).textContent = "";
   $("download-result").disabled = $("download-map").disabled = true;
   $("curl").textContent = "Pick a photo to see the request.";
   state.preview = null;
