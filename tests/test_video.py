@@ -585,7 +585,7 @@ def test_bad_inputs(tmp_path):
     ("out.mp4", ("--start", "nan"), "--start must be a finite number of seconds >= 0", 2),
     ("out.mp4", ("--duration", "inf"), "--duration must be a finite number of seconds > 0", 2),
     ("out.jsonl", ("--mode", "roi", "--pad", "inf"), "--pad must be in [0, 100]", 2),
-    ("out.mp4", ("--start", "5"), "no video frames", 1),
+    ("out.mp4", ("--start", "5"), "no video frames to process from 5 s on (it ends at ", 1),
 ])
 def test_bad_outputs_and_options(clip, tmp_path, target, args, message, code):
     result = run(clip, tmp_path / target if target != "-" else "-", "--method", "analytic",

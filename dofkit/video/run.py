@@ -82,7 +82,7 @@ def process(source, sink, work: Callable[..., object], *,
         if failed:
             raise failed[0]
         if not sink.written:
-            raise ImageError(f"{source.name}: no video frames to process")
+            raise ImageError(f"{source.name}: no video frames to process{_from_start(source)}")
     except SourceFailed:
         raise
     except BaseException:
@@ -95,6 +95,15 @@ def process(source, sink, work: Callable[..., object], *,
                    expected=getattr(source, "count", None), last=last, end=end,
                    interval=None if end is None else float(1 / source.rate),
                    damage=getattr(source, "damage", None))
+
+
+def _from_start(source) -> str:
+    """Where a source started, for the line saying it gave no frame: '' from its beginning,
+    else ' from S s on' and, when known, where it ends."""
+    start, end = getattr(source, "start", 0), getattr(source, "end", None)
+    if not start:
+        return ""
+    return f" from {start:g} s on" + (f" (it ends at {end:.2f} s)" if end is not None else "")
 
 
 class SourceFailed(ImageError):
