@@ -84,7 +84,7 @@ def roi_command(
             rois = record["rois"]
             boxes = ", ".join(f"[{' '.join(map(str, r['bbox']))}] {r['score']:.2f}" for r in rois)
             notice(f"{status['input']}: {len(rois)} region{'s' * (len(rois) != 1)}"
-                   f"{': ' + boxes if rois else ''}")
+                   f"{' ([x y w h] px, score): ' + boxes if rois else ''}")
 
     execute(spec, tasks, batch, label="finding regions", guard=shared.guard(), on_status=show,
             stdout=as_json)
