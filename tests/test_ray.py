@@ -296,3 +296,159 @@ def test_a_stop_signal_late_in_the_start_ends_the_run_without_an_abort(tree, tmp
                           text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.split() == ["interrupted", "alive"]
+
+
+@pytest.mark.parametrize("where, stop", [("fresh", signal.SIGTERM), ("joined", signal.SIGINT)],
+                         ids=["sigterm-fresh-ray", "sigint-joined-cluster"])
+def test_an_interrupted_run_reports_every_output_it_wrote(request, tmp_path, where, stop):
+    """Slow inputs among quick ones, and the stop signal while a slow one is not written yet
+    and quick ones after it are: the workers have gone on past the row the driver waits for
+    (those outputs were written and never reported: the report used to miss them). Every
+    output on disk is in the report, rows in input order; no process of the run is left."""
+    import cv2
+
+    from conftest import textured
+
+    folder, out, report = tmp_path / "in", tmp_path / "maps", tmp_path / "r.jsonl"
+    slow = (4, 25, 46)  # a second actor may start after the first slow one is done
+    for index in range(80):
+        picture = textured(24, 32, seed=index)
+        write_image(folder / f"{index:03d}.png",
+                    cv2.resize(picture, (2400, 1800)) if index in slow else picture)
+    address = request.getfixturevalue("cluster") if where == "joined" else None
+    joined = ["--ray-address", address] if address else []
+    run = subprocess.Popen([sys.executable, "-m", "dofkit", "map", folder, "-m", "analytic",
+                            "--out-dir", out, "--report", report, "--engine", "ray", *joined],
+                           env=PLAIN, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    me, seen, sent = psutil.Process(run.pid), {}, False
+    deadline = time.monotonic() + 300
+    while run.poll() is None and time.monotonic() < deadline:
+        try:
+            seen.update({child.pid: child for child in me.children(recursive=True)})
+        except psutil.NoSuchProcess:
+            break
+        written = {int(path.stem) for path in out.glob("*.png")}
+        waited = min(set(range(80)) - written, default=None)  # the row the driver waits for
+        if waited in slow and max(written) > waited:
+            run.send_signal(stop)
+            sent = True
+            break
+        time.sleep(0.01)
+    _, stderr = run.communicate(timeout=120)
+    assert sent, "no quick input after a slow one was written before it"
+    assert run.returncode == 130, stderr.decode()[-2000:]
+    rows = [json.loads(line) for line in report.read_text().splitlines()]
+    assert {output for row in rows for output in row["outputs"]} == {
+        str(path) for path in out.iterdir()}
+    names = [Path(row["input"]).name for row in rows]
+    assert names == sorted(names)
+    found = [row for row in rows if row.get("found_after_interrupt")]
+    assert found and all(row["ok"] and row["error"] is None for row in found)
+    _, alive = psutil.wait_procs(list(seen.values()), timeout=5)
+    left = [p for p in alive if _title(p)]  # a zombie (not yet reaped) is gone
+    if address:  # the run's actors on the cluster: its raylet's children
+        left += [p for p in _workers_of(address) if "PipelineActor" in _title(p)]
+    for process in left:  # clean up what the run left before failing
+        process.kill()
+    assert not left, list(map(_title, left))
+
+
+def _workers_of(address: str) -> list:
+    """The worker processes of the cluster at ``address`` (children of its raylet)."""
+    raylets = [p for p in psutil.process_iter(["cmdline"]) if p.info["cmdline"]
+               and p.info["cmdline"][0].endswith("raylet")
+               and f"--gcs-address={address}" in p.info["cmdline"]]
+    return [child for raylet in raylets for child in raylet.children()]
+
+
+def test_outputs_found_after_an_interrupt_are_those_the_run_wrote(tmp_path):
+    """What :func:`found_after_interrupt` makes of the files on disk: new or replaced files
+    (atomic writes rename) count, files left as they were do not; crops from index 0."""
+    from dofkit.batch.naming import Task
+    from dofkit.batch.ray_engine import _outputs_on_disk, found_after_interrupt
+    from dofkit.io import write_bytes_atomic
+
+    def path(name: str) -> str:
+        return str(tmp_path / name)
+
+    write_bytes_atomic(path("kept.png"), b"old")
+    write_bytes_atomic(path("replaced.png"), b"old")
+    write_bytes_atomic(path("r-crop0.png"), b"old")
+    tasks = [Task("kept.jpg", {"map": path("kept.png")}),
+             Task("replaced.jpg", {"map": path("replaced.png")}),
+             Task("new.jpg", {"overlay": path("new-overlay.png"),
+                              "crop": path("n-crop{index}.png")}),
+             Task("half.jpg", {"map": path("half-map.png"), "styled": path("half.png")}),
+             Task("crops.jpg", {"crop": path("r-crop{index}.png")}),
+             Task("untouched.jpg", {"map": path("untouched.png")})]
+    before = [_outputs_on_disk(task) for task in tasks]
+    for name in ("replaced.png", "new-overlay.png", "n-crop0.png", "n-crop1.png",
+                 "half-map.png", "r-crop1.png"):
+        write_bytes_atomic(path(name), b"new")
+    rows = list(found_after_interrupt(tasks, before))
+    assert [(row["input"], row["outputs"], row["ok"]) for row in rows] == [
+        ("replaced.jpg", [path("replaced.png")], True),
+        ("new.jpg", [path("new-overlay.png"), path("n-crop0.png"), path("n-crop1.png")], True),
+        ("half.jpg", [path("half-map.png")], False),
+        ("crops.jpg", [path("r-crop1.png")], False)]
+    assert rows[2]["error"] == f"half.jpg: interrupted after writing {path('half-map.png')}"
+    assert all(row["found_after_interrupt"] and row["seconds"] == 0.0 for row in rows)
+
+
+@pytest.mark.parametrize("where", ["writing", "showing"])
+def test_an_interrupt_between_rows_is_thrown_into_the_engine(tmp_path, monkeypatch, where):
+    """Ctrl-C while the command writes or shows a record (not while it waits for the
+    engine): the record in hand is reported, then the interrupt is thrown into the engine,
+    whose records found after it are reported too; the run ends with 130."""
+    import typer
+
+    from dofkit.batch import Report
+    from dofkit.batch.naming import Task
+    from dofkit.cli import batch_run
+    from dofkit.pipeline import PipelineSpec
+
+    for name in ("a", "b"):
+        write_image(tmp_path / f"{name}.png", np.zeros((8, 8, 3), np.float32))
+    report = tmp_path / "r.jsonl"
+    options = batch_run.Shared(report=str(report)).batch([str(tmp_path / "a.png"),
+                                                           str(tmp_path / "b.png")])
+    tasks = [Task(str(tmp_path / f"{name}.png"), {"map": str(tmp_path / f"m-{name}.png")})
+             for name in ("a", "b")]
+    first = {"input": tasks[0].source, "outputs": [tasks[0].targets["map"]], "ok": True,
+             "error": None, "seconds": 0.1, "result": {}}
+    found = {"input": tasks[1].source, "outputs": [tasks[1].targets["map"]], "ok": True,
+             "error": None, "seconds": 0.0, "found_after_interrupt": True}
+
+    def engine(spec, todo, options, guard, quiet):
+        try:
+            yield first
+            yield {**found, "found_after_interrupt": False}  # never asked for
+        except KeyboardInterrupt:
+            yield found
+            raise
+
+    class Interrupted(Report):  # Ctrl-C as the first record is written
+        interrupted = False
+
+        def write(self, status):
+            if not Interrupted.interrupted:
+                Interrupted.interrupted = True
+                raise KeyboardInterrupt
+            super().write(status)
+
+    shown = []
+
+    def show(status):
+        shown.append(status["input"])
+        if where == "showing" and len(shown) == 1:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(batch_run, "_engine", engine)
+    if where == "writing":
+        monkeypatch.setattr(batch_run, "Report", Interrupted)
+    with pytest.raises(typer.Exit) as ended:
+        batch_run.execute(PipelineSpec("map", {}, {"method": "analytic"}), tasks, options,
+                          label="mapping", on_status=show)
+    assert ended.value.exit_code == 130
+    assert [json.loads(line) for line in report.read_text().splitlines()] == [first, found]
+    assert shown == [tasks[0].source]  # a record found on disk holds no result to show

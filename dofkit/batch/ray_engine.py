@@ -16,10 +16,15 @@ during the start sets); Ray's log levels and Ray Data's settings are set only fo
 processes a local Ray leaves behind get SIGTERM, then SIGKILL after :data:`GRACE` s. Outputs are written by the workers, which work in the caller's folder (a
 relative path means the same file to both): on several machines every path, that folder
 included, must be on a file system all nodes see.
+
+Interrupted, a run still accounts for every output it wrote: workers finish the inputs they
+hold after the driver stops reading, so once they have ended, the tasks whose rows were not
+handed out are looked up on disk (:func:`found_after_interrupt`).
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import os
@@ -34,6 +39,7 @@ from contextlib import contextmanager
 from typing import Iterator
 
 from ..errors import ParameterError, ResourceError
+from ..io import STDIO
 from ..pipeline import PipelineSpec
 from .naming import Task
 
@@ -46,8 +52,11 @@ RAY_ENVIRONMENT = {"RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0", "RAY_AUTH_MODE": "d
 BATCH_SIZE = 1
 #: CPUs reserved per actor: fewer than the whole node, or a read step plus actors hang.
 ACTOR_CPUS = 0.5
-#: Seconds a leftover process of a local Ray gets between SIGTERM and SIGKILL.
+#: Seconds a leftover process of a local Ray gets between SIGTERM and SIGKILL (and at most
+#: to be gone after SIGKILL; also the wait for the actors of a joined cluster, doubled).
 GRACE = 3.0
+#: The key marking a status record made from the files on disk after an interrupt.
+FOUND = "found_after_interrupt"
 
 
 class PipelineActor:
@@ -105,22 +114,88 @@ def run_ray(spec: PipelineSpec, tasks: list[Task], *, address: str | None = None
             jobs: int = 1, guard: tuple = (), overwrite: bool = False,
             quiet: bool = True) -> Iterator[dict]:
     """Status records of ``tasks``, in order, run by ``jobs`` actors (default: one per
-    cluster CPU)."""
+    cluster CPU).
+
+    Interrupted (a KeyboardInterrupt raised while it waits for a row, or thrown into it with
+    ``throw`` while the caller holds one), it stops the workers and shuts Ray down, then
+    yields the records :func:`found_after_interrupt` makes for the tasks whose records it had
+    not handed out yet, and raises the interrupt again. ``close()`` instead only stops."""
     if spec.focus.get("threads") is None:  # Ray gives workers one OpenMP thread; say so
         spec = PipelineSpec(spec.consumer, spec.settings, {**spec.focus, "threads": 1})
-    with _connected(address, quiet) as ray, _ray_data_set():
-        from ray.data import ActorPoolStrategy
+    before = [_outputs_on_disk(task) for task in tasks]  # before any worker may write
+    handed = 0
+    try:
+        with _connected(address, quiet) as ray, _ray_data_set():
+            from ray.data import ActorPoolStrategy
 
-        actors = jobs if jobs > 1 else max(1, int(ray.cluster_resources().get("CPU", 1)))
-        dataset = ray.data.from_items([{"task": json.dumps(t.to_json())} for t in tasks],
-                                      override_num_blocks=len(tasks))
-        statuses = dataset.map_batches(
-            PipelineActor, fn_constructor_kwargs={"spec": spec, "folder": os.getcwd(),
-                                                  "guard": guard, "overwrite": overwrite},
-            batch_size=BATCH_SIZE, compute=ActorPoolStrategy(size=min(actors, len(tasks))),
-            num_cpus=ACTOR_CPUS)
-        for row in statuses.iter_rows():
-            yield json.loads(row["status"])
+            actors = jobs if jobs > 1 else max(1, int(ray.cluster_resources().get("CPU", 1)))
+            dataset = ray.data.from_items([{"task": json.dumps(t.to_json())} for t in tasks],
+                                          override_num_blocks=len(tasks))
+            statuses = dataset.map_batches(
+                PipelineActor, fn_constructor_kwargs={"spec": spec, "folder": os.getcwd(),
+                                                      "guard": guard, "overwrite": overwrite},
+                batch_size=BATCH_SIZE, compute=ActorPoolStrategy(size=min(actors, len(tasks))),
+                num_cpus=ACTOR_CPUS)
+            rows = iter(statuses.iter_rows())
+            try:
+                for row in rows:
+                    status = json.loads(row["status"])
+                    handed += 1  # the caller's from here on
+                    yield status
+            finally:
+                rows.close()  # Ray Data stops, and kills its actors
+    except KeyboardInterrupt:  # Ray is shut down and its workers have ended: none writes
+        yield from found_after_interrupt(tasks[handed:], before[handed:])
+        raise
+
+
+def found_after_interrupt(tasks: list[Task], before: list[dict]) -> Iterator[dict]:
+    """Status records of those ``tasks`` that have output files written since ``before``
+    (each task's :func:`_outputs_on_disk` when the run began: a file that is new, or was
+    replaced, as atomic writes do, counts), in order, marked :data:`FOUND`. ``ok`` when the
+    task's outputs are all there (a task with crops only: its first crop, as
+    ``--skip-existing`` decides; their number is not known beforehand), else failed, naming
+    those written. Only sound once nothing of the run can write any more."""
+    for task, earlier in zip(tasks, before):
+        written = [path for path, identity in _outputs_on_disk(task).items()
+                   if identity != earlier.get(path)]
+        if not written:
+            continue
+        files = ([target for role, target in task.targets.items()
+                  if role != "crop" and target != STDIO]
+                 or [next(_crops(task.targets["crop"]), None)])
+        complete = all(path in written for path in files)
+        yield {"input": task.source, "outputs": written, "ok": complete,
+               "error": None if complete else (f"{task.source}: interrupted after writing "
+                                               f"{', '.join(written)}"),
+               "seconds": 0.0, FOUND: True}
+
+
+def _outputs_on_disk(task: Task) -> dict[str, tuple[int, int, int]]:
+    """Output path -> (device, inode, modification time in ns) of each of ``task``'s output
+    files that exists (through links), crops from index 0 on while they exist."""
+    found = {}
+    for role, target in task.targets.items():
+        if target == STDIO:
+            continue
+        for path in _crops(target) if role == "crop" else [target]:
+            try:
+                info = os.stat(path)
+            except (OSError, ValueError):  # missing, unreachable, a name with a NUL byte
+                break
+            found[path] = (info.st_dev, info.st_ino, info.st_mtime_ns)
+    return found
+
+
+def _crops(pattern: str) -> Iterator[str]:
+    """The paths of the crops of ``pattern``, index 0 on; none if it does not give each
+    crop its own name (the pipeline refuses such a pattern)."""
+    try:
+        first, second = pattern.format(index=0), pattern.format(index=1)
+    except (KeyError, IndexError, ValueError, AttributeError):
+        return
+    if first != second:
+        yield from (pattern.format(index=index) for index in itertools.count())
 
 
 @contextmanager
@@ -130,7 +205,8 @@ def _connected(address: str | None, quiet: bool):
     (or ``RAY_ADDRESS``), else a fresh local one on 127.0.0.1; what this opened is shut down
     at the end. The run is made within :data:`RAY_ENVIRONMENT` (read at import, at start and
     as Ray Data runs); the environment is put back at the end, the signal handlers and
-    ``sys.excepthook`` as soon as Ray has started."""
+    ``sys.excepthook`` as soon as Ray has started. Interrupted on a Ray not started here, it
+    first waits for the run's actors to end (:func:`_actors_ended`)."""
     with _environment_kept(RAY_ENVIRONMENT):
         with _handlers_kept() as saved:
             try:
@@ -150,9 +226,14 @@ def _connected(address: str | None, quiet: bool):
             earlier = _ray_processes(folder) if folder is not None else None
             if not joined:
                 _start(ray, address, folder, quiet, earlier, saved)
+        began = time.time() * 1000
         try:
             with _notices_on_stderr(ray):
                 yield ray
+        except KeyboardInterrupt:
+            if folder is None:  # a cluster whose processes are not this one's to end
+                _actors_ended(ray, began)
+            raise
         finally:
             if not joined:
                 _shutdown(ray, folder, earlier)
@@ -199,12 +280,43 @@ def _shutdown(ray, folder: str | None, earlier: dict | None) -> None:
 
 def _end(processes: dict[int, str]) -> None:
     """End the ``processes`` (PID -> start time) still running: SIGTERM, then SIGKILL for
-    those left after :data:`GRACE` seconds."""
+    those left after :data:`GRACE` seconds; returns once they are gone (or GRACE s more)."""
     _send(_running(processes), signal.SIGTERM)
-    deadline = time.monotonic() + GRACE
+    _wait_gone(processes, GRACE)
+    _send(_running(processes), signal.SIGKILL)
+    _wait_gone(processes, GRACE)  # a killed process may still end a system call (a rename)
+
+
+def _wait_gone(processes: dict[int, str], seconds: float) -> None:
+    """Wait until none of ``processes`` (PID -> start time) runs, at most ``seconds``."""
+    deadline = time.monotonic() + seconds
     while _running(processes) and time.monotonic() < deadline:
         time.sleep(0.05)
-    _send(_running(processes), signal.SIGKILL)
+
+
+def _actors_ended(ray, since: float) -> None:
+    """Wait, at most 2 * :data:`GRACE` s, until the actors of this run (this job's
+    :class:`PipelineActor` actors started since ``since``, Unix ms) are dead for the cluster
+    and, on this machine, their processes gone (the cluster marks an actor dead before its
+    process has ended). Ray Data kills them when a run stops; the processes on other
+    machines cannot be watched from here. Read from the cluster's actor table (Ray's
+    ``ray._private.state``); where that cannot be read (a Ray client), nothing is waited for."""
+    deadline = time.monotonic() + 2 * GRACE
+    try:
+        from ray._private import state
+
+        context = ray.get_runtime_context()
+        job, node = context.get_job_id(), context.get_node_id()
+        while time.monotonic() < deadline:
+            ours = [actor for actor in state.actors().values() if actor["JobID"] == job
+                    and "PipelineActor" in actor["ActorClassName"]
+                    and actor["StartTime"] >= since]
+            if not any(actor["State"] != "DEAD" or actor["Address"]["NodeID"] == node
+                       and actor["Pid"] and _process_table([actor["Pid"]]) for actor in ours):
+                return
+            time.sleep(0.05)
+    except Exception:  # Ray's private table changed, or cannot be read
+        return
 
 
 def _send(pids: list[int], number: int) -> None:

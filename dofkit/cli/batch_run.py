@@ -3,11 +3,12 @@ status records turned into progress, error lines, JSON, a report and the exit co
 
 from __future__ import annotations
 
+import itertools
 import os
 import sys
 from dataclasses import dataclass, field, fields
 from pathlib import Path, PurePath
-from typing import Callable, Optional
+from typing import Callable, Iterator, Optional
 
 import typer
 
@@ -182,24 +183,17 @@ def execute(spec: PipelineSpec, tasks: list[Task], options: BatchOptions, *, lab
             BatchProgress(len(tasks), label, quiet=options.quiet,
                           live=not (stdout and stdout_is_terminal())) as progress:
         statuses = _engine(spec, todo, options, guard, quiet_native)
+        held = None  # a record taken and not yet in the report
         try:
             for status in _merged(done, statuses):
-                progress.add(status)
+                held = status
                 report.write(status)
-                if not status["ok"]:
-                    progress.print(f"dofkit: error: {printable(status['error'])}")
-                    continue
-                if options.verbose:
-                    done_how = "skipped (outputs exist)" if status.get("skipped") else (
-                        f"{status['seconds']:.2f} s")
-                    progress.print(f"dofkit: {printable(status['input'])} -> "
-                                   f"{printable(', '.join(status['outputs']) or '-')} "
-                                   f"({done_how})")
-                if on_status is not None and not status.get("skipped"):
-                    on_status(status)
-        except KeyboardInterrupt:
-            if hasattr(statuses, "close"):  # the engine's clean-up (Ray shut down, the pool
-                statuses.close()            # ended) before the process may end at once
+                held = None
+                _counted(status, progress, options.verbose, on_status)
+        except KeyboardInterrupt:  # the record in hand, then those the engine still finds
+            for status in itertools.chain([held] if held else [], _wound_down(statuses)):
+                report.write(status)
+                _counted(status, progress, options.verbose, on_status)
             report.close()
             interrupted = (f"interrupted after {progress.done} of {len(tasks)} inputs" + (
                 f"; {report_file} holds them" if report_file and report.written else ""))
@@ -211,6 +205,42 @@ def execute(spec: PipelineSpec, tasks: list[Task], options: BatchOptions, *, lab
         notice(f"{label}: {progress.summary()}")
     if progress.failed:
         raise typer.Exit(1)
+
+
+def _counted(status: dict, progress: BatchProgress, verbose: bool,
+             on_status: Callable[[dict], None] | None) -> None:
+    """Count ``status`` and show it: an error line if it failed, its outputs with
+    ``verbose``, and ``on_status`` for a record of work done now (not skipped, nor found on
+    disk after an interrupt: those hold no ``result``)."""
+    progress.add(status)
+    if not status["ok"]:
+        progress.print(f"dofkit: error: {printable(status['error'])}")
+        return
+    found = status.get("found_after_interrupt")
+    if verbose:
+        done_how = ("skipped (outputs exist)" if status.get("skipped") else
+                    "found on disk after the interrupt" if found else
+                    f"{status['seconds']:.2f} s")
+        progress.print(f"dofkit: {printable(status['input'])} -> "
+                       f"{printable(', '.join(status['outputs']) or '-')} ({done_how})")
+    if on_status is not None and not status.get("skipped") and not found:
+        on_status(status)
+
+
+def _wound_down(statuses) -> Iterator[dict]:
+    """After an interrupt: the interrupt thrown into the engine's ``statuses``, which ends
+    its work (Ray shut down, the pool ended) before the process may end at once, and yields
+    the records it still accounts for (outputs written meanwhile) before raising it again;
+    those records."""
+    if not hasattr(statuses, "throw"):
+        return
+    try:
+        status = statuses.throw(KeyboardInterrupt())
+        while True:
+            yield status
+            status = next(statuses)
+    except (KeyboardInterrupt, StopIteration):  # again, or an engine already ended
+        return
 
 
 def _exit_at_once(message: str) -> None:
