@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import math
+import pickle
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -156,7 +157,10 @@ def train(model: torch.nn.Module, sampler: Sampler, settings: Settings, *,
             if average is not None:
                 average.load_state_dict(state["average"])
             history, step = History(**state["history"]), state["step"]
-        except Exception as exc:  # pickled objects, a foreign, damaged or other model's file
+        except pickle.UnpicklingError:  # torch's message advises an unsafe load: not shown
+            raise ResourceError(f"{checkpoint}: not a readable checkpoint (damaged, cut short, "
+                                "another format, or holding more than tensors)") from None
+        except Exception as exc:  # a foreign, damaged or other model's file
             raise ResourceError(f"{checkpoint}: not a checkpoint of this model "
                                 f"({reason(exc)})") from None
         console.print(f"resumed from {checkpoint} at step {step}")
