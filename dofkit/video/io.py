@@ -38,8 +38,7 @@ from ..io import (STDIO, AtomicFile, check_output_path, max_pixels_default, open
 from ..io.atomic import make_folder, os_reason
 from ..io.decode import check_pixel_count
 from .ffmpeg_log import Errors, ffmpeg_errors
-from .orientation import (UPRIGHT_STEPS, bound_decoder, display_matrix, first_display_matrix,
-                          transposes, upright_steps)
+from .orientation import UPRIGHT_STEPS, display_matrix, transposes, upright_steps
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp")
 #: Video suffixes we write (all as H.264 with :data:`H264_OPTIONS`).
@@ -69,7 +68,7 @@ MAX_START = 1e9
 AVFMT_NOTIMESTAMPS = 0x80
 #: Sequence output written into a folder is named by this pattern.
 FOLDER_PATTERN = "%06d.png"
-#: FFmpeg's words for a frame over the decoder's bound (:func:`.orientation.bound_decoder`).
+#: FFmpeg's words for a frame over the decoder's bound (:func:`bound_decoder`).
 _OVERSIZED = re.compile(r"Picture size (\d+x\d+) exceeds specified max pixel count")
 _PRINTF_FIELD = re.compile(r"%0?(\d*)d")
 
@@ -119,6 +118,30 @@ class Damage:
         more = f" and {len(self.spans) - 5} more" if len(self.spans) > 5 else ""
         return (f"damaged data: frames lost or concealed at {places}{more}; the output holds "
                 "the frames that decoded, at their times")
+
+
+def bound_decoder(stream, width: int, height: int) -> None:
+    """Make the decoder of video ``stream`` (not yet decoding) refuse, before it allocates
+    them, frames of more than a few times the ``width`` x ``height`` its stream announces:
+    a small file can hold a frame that decodes to gigabytes (FFmpeg's own bound is about
+    16000 x 16000). The margin leaves room for coded sizes (aligned to 16 or 64 px); any
+    size other than the announced one is refused later anyway."""
+    limit = 4 * width * height + 256 * 256
+    stream.codec_context.options = {**stream.codec_context.options, "max_pixels": str(limit)}
+
+
+def first_display_matrix(path: str, size: tuple[int, int]) -> np.ndarray | None:
+    """The display matrix of the first decodable frame of the video at ``path``, whose
+    stream announces ``size`` (width, height) (None when there is none or no frame decodes:
+    reading the stream then reports the error)."""
+    try:
+        with av.open(path, "r") as container:
+            bound_decoder(container.streams.video[0], *size)
+            for decoded in container.decode(video=0):
+                return display_matrix(decoded)
+    except av.FFmpegError:
+        pass
+    return None
 
 
 def is_sequence(path: str) -> bool:
@@ -289,7 +312,7 @@ class VideoSource(_Source):
     def _decode(self, packet: av.Packet, errors: Errors) -> list[av.VideoFrame]:
         """The frames of ``packet``; a problem (the packet marked corrupt, data the decoder
         refuses, an error FFmpeg logged since the last call) is noted in the damage. A frame
-        the decoder will not make (larger than its bound: :func:`.orientation.bound_decoder`)
+        the decoder will not make (larger than its bound: :func:`bound_decoder`)
         is an ImageError saying what FFmpeg said."""
         try:
             decoded = packet.decode()

@@ -59,27 +59,3 @@ def display_matrix(decoded: av.VideoFrame) -> np.ndarray | None:
     """The display matrix a decoded frame carries (9 int32), or None."""
     entry = decoded.side_data.get(SideDataType.DISPLAYMATRIX)
     return None if entry is None else np.frombuffer(bytes(entry), np.int32)
-
-
-def bound_decoder(stream, width: int, height: int) -> None:
-    """Make the decoder of video ``stream`` (not yet decoding) refuse, before it allocates
-    them, frames of more than a few times the ``width`` x ``height`` its stream announces:
-    a small file can hold a frame that decodes to gigabytes (FFmpeg's own bound is about
-    16000 x 16000). The margin leaves room for coded sizes (aligned to 16 or 64 px); any
-    size other than the announced one is refused later anyway."""
-    limit = 4 * width * height + 256 * 256
-    stream.codec_context.options = {**stream.codec_context.options, "max_pixels": str(limit)}
-
-
-def first_display_matrix(path: str, size: tuple[int, int]) -> np.ndarray | None:
-    """The display matrix of the first decodable frame of the video at ``path``, whose
-    stream announces ``size`` (width, height) (None when there is none or no frame decodes:
-    reading the stream then reports the error)."""
-    try:
-        with av.open(path, "r") as container:
-            bound_decoder(container.streams.video[0], *size)
-            for decoded in container.decode(video=0):
-                return display_matrix(decoded)
-    except av.FFmpegError:
-        pass
-    return None
