@@ -25,7 +25,7 @@ import numpy as np
 from PIL import Image
 
 from ..errors import ImageError, ImageTooLargeError, ParameterError
-from .formats import open_header, reason, tag_values, tiff_pictures
+from .formats import open_header, reason, tag_values, tiff_pictures, webp_canvas
 from .inputs import STDIO, read_input
 from .integrity import check_complete
 
@@ -132,6 +132,10 @@ def decode_image(data: bytes, name: str = "image", *, max_pixels: int | None = N
         raise
     except MemoryError:
         raise ImageError(f"{name}: not enough memory to decode it") from None
+    except Image.DecompressionBombError as exc:  # Pillow's own bound (WebP, 8-bit TIFF) is
+        # met only under a pixel limit raised past it
+        raise ImageTooLargeError(f"{name}: image too large for its decoder ({reason(exc)})"
+                                 ) from None
     except Exception as exc:  # a decoder's failure on a hostile file, whatever its type
         raise ImageError(f"{name}: truncated or corrupt image ({reason(exc)})") from None
 
@@ -147,6 +151,8 @@ def check_pixel_count(name: str, width: int, height: int, limit: int, *, what: s
 
 
 def _decode(data: bytes, name: str, limit: int) -> Picture:
+    if (canvas := webp_canvas(data)) is not None:  # allocated as its header is read
+        check_pixel_count(name, *canvas, limit)
     probe = open_header(data, name)
     width, height = probe.size
     if width <= 0 or height <= 0:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from PIL import Image, ImageFile, TiffImagePlugin
 
-from ..errors import ImageError
+from ..errors import ImageError, ImageTooLargeError
 
 #: Pillow format ids dofkit decodes.
 READ_FORMATS = ("JPEG", "PNG", "TIFF", "BMP", "WEBP")
@@ -39,6 +39,9 @@ def open_header(data: bytes, name: str) -> ImageFile.ImageFile | TiffHeader:
             # no file name for Pillow: given one, it reads raw pixels from the file of
             # that name on disk (memory-mapped) instead of from ``data``
             return factory(io.BytesIO(data), None)
+        except Image.DecompressionBombError as exc:  # Pillow's own bound (see decode_image)
+            raise ImageTooLargeError(f"{name}: image too large for its decoder "
+                                     f"({reason(exc)})") from None
         except Exception as exc:  # any failure of a header parser means a broken file
             if "unknown pixel mode" in str(exc):
                 header = _float_tiff_header(data) if fmt == "TIFF" else None
@@ -79,6 +82,25 @@ def _float_tiff_header(data: bytes) -> TiffHeader | None:
     bits, kinds = set(tag_values(tags.get(258, ()))), set(tag_values(tags.get(339, ())))
     if tags.get(277, 1) in (3, 4) and bits == {32} and kinds == {3}:
         return TiffHeader("TIFF", size, tags)
+    return None
+
+
+def webp_canvas(data: bytes) -> tuple[int, int] | None:
+    """The canvas size (width, height) a WebP's first chunk states, else None (not a WebP, or
+    a first chunk too short to say). Its decoder allocates the canvas as the file is opened,
+    so dofkit's pixel limit is applied to this size first."""
+    if data[:4] != b"RIFF" or data[8:12] != b"WEBP" or len(data) < 30:
+        return None
+    kind = data[12:16]
+    if kind == b"VP8X":
+        return (int.from_bytes(data[24:27], "little") + 1,
+                int.from_bytes(data[27:30], "little") + 1)
+    if kind == b"VP8 " and data[23:26] == b"\x9d\x01\x2a":  # key frame start code
+        return (int.from_bytes(data[26:28], "little") & 0x3FFF,
+                int.from_bytes(data[28:30], "little") & 0x3FFF)
+    if kind == b"VP8L" and data[20] == 0x2F:  # lossless signature
+        bits = int.from_bytes(data[21:25], "little")
+        return (bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1
     return None
 
 

@@ -33,15 +33,17 @@ _JPEG_DAMAGE = re.compile(r"premature end|bad (huffman|arithmetic) code|instead 
                           re.IGNORECASE)
 #: Raw bytes per coded byte no TIFF codec exceeds (LZW's 12-bit codes reach about 2,700:1).
 _TIFF_BEST_RATIO = 4096
+#: Bytes before anything else can sit in a TIFF (its header; BigTIFF's is 16).
+_TIFF_HEADER_BYTES = 8
 
 
 def check_complete(data: bytes, fmt: str, name: str, probe=None) -> None:
     """Raise ImageError when ``data`` (a file of Pillow format ``fmt``, header parsed as
     ``probe``) holds less pixel data than its header promises. PNG and JPEG are checked
-    exactly; a TIFF must list the strips or tiles its size needs, inside the file, holding the
-    image exactly when not compressed, else at the best ratio any TIFF codec reaches; a BMP
-    must hold its rows (run-length coded: at 128:1 at best). WebP's decoder refuses short data
-    itself."""
+    exactly; a TIFF must list the strips or tiles its size needs, inside the file and after
+    its header, each holding its exact size when not compressed (the whole image at the best
+    ratio any TIFF codec reaches otherwise; JPEG pieces are checked as JPEGs); a BMP must hold
+    its rows (run-length coded: at 128:1 at best). WebP's decoder refuses short data itself."""
     if fmt == "PNG":
         _check_png(data, name)
     elif fmt in ("JPEG", "MPO"):
@@ -175,6 +177,19 @@ def _check_tiff(data: bytes, name: str, probe) -> None:
     if any(o + c > len(data) for o, c in zip(offsets, counts)):
         raise ImageError(f"{name}: truncated or corrupt image (TIFF data runs past the end of "
                          "the file)")
+    if any(o < _TIFF_HEADER_BYTES for o in offsets):  # 0: a strip or tile left out
+        raise ImageError(f"{name}: corrupt TIFF (a strip or tile of pixel data is missing or "
+                         "starts inside the file's header)")
+    if tags.get(259, 1) == 1:  # not compressed: each strip or tile holds its exact size
+        if tags.get(262) == 6 and tuple(tag_values(tags.get(530, (2, 2)))) != (1, 1):
+            raise ImageError(f"{name}: uncompressed TIFF of subsampled YCbCr colour is not "
+                             "supported (its reader takes it for full colour); save it as RGB")
+        for index, (count, size_needed) in enumerate(zip(counts, _tiff_piece_sizes(tags, size))):
+            if count < size_needed:
+                raise ImageError(f"{name}: truncated or corrupt image (TIFF strip or tile "
+                                 f"{index} holds {count:,} of its {size_needed:,} bytes)")
+    if tags.get(259) == 7:  # JPEG: libjpeg's warnings on a cut or damaged piece are lost
+        _check_tiff_jpeg(data, name, tags.get(347), zip(offsets, counts))
     needed = size[0] * size[1] * sum(tag_values(tags.get(258, (1,)))) // 8  # 1: the TIFF default
     ratio = 1 if tags.get(259, 1) == 1 else _TIFF_BEST_RATIO  # 1: not compressed
     if needed > ratio * sum(counts) + (0 if ratio == 1 else _CHUNK):
@@ -190,6 +205,35 @@ def _tiff_pieces(tags, size: tuple[int, int]) -> int:
         across, down = max(tags[322], 1), max(tags[323], 1)
         return -(-width // across) * -(-height // down) * planes
     return -(-height // max(min(tags.get(278, height), height), 1)) * planes
+
+
+def _check_tiff_jpeg(data: bytes, name: str, tables, pieces) -> None:
+    """Each strip or tile of a JPEG-compressed TIFF, completed with the file's shared tables
+    (JPEGTables), must decode as a whole JPEG (:func:`_check_jpeg`): the TIFF decoder shows a
+    cut or damaged piece grey without a word."""
+    head = bytes(tables)[:-2] if isinstance(tables, bytes) and tables[-2:] == b"\xff\xd9" else b""
+    for offset, count in pieces:
+        piece = data[offset:offset + count]
+        _check_jpeg(head + piece[2:] if head and piece[:2] == b"\xff\xd8" else piece, name)
+
+
+def _tiff_piece_sizes(tags, size: tuple[int, int]) -> list[int]:
+    """Bytes each strip or tile of an uncompressed TIFF of ``size`` (width, height) holds, in
+    file order (a tile is whole even at the image's edge; the last strip of a plane has the
+    rows left)."""
+    width, height = size
+    samples = tags.get(277, 1)
+    bits = tag_values(tags.get(258, (1,)))
+    bits = bits if len(bits) == samples else (min(bits),) * samples  # one value for all
+    separate = tags.get(284, 1) == 2 and samples > 1
+    planes = [bits[i] for i in range(samples)] if separate else [sum(bits)]
+    if 322 in tags and 323 in tags:
+        across, down = max(tags[322], 1), max(tags[323], 1)
+        tiles = -(-width // across) * -(-height // down)
+        return [(across * plane + 7) // 8 * down for plane in planes for _ in range(tiles)]
+    rows = max(min(tags.get(278, height), height), 1)
+    return [(width * plane + 7) // 8 * min(rows, height - top) for plane in planes
+            for top in range(0, height, rows)]
 
 
 def _check_bmp(data: bytes, name: str, size: tuple[int, int]) -> None:
