@@ -147,3 +147,44 @@ def test_image_over_pillows_own_bound_is_too_large_not_corrupt(monkeypatch, fmt)
     monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 100)
     with pytest.raises(ImageTooLargeError, match=r"^b: image too large for its decoder"):
         decode_image(buffer.getvalue(), "b")
+
+
+def tifffile_bytes(samples: np.ndarray, **options) -> bytes:
+    tifffile = pytest.importorskip("tifffile")
+    buffer = io.BytesIO()
+    tifffile.imwrite(buffer, samples, **options)
+    return buffer.getvalue()
+
+
+def assert_cuts_refused(data: bytes) -> None:
+    """Cut anywhere after its header, the file is refused, never padded."""
+    for length in (len(data) // 3, len(data) // 2, len(data) - 10):
+        with pytest.raises(ImageError, match=r"^c\.tif: truncated|^c\.tif: corrupt"):
+            decode_image(data[:length], "c.tif")
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.uint32])
+@pytest.mark.parametrize("options", [{}, {"bigtiff": True, "compression": "zlib"}])
+@pytest.mark.parametrize("channels", [1, 3, 4])
+def test_tiff_of_wide_samples_is_read(dtype, options, channels):
+    """32- and 64-bit float (in [0, 1]) and 32-bit unsigned samples (scaled by 2^32 - 1), in
+    classic TIFF and BigTIFF (Pillow has no pixel mode for most of them; OpenCV reads them)."""
+    values = np.random.default_rng(channels).random((HEIGHT, WIDTH, channels))
+    samples = (values * 4294967295).round() if dtype == np.uint32 else values
+    layout = {1: {}, 3: {"photometric": "rgb"},
+              4: {"photometric": "rgb", "extrasamples": [2]}}[channels]
+    data = tifffile_bytes(samples.astype(dtype).squeeze(), **layout, **options)
+    picture = decode_image(data, "w.tif")
+    expected = samples / 4294967295 if dtype == np.uint32 else samples.astype(dtype)
+    colour = np.repeat(expected, 3, axis=2) if channels == 1 else expected[:, :, :3]
+    np.testing.assert_allclose(picture.rgb, colour, atol=1e-6)
+    if channels == 4:
+        np.testing.assert_allclose(picture.alpha, expected[:, :, 3], atol=1e-6)
+    assert (picture.alpha is None) == (channels != 4) and picture.bit_depth == 16
+    assert_cuts_refused(data)
+
+
+def test_half_float_tiff_is_refused_by_name():
+    data = tifffile_bytes(np.zeros((HEIGHT, WIDTH, 3), np.float16), photometric="rgb")
+    with pytest.raises(ImageError, match=r"^h\.tif: 16-bit float TIFF samples are not supp"):
+        decode_image(data, "h.tif")

@@ -5,9 +5,9 @@ the format (JPEG, PNG, TIFF, BMP, WebP only; see :mod:`.formats`), the header's 
 the presence of all the pixel data (:mod:`.integrity`), then the decode. Any exception a
 decoder raises on a hostile file becomes an ImageError; nothing else escapes.
 
-Decoders: 16-bit PNG and 16-bit or float TIFF by OpenCV (Pillow drops 16-bit colour), the rest
-by Pillow, always from the bytes (never given a file name, which Pillow would read instead).
-16-bit CMYK TIFF is read by Pillow at 8-bit precision (to RGB as 8-bit CMYK is). EXIF
+Decoders: 16-bit PNG and 16-bit, 32-bit or float TIFF by OpenCV (Pillow drops 16-bit colour),
+the rest by Pillow, always from the bytes (never given a file name, which Pillow would read
+instead). 16-bit CMYK TIFF is read by Pillow at 8-bit precision (to RGB as 8-bit CMYK is). EXIF
 orientation is applied here for JPEG, PNG and WebP; TIFF decoders already apply their
 orientation tag. Refused rather than guessed at: animated PNG and WebP, TIFFs of several
 pages, 16-bit or float TIFFs stored one colour plane after another (OpenCV misreads them).
@@ -101,10 +101,10 @@ def read_bytes(path: str | os.PathLike, *, max_bytes: int | None = None) -> byte
 def open_image(path: str | os.PathLike, *, max_pixels: int | None = None) -> Picture:
     """Read an image file (or ``-`` for stdin) into a :class:`Picture`.
 
-    Accepts JPEG, PNG (1-16 bit, grey, grey+alpha, RGB, RGBA, palette), TIFF (8/16-bit, float
-    in [0, 1]), BMP and WebP, and honours the EXIF orientation. Raises :class:`ImageError`
-    naming the file for a missing path, a folder, an empty, truncated, corrupt or foreign
-    file, and for an image with more than ``max_pixels`` pixels (default
+    Accepts JPEG, PNG (1-16 bit, grey, grey+alpha, RGB, RGBA, palette), TIFF (8/16/32-bit,
+    32/64-bit float in [0, 1]), BMP and WebP, and honours the EXIF orientation. Raises
+    :class:`ImageError` naming the file for a missing path, a folder, an empty, truncated,
+    corrupt or foreign file, and for an image with more than ``max_pixels`` pixels (default
     :func:`max_pixels_default`; checked from the header, before decoding).
     """
     if not isinstance(path, (str, os.PathLike)):
@@ -172,14 +172,15 @@ def _decode(data: bytes, name: str, limit: int) -> Picture:
         if pixels.shape[:2] != (height, width):
             raise ImageError(f"{name}: decoded size differs from the header (corrupt)")
         pixels = _apply_orientation(pixels, _orientation(probe))
-    rgb, alpha = _split_channels(pixels, depth)
+    rgb, alpha = _split_channels(pixels)
     if alpha is not None and kind != "8" and _extra_sample(probe) == 1:
         rgb = _unpremultiplied(rgb, alpha)
     return Picture(rgb=rgb, alpha=alpha, bit_depth=depth, name=name)
 
 
 def _sample_kind(probe: Image.Image, data: bytes, name: str) -> str:
-    """'8' (Pillow decodes), '16' (OpenCV, 16-bit) or 'float' (OpenCV, float32 TIFF)."""
+    """'8' (Pillow decodes), '16' or '32' (OpenCV, 16- or 32-bit integers) or 'float'
+    (OpenCV, 32- or 64-bit float TIFF)."""
     if probe.format == "PNG":
         return "16" if data[24] == 16 else "8"
     if probe.format != "TIFF":
@@ -187,22 +188,22 @@ def _sample_kind(probe: Image.Image, data: bytes, name: str) -> str:
     bits = max(tag_values(probe.tag_v2.get(258, 8)))
     formats = set(tag_values(probe.tag_v2.get(339, 1))) - {4}  # 4: undefined, as unsigned
     if formats == {3}:
-        if bits != 32:
-            raise ImageError(f"{name}: {bits}-bit float TIFF samples are "
-                             "not supported (32-bit float, 8- or 16-bit integer are)")
+        if bits not in (32, 64):
+            raise ImageError(f"{name}: {bits}-bit float TIFF samples are not supported "
+                             "(32- or 64-bit float, 8-, 16- or 32-bit integer are)")
         kind = "float"
-    elif bits > 16:
-        raise ImageError(f"{name}: {bits}-bit integer TIFF samples are "
-                         "not supported; save it with 8- or 16-bit (or 32-bit float) samples")
+    elif bits > 16 and (bits != 32 or not formats <= {1}):
+        raise ImageError(f"{name}: {bits}-bit integer TIFF samples are not supported; save "
+                         "it with 8-, 16- or 32-bit unsigned (or 32-bit float) samples")
     elif not formats <= {1}:  # Pillow and OpenCV read signed samples as unsigned
         raise ImageError(f"{name}: TIFF of signed, complex or mixed samples (sample format "
                          f"{'/'.join(map(str, sorted(formats)))}) is not supported; save it "
                          "with unsigned integer or 32-bit float samples")
     else:
-        kind = "16" if bits == 16 else "8"
+        kind = {16: "16", 32: "32"}.get(bits, "8")
     if kind != "8" and probe.tag_v2.get(284, 1) == 2 and probe.tag_v2.get(277, 1) > 1:
-        raise ImageError(f"{name}: {'float' if kind == 'float' else '16-bit'} TIFF stored one "
-                         "colour plane after another is not supported; save it with "
+        raise ImageError(f"{name}: {bits}-bit {'float ' if kind == 'float' else ''}TIFF stored "
+                         "one colour plane after another is not supported; save it with "
                          "interleaved colour")
     if kind == "16" and probe.mode == "CMYK":  # OpenCV cannot: Pillow, at 8-bit precision
         return "8"
@@ -230,9 +231,9 @@ def _white_is_zero(probe: Image.Image, pixels: np.ndarray) -> np.ndarray:
 
 
 def _opencv_pixels(probe: Image.Image, data: bytes) -> np.ndarray:
-    """OpenCV's samples of a 16-bit or float file, read as Pillow reads 8-bit ones: a TIFF's
-    0-is-white turned around, its unspecified extra sample (not alpha) dropped, and a grey
-    PNG's tRNS key made alpha."""
+    """OpenCV's samples of a 16-bit, 32-bit or float file, read as Pillow reads 8-bit ones: a
+    TIFF's 0-is-white turned around, its unspecified extra sample (not alpha) dropped, and a
+    grey PNG's tRNS key made alpha."""
     pixels = _white_is_zero(probe, _decode_with_opencv(data))
     if _extra_sample(probe) == 0 and pixels.ndim == 3 and pixels.shape[2] in (2, 4):
         pixels = pixels[:, :, :-1]
@@ -345,27 +346,27 @@ def _apply_orientation(pixels: np.ndarray, orientation: int) -> np.ndarray:
     return np.ascontiguousarray(pixels)
 
 
-def _split_channels(pixels: np.ndarray, depth: int) -> tuple[np.ndarray, np.ndarray | None]:
+def _split_channels(pixels: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
     """Decoded samples (H, W[, C]) -> float32 RGB (H, W, 3) and alpha (H, W) or None, in
     [0, 1]. Each is converted once, in place: memory holds the samples and the result."""
     if pixels.ndim == 2:
         pixels = pixels[:, :, None]
     alpha = None
     if pixels.shape[2] in (2, 4):
-        alpha = _unit(pixels[:, :, -1], depth)
+        alpha = _unit(pixels[:, :, -1])
         pixels = pixels[:, :, :-1]
-    values = _unit(pixels, depth)
+    values = _unit(pixels)
     if values.shape[2] == 1:
         values = np.repeat(values, 3, axis=2)
     return values, alpha
 
 
-def _unit(samples: np.ndarray, depth: int) -> np.ndarray:
-    """``samples`` as contiguous float32 (float32 ones as they are), integers scaled to
-    [0, 1] by ``depth`` in their converted copy."""
+def _unit(samples: np.ndarray) -> np.ndarray:
+    """``samples`` as contiguous float32 (float ones as they are), integers scaled to [0, 1]
+    by their type's largest value in their converted copy."""
     values = np.ascontiguousarray(samples, dtype=np.float32)
-    if samples.dtype != np.float32:  # ``values`` is then a new array
-        values /= 65535.0 if depth == 16 else 255.0
+    if samples.dtype.kind in "ui":  # ``values`` is then a new array
+        values /= float(np.iinfo(samples.dtype).max)
     return values
 
 

@@ -44,7 +44,7 @@ def open_header(data: bytes, name: str) -> ImageFile.ImageFile | TiffHeader:
                                      f"({reason(exc)})") from None
         except Exception as exc:  # any failure of a header parser means a broken file
             if "unknown pixel mode" in str(exc):
-                header = _float_tiff_header(data) if fmt == "TIFF" else None
+                header = _deep_tiff_header(data) if fmt == "TIFF" else None
                 if header is not None:
                     return header
                 raise ImageError(f"{name}: unsupported {fmt} pixel layout ({reason(exc)})"
@@ -60,19 +60,21 @@ def open_header(data: bytes, name: str) -> ImageFile.ImageFile | TiffHeader:
 
 @dataclass(frozen=True)
 class TiffHeader:
-    """The header of a TIFF that Pillow has no pixel mode for (RGB or RGBA 32-bit float, which
-    OpenCV decodes): ``format``, ``size`` (width, height) and ``tag_v2`` (the first IFD), as
-    a Pillow image has them."""
+    """The header of a TIFF that Pillow has no pixel mode for (see :func:`_deep_tiff_header`):
+    ``format``, ``size`` (width, height) and ``tag_v2`` (the first IFD), as a Pillow image has
+    them."""
 
     format: str
     size: tuple[int, int]
     tag_v2: TiffImagePlugin.ImageFileDirectory_v2
 
 
-def _float_tiff_header(data: bytes) -> TiffHeader | None:
-    """The first IFD of a TIFF with 3 or 4 samples of 32-bit float, else None."""
+def _deep_tiff_header(data: bytes) -> TiffHeader | None:
+    """The first IFD of a TIFF dofkit reads or refuses by name though Pillow cannot: 1, 3 or 4
+    samples of float or of 32-bit unsigned integers (OpenCV decodes those of 32 and 64 bits);
+    else None."""
     try:
-        tags = TiffImagePlugin.ImageFileDirectory_v2(ifh=data[:8])
+        tags = TiffImagePlugin.ImageFileDirectory_v2(ifh=tiff_head(data))
         stream = io.BytesIO(data)
         stream.seek(tags.next)
         tags.load(stream)
@@ -80,9 +82,15 @@ def _float_tiff_header(data: bytes) -> TiffHeader | None:
     except Exception:  # an unreadable IFD: not this case
         return None
     bits, kinds = set(tag_values(tags.get(258, ()))), set(tag_values(tags.get(339, ())))
-    if tags.get(277, 1) in (3, 4) and bits == {32} and kinds == {3}:
+    deep = kinds == {3} or kinds <= {1} and bits == {32}
+    if deep and tags.get(277, 1) in (1, 3, 4):
         return TiffHeader("TIFF", size, tags)
     return None
+
+
+def tiff_head(data: bytes) -> bytes:
+    """A TIFF's file header, as Pillow's IFD reader takes it: 8 bytes, 16 for a BigTIFF."""
+    return data[:16] if data[2:4] in (b"+\0", b"\0+") else data[:8]
 
 
 def webp_canvas(data: bytes) -> tuple[int, int] | None:
@@ -121,11 +129,11 @@ def tiff_pictures(data: bytes) -> int:
     chain is read only as far as it reads cleanly, at most :data:`MAX_TIFF_PAGES` pages."""
     pages, stream, seen = [], io.BytesIO(data), set()
     try:
-        tags = TiffImagePlugin.ImageFileDirectory_v2(ifh=data[:8])
+        tags = TiffImagePlugin.ImageFileDirectory_v2(ifh=tiff_head(data))
         offset = tags.next
         while offset and offset not in seen and len(pages) < MAX_TIFF_PAGES:
             seen.add(offset)
-            tags = TiffImagePlugin.ImageFileDirectory_v2(ifh=data[:8])
+            tags = TiffImagePlugin.ImageFileDirectory_v2(ifh=tiff_head(data))
             stream.seek(offset)
             tags.load(stream)
             pages.append((tags.get(254, 0), tags.get(255, 1),
