@@ -38,6 +38,8 @@ _SLACK_BYTES = 16 << 20
 #: Largest difference between the channels of a pixel of a grey map stored as RGB (lossy WebP
 #: moves them a level apart); a map whose channels differ more is in colour.
 _GREY_TOLERANCE = 8 / 255
+#: Rows compared at a time by that test.
+_CHECK_ROWS = 256
 _PILLOW_MODES = {"1", "L", "LA", "La", "P", "PA", "RGB", "RGBA", "RGBa", "RGBX", "CMYK",
                  "YCbCr"}
 
@@ -381,8 +383,9 @@ def read_focus_map(path: str | os.PathLike, size: tuple[int, int] | None = None,
         raise ImageError(
             f"{path}: map is {picture.size[0]}x{picture.size[1]} but the image is "
             f"{size[0]}x{size[1]}")
-    spread = float(np.max(picture.rgb.max(axis=2) - picture.rgb.min(axis=2)))
-    if spread > _GREY_TOLERANCE:
+    rows = picture.rgb.shape[0]
+    if any(np.ptp(picture.rgb[top:top + _CHECK_ROWS], axis=2).max() > _GREY_TOLERANCE
+           for top in range(0, rows, _CHECK_ROWS)):  # by bands: temporaries stay small
         raise ImageError(f"{path}: map is in colour (a rainbow view, an overlay or a photo?); "
                          "a focus map is grey, white = in focus (dofkit map writes one)")
     weights = np.array([0.2126, 0.7152, 0.0722], np.float32)
