@@ -163,6 +163,14 @@ def test_wrong_verb_accept_and_multipart_field(client):
     assert missing.status_code == 400 and "'image'" in missing.json()["error"]
 
 
+def test_settings_sent_as_form_fields_are_refused_not_ignored(client):
+    """``-F style=sketch`` gave the default style with 200: the field was never read."""
+    fields = client.post("/v1/stylize", files=upload(), data={"style": "sketch"})
+    assert fields.status_code == 400
+    assert fields.json()["error"].startswith("unknown form field 'style': ")
+    assert "?style=" in fields.json()["error"]
+
+
 def test_size_and_pixel_limits_are_413(strict):
     big = strict.post("/v1/map", content=b"\0" * (2 * 2**20))
     assert big.status_code == 413 and "upload too large" in big.json()["error"]
@@ -213,6 +221,15 @@ def test_worker_refuses_beyond_capacity_and_times_out():
     assert busy.status == 503 and int(busy.headers["Retry-After"]) >= 1
     assert late.status == 503 and "timed out" in late.message
     assert pending == 0
+
+
+def test_retry_after_follows_the_typical_job_not_one_very_large_one():
+    """One job of 130 s kept a running mean (and every Retry-After) high for dozens of
+    later jobs of a second; the median of the last jobs forgets it."""
+    worker = Worker(capacity=64, timeout=300)
+    worker._seconds.extend([130.0] + [1.0] * 8)
+    worker.pending = 30
+    assert worker.retry_after() == "30"
 
 
 def test_map_cache_is_bounded_and_least_recently_used():

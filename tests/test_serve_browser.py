@@ -294,3 +294,131 @@ def test_a_late_answer_never_replaces_a_newer_map_or_adds_boxes(base_url):
         assert page.locator("#boxes rect").count() == 1
         assert page.locator("#boxes text").all_text_contents() == latest
     assert not errors
+
+
+def test_a_new_photo_clears_the_last_ones_results_at_once(base_url, tmp_path):
+    """While a new photo's map is on its way, no map, box or result of the photo before it
+    stays beside it (they did for the seconds a large photo takes)."""
+    from dofkit.io import open_image, write_image
+
+    other = tmp_path / "other.png"
+    write_image(other, open_image(SAMPLE).rgb[:, ::-1])
+    errors = []
+    with browser_page(errors=errors) as page:
+        show_sample(page, base_url)
+        page.wait_for_selector("#map-frame.loaded:not(.busy)", timeout=60_000)
+        sync_api.expect(page.locator("#boxes rect")).not_to_have_count(0, timeout=60_000)
+        held = hold_first(page, "**/v1/map?*")
+        page.set_input_files("#file", str(other))
+        sync_api.expect(page.locator("#photo-info")).to_contain_text("other.png")
+        for frame in ("#map-frame", "#result-frame"):
+            sync_api.expect(page.locator(frame)).not_to_have_class(re.compile(r"\bloaded\b"))
+            sync_api.expect(page.locator(frame)).to_have_class(re.compile(r"\bbusy\b"))
+        assert page.locator("#boxes rect").count() == 0
+        assert page.locator("#map-timing").inner_text() == ""
+        held[0].continue_()
+        page.wait_for_selector("#result-frame.loaded:not(.busy)", timeout=60_000)
+    assert not errors
+
+
+def test_a_busy_server_keeps_the_photo_and_offers_a_retry(base_url):
+    """A 503 (queue full) on the map left no photo to retry with: every panel was cleared.
+    Now the photo stays, the toast has a Retry button, and Retry makes the map."""
+    errors, refused = [], []
+
+    def busy(route):
+        refused.append(route.request.url)
+        route.fulfill(status=503, headers={"Retry-After": "2"}, content_type="application/json",
+                      body='{"error": "server busy (64 requests queued); retry later"}')
+
+    with browser_page(errors=errors) as page:
+        page.goto(f"{base_url}/")
+        page.wait_for_selector("#params input[type=range]")
+        page.route("**/v1/map?*", busy)
+        page.set_input_files("#file", str(SAMPLE))
+        sync_api.expect(page.locator("#toast")).to_contain_text("server busy", timeout=60_000)
+        sync_api.expect(page.locator("#photo-frame")).to_have_class(re.compile(r"\bloaded\b"))
+        assert page.locator("#photo-info").inner_text().startswith("coffee.jpg")
+        assert not page.locator("#download-result").is_disabled()
+        page.unroute("**/v1/map?*", busy)
+        page.click("#toast-retry")
+        page.wait_for_selector("#map-frame.loaded:not(.busy)", timeout=60_000)
+        page.wait_for_selector("#result-frame.loaded:not(.busy)", timeout=60_000)
+        assert page.locator("#toast").is_hidden()
+    assert len(refused) == 1
+    assert not errors
+
+
+def test_a_page_that_cannot_reach_its_server_says_so(base_url):
+    """The page loaded, the API did not answer: the header said "connecting…" for ever, with
+    empty menus and a page error; now it says so and offers nothing to click but Reload."""
+    errors = []
+    with browser_page(errors=errors) as page:
+        page.route("**/v1/**", lambda route: route.abort())
+        page.goto(f"{base_url}/")
+        sync_api.expect(page.locator("#health")).to_have_text("server unreachable")
+        sync_api.expect(page.locator("#toast")).to_contain_text("does not answer")
+        for control in ("#file", "#method", "#style", "#download-result", "#copy"):
+            assert page.locator(control).is_disabled(), control
+        assert page.locator("#toast-retry").inner_text() == "Reload"
+    assert not errors
+
+
+def test_the_map_download_is_the_map_as_viewed_and_its_labels_readable(base_url, tmp_path):
+    """"Download map" with the rainbow view gave the grey map; the boxes' labels were about
+    4 px tall on a large photo (the SVG shrank them with the map)."""
+    from urllib.parse import parse_qs, urlparse
+
+    import cv2
+
+    from dofkit.io import open_image, write_image
+
+    large = tmp_path / "large.jpg"
+    write_image(large, cv2.resize(open_image(SAMPLE).rgb, (3000, 2000)))
+    maps, errors = [], []
+    with browser_page(errors=errors) as page:
+        page.on("request", lambda request: maps.append(parse_qs(urlparse(request.url).query))
+                if "/v1/map" in request.url else None)
+        page.goto(f"{base_url}/")
+        page.wait_for_selector("#params input[type=range]")
+        page.set_input_files("#file", str(large))
+        page.wait_for_selector("#map-frame.loaded:not(.busy)", timeout=60_000)
+        sync_api.expect(page.locator("#boxes text")).not_to_have_count(0, timeout=60_000)
+        label = page.locator("#boxes text").first.bounding_box()
+        assert 10 <= label["height"] <= 20, label
+        page.click("#view button[data-view=rainbow]")
+        page.wait_for_selector("#map-frame:not(.busy)", timeout=60_000)
+        with page.expect_download(timeout=120_000) as download:
+            page.click("#download-map")
+        assert download.value.suggested_filename == "large-map-rainbow.png"
+        assert maps[-1]["colormap"] == ["rainbow"]
+        saved = tmp_path / "saved.png"
+        download.value.save_as(saved)
+        assert open_image(saved).rgb.shape == (2000, 3000, 3)  # colour, full resolution
+    assert not errors
+
+
+def test_a_transparent_photo_is_previewed_from_the_file_itself(base_url, tmp_path):
+    """A canvas copy lost the colour under transparent pixels (black), and the JPEG preview
+    the transparency: the preview's map and result were not those of the download."""
+    import numpy as np
+
+    from dofkit.io import open_image, write_image
+
+    alpha = np.ones((400, 600), np.float32)
+    alpha[:, :200] = 0.0
+    photo = tmp_path / "cutout.png"
+    write_image(photo, open_image(SAMPLE).rgb, alpha=alpha)
+    sent, errors = [], []
+    with browser_page(errors=errors) as page:
+        page.on("request", lambda request: sent.append(
+            (request.url, request.headers.get("accept"), request.all_headers().get("content-length")))
+            if "/v1/" in request.url and request.method == "POST" else None)
+        page.goto(f"{base_url}/")
+        page.wait_for_selector("#params input[type=range]")
+        page.set_input_files("#file", str(photo))
+        page.wait_for_selector("#result-frame.loaded:not(.busy)", timeout=60_000)
+        sync_api.expect(page.locator("#photo-timing")).to_contain_text("transparent")
+    assert sent and all(int(size) == photo.stat().st_size for _, _, size in sent), sent
+    assert [accept for url, accept, _ in sent if "/v1/stylize" in url] == ["image/png"]
+    assert not errors

@@ -53,6 +53,11 @@ async def read_upload(request: Request) -> Upload:
             if not parser.complete:
                 raise ApiError(400, "incomplete multipart body: it ends before its closing "
                                     "boundary (upload cut short?)")
+            extra = next((key for key in form.keys() if key != "image"), None)
+            if extra is not None:  # settings sent as fields would be silently ignored
+                raise ApiError(400, f"unknown form field {extra!r}: the body holds only the "
+                                    f"file field 'image'; settings go in the query string "
+                                    f"(e.g. ?{extra}=...)")
             image = form.get("image")
             if not isinstance(image, UploadFile):
                 raise ApiError(400, "multipart body needs a file field 'image'")

@@ -11,14 +11,18 @@ import ctypes
 import ctypes.util
 import functools
 import math
+import statistics
 import threading
 import time
+from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Callable, TypeVar
 
 from .errors import ApiError
 
 T = TypeVar("T")
+#: How many of the last jobs' durations the Retry-After estimate takes the median of.
+RECENT = 16
 
 
 def _glibc_trim() -> Callable[[], object]:
@@ -43,7 +47,7 @@ class Worker:
         self._executor: ThreadPoolExecutor | None = None
         self._lock = threading.Lock()
         self.pending = 0
-        self._seconds = 0.5  # running mean of a job's duration, for Retry-After
+        self._seconds = deque([0.5], maxlen=RECENT)  # the last jobs' durations, s
 
     def start(self) -> None:
         """Start the thread (again after :meth:`close`, as at each ASGI lifespan)."""
@@ -70,8 +74,11 @@ class Worker:
                                 "retry later", {"Retry-After": self.retry_after()}) from None
 
     def retry_after(self) -> str:
-        """Seconds until the queue has likely drained, 1 to 120."""
-        return str(min(120, max(1, math.ceil(self.pending * self._seconds))))
+        """Seconds until the queue has likely drained, 1 to 120: the jobs waiting or
+        running times the median of the last :data:`RECENT` jobs' durations (a mean stayed
+        high for dozens of jobs after one very large photo)."""
+        typical = statistics.median(self._seconds)
+        return str(min(120, max(1, math.ceil(self.pending * typical))))
 
     def _timed(self, job: Callable[..., T], *args) -> T:
         start = time.perf_counter()
@@ -79,7 +86,7 @@ class Worker:
             return job(*args)
         finally:
             trim()
-            self._seconds = 0.8 * self._seconds + 0.2 * (time.perf_counter() - start)
+            self._seconds.append(time.perf_counter() - start)
 
     def _done(self, future: Future) -> None:
         with self._lock:

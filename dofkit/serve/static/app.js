@@ -9,13 +9,18 @@ const state = {
 };
 
 // ---------- small helpers ----------
-function toast(message) {
-  const box = $("toast");
-  box.textContent = message;
-  box.hidden = false;
+function toast(message, retry = null) {
+  // One line for the user; with `retry` (a function), a Retry button, and the line stays
+  // until it is used or dismissed.
+  $("toast-text").textContent = message;
+  $("toast-retry").hidden = !retry;
+  toast.retry = retry;
+  $("toast").hidden = false;
   clearTimeout(toast.timer);
-  toast.timer = setTimeout(() => { box.hidden = true; }, 6000);
+  if (!retry) toast.timer = setTimeout(hideToast, 6000);
 }
+
+function hideToast() { $("toast").hidden = true; }
 
 function show(img, blob) {
   if (state.urls[img.id]) URL.revokeObjectURL(state.urls[img.id]);
@@ -54,20 +59,33 @@ function showTiming(id, response, started) {
   const total = performance.now() - started;
   const parts = steps.map((s) => `${s.name} <b>${s.note === "cached" ? "cached" : Math.round(s.ms) + " ms"}</b>`);
   parts.push(`round trip <b>${Math.round(total)} ms</b>`);
-  $(id).innerHTML = parts.join("<span class='muted'>·</span>");
+  $(id).innerHTML = parts.map((part) => `<span>${part}</span>`).join("");
 }
 
 async function api(path, params, body, accept) {
   const query = new URLSearchParams(params).toString();
-  const response = await fetch(`${path}${query ? "?" + query : ""}`, {
-    method: "POST", body, headers: { "Content-Type": "application/octet-stream", Accept: accept },
-  });
+  let response;
+  try {
+    response = await fetch(`${path}${query ? "?" + query : ""}`, {
+      method: "POST", body, headers: { "Content-Type": "application/octet-stream", Accept: accept },
+    });
+  } catch (e) {
+    throw new Error("the server did not answer (is dofkit serve still running?)");
+  }
   if (!response.ok) {
     let message = `${response.status} ${response.statusText}`;
     try { message = (await response.json()).error || message; } catch (e) { /* not JSON */ }
-    throw new Error(message.replace(/^-: /, `${state.name || "photo"}: `));
+    const error = new Error(message.replace(/^-: /, `${state.name || "photo"}: `));
+    error.status = response.status;
+    throw error;
   }
   return response;
+}
+
+function photoRefused(error) {
+  // True when the answer says the photo itself cannot be used (400 bad image, 413 too
+  // large), not that the server was busy, slow or unreachable, which a retry may fix.
+  return error.status === 400 || error.status === 413;
 }
 
 // ---------- controls ----------
@@ -134,8 +152,17 @@ function loadPreset() {
 }
 
 // ---------- the photo ----------
+function transparent(context, width, height) {
+  // True if any pixel drawn on the canvas is not fully opaque.
+  const data = context.getImageData(0, 0, width, height).data;
+  for (let i = 3; i < data.length; i += 4) if (data[i] < 255) return true;
+  return false;
+}
+
 async function makePreview(blob) {
-  // A copy at most N px on its long side (EXIF orientation applied by the browser), JPEG.
+  // A copy at most N px on its long side (EXIF orientation applied by the browser), JPEG;
+  // a photo with transparency is sent as it is (a canvas loses the colour under transparent
+  // pixels, which the server's map reads, and a JPEG loses the transparency).
   const limit = parseInt($("preview").value, 10);
   try {
     const bitmap = await createImageBitmap(blob);
@@ -143,9 +170,13 @@ async function makePreview(blob) {
     const canvas = document.createElement("canvas");
     canvas.width = Math.max(1, Math.round(bitmap.width * scale));
     canvas.height = Math.max(1, Math.round(bitmap.height * scale));
-    canvas.getContext("2d").drawImage(bitmap, 0, 0, canvas.width, canvas.height);
+    const context = canvas.getContext("2d");
+    context.drawImage(bitmap, 0, 0, canvas.width, canvas.height);
     const full = { width: bitmap.width, height: bitmap.height };
     bitmap.close();
+    if (transparent(context, canvas.width, canvas.height)) {
+      return { preview: blob, full, size: full, alpha: true };
+    }
     const preview = await new Promise((done) => canvas.toBlob(done, "image/jpeg", 0.95));
     return { preview, full, size: { width: canvas.width, height: canvas.height } };
   } catch (e) {
@@ -154,13 +185,17 @@ async function makePreview(blob) {
 }
 
 async function choosePhoto(blob, name) {
+  if (!state.styles) return; // the server never answered
   const generation = ++state.generation;
-  $("toast").hidden = true;
+  hideToast();
   const made = await makePreview(blob);
   if (generation !== state.generation) return; // a later choice won while this one decoded
+  forgetResults();
+  busy("result-frame", true);
   state.original = blob;
   state.name = name;
   state.preview = made.preview;
+  state.alpha = Boolean(made.alpha);
   state.size = made.size;
   state.scale = made.full ? made.size.width / made.full.width : 1; // preview px per photo px
   $("download-status").textContent = "";
@@ -174,20 +209,27 @@ async function choosePhoto(blob, name) {
   }
   const dims = made.full ? `${made.full.width}×${made.full.height}` : "";
   $("photo-info").textContent = [name, dims].filter(Boolean).join(" · ");
-  $("photo-timing").innerHTML = made.size
-    ? `preview <b>${made.size.width}×${made.size.height}</b><span class='muted'>·</span>upload <b>${Math.round(made.preview.size / 1024)} kB</b>`
+  const preview = made.alpha ? "the photo itself (transparent)" : made.size && `${made.size.width}×${made.size.height}`;
+  $("photo-timing").innerHTML = preview
+    ? `<span>preview <b>${preview}</b></span><span>upload <b>${Math.round(made.preview.size / 1024)} kB</b></span>`
     : "";
   $("download-result").disabled = $("download-map").disabled = false;
   await refreshMap();
   refreshStyle();
 }
 
-async function refreshMap() {
-  if (!state.preview) return;
-  const current = ticket("map");
+function mapParams() {
+  // The map request as the view shows it: grey, rainbow colours, or over the photo.
   const params = { method: $("method").value };
   if (state.view === "rainbow") params.colormap = "rainbow";
   if (state.view === "overlay") params.overlay = "true";
+  return params;
+}
+
+async function refreshMap() {
+  if (!state.preview) return;
+  const current = ticket("map");
+  const params = mapParams();
   busy("map-frame", true);
   const started = performance.now();
   try {
@@ -199,8 +241,13 @@ async function refreshMap() {
     await refreshRois();
   } catch (error) {
     if (!current()) return;
-    clearResults();
-    toast(error.message);
+    if (photoRefused(error)) {
+      clearResults();
+      toast(error.message);
+    } else {  // busy, timed out or unreachable: the photo stays, to be tried again
+      busy("result-frame", false);
+      toast(error.message, async () => { hideToast(); await refreshMap(); refreshStyle(); });
+    }
   } finally {
     if (current()) busy("map-frame", false);
   }
@@ -219,13 +266,21 @@ function fitFrames(size) {
   }
 }
 
+function forgetResults() {
+  // A new photo: nothing of the last one's map, boxes or result stays on screen meanwhile.
+  for (const id of ["map", "result"]) unshow(id);
+  $("peek").removeAttribute("src");
+  $("boxes").textContent = "";
+  for (const id of ["map-timing", "result-timing"]) $(id).textContent = "";
+}
+
 function clearResults() {
   // The photo could not be used: neither it nor an earlier photo's map, boxes or result stay.
-  for (const id of ["photo", "map", "result"]) unshow(id);
-  $("peek").removeAttribute("src");
+  forgetResults();
+  unshow("photo");
+  busy("result-frame", false);
   $("photo-frame").querySelector(".empty").textContent = "Pick a sample or drop a photo";
-  $("boxes").textContent = "";
-  for (const id of ["photo-info", "photo-timing", "map-timing", "result-timing"]) $(id).textContent = "";
+  for (const id of ["photo-info", "photo-timing"]) $(id).textContent = "";
   $("download-result").disabled = $("download-map").disabled = true;
   $("curl").textContent = "Pick a photo to see the request.";
   state.preview = null;
@@ -244,15 +299,15 @@ async function refreshRois() {
     const record = await response.json();
     if (!current()) return;
     svg.setAttribute("viewBox", `0 0 ${record.width} ${record.height}`);
+    svg.dataset.width = record.width;
     const ns = "http://www.w3.org/2000/svg";
     record.rois.forEach((roi, index) => {
       const [x, y, w, h] = roi.bbox;
       const rect = document.createElementNS(ns, "rect");
       Object.entries({ x, y, width: w, height: h }).forEach(([k, v]) => rect.setAttribute(k, v));
       const label = document.createElementNS(ns, "text");
-      label.setAttribute("x", x + 6);
-      label.setAttribute("y", y + 18);
-      label.setAttribute("font-size", Math.max(12, record.width / 40));
+      label.dataset.x = x;
+      label.dataset.y = y;
       label.textContent = `${index} · ${roi.score.toFixed(2)}`;
       svg.append(rect, label);
     });
@@ -263,11 +318,19 @@ async function refreshRois() {
 }
 
 function placeBoxes() {
-  // Put the SVG exactly over the displayed map image.
+  // Put the SVG exactly over the displayed map image, its labels 12 px tall on screen
+  // whatever the map's size (the SVG's units are the map's pixels).
   const img = $("map");
   const svg = $("boxes");
   Object.assign(svg.style, { left: `${img.offsetLeft}px`, top: `${img.offsetTop}px`,
     width: `${img.offsetWidth}px`, height: `${img.offsetHeight}px` });
+  const unit = img.offsetWidth ? svg.dataset.width / img.offsetWidth : 1; // map px per screen px
+  for (const label of svg.querySelectorAll("text")) {
+    label.setAttribute("font-size", 12 * unit);
+    label.setAttribute("stroke-width", 3 * unit);
+    label.setAttribute("x", +label.dataset.x + 5 * unit);
+    label.setAttribute("y", +label.dataset.y + 15 * unit);
+  }
 }
 
 function scheduleStyle() {
@@ -285,7 +348,8 @@ async function refreshStyle() {
   try {
     const params = { style: $("style").value, method: $("method").value, ...styleValues(state.scale) };
     showRecipe();
-    const response = await api("v1/stylize", params, state.preview, "image/jpeg");
+    const response = await api("v1/stylize", params, state.preview,
+                               state.alpha ? "image/png" : "image/jpeg");
     const blob = await response.blob();
     if (generation === state.generation) {
       show($("result"), blob);
@@ -293,7 +357,9 @@ async function refreshStyle() {
       showTiming("result-timing", response, started);
     }
   } catch (error) {
-    toast(error.message);
+    if (generation === state.generation) {
+      toast(error.message, photoRefused(error) ? null : () => { hideToast(); refreshStyle(); });
+    }
   } finally {
     state.styleBusy = false;
     busy("result-frame", false);
@@ -334,11 +400,12 @@ async function download(kind) {
     const response = kind === "result"
       ? await api("v1/stylize", { style: $("style").value, method: $("method").value, ...styleValues() },
                   state.original, "image/png")
-      : await api("v1/map", { method: $("method").value }, state.original, "image/png");
+      : await api("v1/map", mapParams(), state.original, "image/png");
     const blob = await response.blob();
     const link = document.createElement("a");
     link.href = URL.createObjectURL(blob);
-    link.download = kind === "result" ? `${stem()}-${$("style").value}.png` : `${stem()}-map.png`;
+    const view = state.view === "grey" ? "" : `-${state.view}`;
+    link.download = kind === "result" ? `${stem()}-${$("style").value}.png` : `${stem()}-map${view}.png`;
     document.body.appendChild(link);
     link.click();
     link.remove();
@@ -436,6 +503,8 @@ function wire() {
     if (!state.size) fitFrames({ width: $("map").naturalWidth, height: $("map").naturalHeight });
     placeBoxes();
   });
+  $("toast-retry").addEventListener("click", () => toast.retry && toast.retry());
+  $("toast-close").addEventListener("click", hideToast);
   $("copy").addEventListener("click", () => navigator.clipboard.writeText($("curl").textContent)
     .then(() => { $("copy").textContent = "Copied"; setTimeout(() => { $("copy").textContent = "Copy"; }, 1500); }));
   window.addEventListener("resize", placeBoxes);
@@ -448,7 +517,19 @@ function wire() {
 
 async function start() {
   wire();
-  state.styles = await (await fetch("v1/styles")).json();
+  try {
+    const answer = await fetch("v1/styles");
+    if (!answer.ok) throw new Error(`${answer.status}`);
+    state.styles = await answer.json();
+  } catch (e) {  // nothing works without the server: say so, and offer nothing to click
+    $("health").textContent = "server unreachable";
+    document.querySelectorAll("input, select, button").forEach((control) => { control.disabled = true; });
+    $("drop").removeAttribute("tabindex");
+    $("drop").classList.add("off");
+    toast("The dofkit server does not answer: start `dofkit serve` and reload this page.", () => location.reload());
+    $("toast-retry").textContent = "Reload";
+    return;
+  }
   for (const method of state.styles.methods) $("method").add(new Option(method, method));
   for (const name of Object.keys(state.styles.styles)) $("style").add(new Option(name, name));
   $("style").value = state.styles.default;
