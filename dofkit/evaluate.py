@@ -10,6 +10,7 @@ import numpy as np
 
 from .errors import ImageError, ParameterError
 from .io import open_image, read_focus_map
+from .io.decode import in_colour
 from .metrics import METRICS, score
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp", ".webp")
@@ -77,27 +78,45 @@ def _partner(folder: Path, found: dict[str, list[Path]], stem: str
 
 def evaluate(cases: list[Case], make_map: Callable[[np.ndarray], np.ndarray] | None = None
              ) -> Iterator[tuple[Case, dict[str, float]]]:
-    """Yield (case, scores) per case. Maps come from ``case.map`` when given, else from
-    ``make_map(image)``. The mask is read as a map (grey; colour refused) and binarised at
-    0.5 (255 = in focus)."""
+    """Yield (case, scores) per case. Maps come from ``case.map`` when given (read as by
+    :func:`~dofkit.io.read_focus_map`), else from ``make_map(image)``. The mask is read by
+    :func:`read_mask`; mask and map must have the photo's size."""
     for case in cases:
         if case.problem is not None:
             raise ImageError(case.problem)
-        truth = read_focus_map(case.truth) >= 0.5
-        size = truth.shape[1], truth.shape[0]
+        if case.map is None and make_map is None:
+            raise ParameterError(f"make_map is needed: {case.name} has no given map",
+                                 "make_map")
+        picture = open_image(case.image)
+        truth = read_mask(case.truth, picture.size, case.image)
         if case.map is not None:
-            focus = read_focus_map(case.map, size=size)
+            focus = read_focus_map(case.map, size=picture.size)
         else:
-            if make_map is None:
-                raise ParameterError(f"make_map is needed: {case.name} has no given map",
-                                     "make_map")
-            picture = open_image(case.image)
-            if picture.size != size:
-                raise ImageError(f"{case.truth}: mask size differs from {case.image}")
             focus = make_map(picture.rgb)
         yield case, score(focus, truth)
 
 
-def mean_scores(rows: list[dict[str, float]]) -> dict[str, float]:
-    """Average of each metric over the rows."""
-    return {name: float(np.mean([row[name] for row in rows])) for name in METRICS}
+def read_mask(path: Path, size: tuple[int, int], image: Path) -> np.ndarray:
+    """Read a ground-truth mask (grey, 255 = in focus) -> bool (H, W), True = in focus
+    (binarised at 0.5). ImageError naming the file for a mask whose size differs from ``size``
+    = (width, height) of ``image``, one in colour, or one of values 0 and 1 only (never
+    rescaled: 1 is almost black)."""
+    picture = open_image(path)
+    if picture.size != tuple(size):
+        raise ImageError(f"{path}: ground-truth mask is {picture.size[0]}x{picture.size[1]} "
+                         f"but the image {image} is {size[0]}x{size[1]}")
+    if in_colour(picture.rgb):
+        raise ImageError(f"{path}: ground-truth mask is in colour (a photo given as the "
+                         "mask?); a mask is grey, 255 = in focus")
+    grey = picture.rgb[..., 0]
+    top_level = round(float(grey.max()) * (2 ** picture.bit_depth - 1))
+    if top_level == 1:
+        raise ImageError(f"{path}: ground-truth mask values are only 0 and 1; 255 = in focus "
+                         "is expected (multiply the mask by 255)")
+    return grey >= 0.5
+
+
+def mean_scores(rows: list[dict[str, float]]) -> dict[str, float | None]:
+    """Average of each metric over the rows; None for each when there are no rows."""
+    return {name: float(np.mean([row[name] for row in rows])) if rows else None
+            for name in METRICS}

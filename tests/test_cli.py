@@ -237,7 +237,7 @@ def test_eval_scores_the_others_when_a_mask_is_missing_doubled_or_in_colour(tmp_
     assert [row["image"] for row in json.loads(result.stdout)["images"]] == [
         str(images / "a.png"), str(images / "e.png")]
     assert "no file for 'b'" in result.stderr
-    assert "c.png: map is in colour" in result.stderr
+    assert "c.png: ground-truth mask is in colour" in result.stderr
     assert "several files for 'd' (d.jpg, d.png)" in result.stderr
 
 

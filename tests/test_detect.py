@@ -111,7 +111,7 @@ def test_json_round_trip_keeps_every_input_field(scene, tmp_path, records, as_li
     assert kept[0]["focus"] == {"mean": 1.0, "above": 1.0, "score": 1.0}
     assert dropped[0]["focus"]["score"] == 0.0
     if records is COCO:
-        assert "1 detections name none of the inputs" in result.stderr
+        assert "1 detection names none of the inputs" in result.stderr
 
 
 def test_single_input_adopts_detections_that_all_name_one_other_image(scene):

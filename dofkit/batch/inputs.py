@@ -35,6 +35,9 @@ def collect(arguments: list[str], *, recursive: bool = False,
     a named file that does not exist stays, to fail on its own; a video is refused with a
     pointer to ``dofkit video``."""
     named = list(arguments)
+    if from_list == STDIO and STDIO in named:
+        raise ParameterError("stdin ('-') cannot carry both an image and the --from list",
+                             "from_list")
     if from_list is not None:
         named += _read_list(from_list)
     found: list[Source] = []

@@ -132,6 +132,12 @@ def refuse_collisions(tasks: list[Task], inputs: list[str], overwrite: bool = Fa
                                          f"{to_stdout[0]} and the {role}; name a file for one")
                 continue
             if role == "crop":
+                clash = next((source for source, pattern in patterns
+                              if os.path.abspath(pattern) == os.path.abspath(target)), None)
+                if clash is not None:
+                    raise ParameterError(f"{target}: the crops of {clash} and {task.source} "
+                                         "would take the same names; use --name with "
+                                         "{parent} or another template", "name")
                 patterns.append((task.source, target))
                 continue
             try:

@@ -13,7 +13,7 @@ from typing import Callable, Iterator, Optional
 import typer
 
 from ..batch import Report, Task, check_template, collect, place, refuse_collisions, skipped
-from ..batch.inputs import Source
+from ..batch.inputs import IMAGE_SUFFIXES, Source
 from ..errors import ParameterError
 from ..focus import manifest_path
 from ..io import STDIO, WRITE_SUFFIXES
@@ -84,6 +84,9 @@ class BatchOptions(Shared):
             raise ParameterError("--quiet and --verbose contradict each other")
         if self.name is not None:
             check_template(self.name)
+        if self.out_dir is not None and str(self.out_dir) == STDIO:
+            raise ParameterError("--out-dir '-': give a folder (stdout takes one output: "
+                                 "-o -)")
         self.sources = collect(self.inputs, recursive=self.recursive, from_list=self.from_list)
         if STDIO in (s.path for s in self.sources) and (self.jobs > 1 or self.engine == "ray"):
             raise ParameterError("stdin ('-') cannot be read by worker processes; drop --jobs "
@@ -130,21 +133,42 @@ def side_targets(options: BatchOptions, value: Optional[str], option: str,
         return [None] * len(options.sources)
     if value == STDIO and stdout_taken_by:
         raise ParameterError(f"{option} '-' and {stdout_taken_by} would both write to stdout")
-    if len(options.sources) == 1 and (value == STDIO or not Path(value).is_dir()
-                                      and Path(value).suffix):
+    if _one_file(options, value):
         return [value]
     if value == STDIO:
         raise ParameterError(f"{option} '-' (stdout) takes a single input")
     if not Path(value).is_dir() and Path(value).suffix.lower() in WRITE_SUFFIXES:
         raise ParameterError(f"{option} {value} names one file, but there are "
                              f"{len(options.sources)} inputs; give a folder")
-    template = "{stem}" if options.name is None else str(PurePath(options.name).with_suffix(""))
-    return place(options.sources, template + suffix, Path(value), **fields)
+    return place(options.sources, name_stem(options) + suffix, Path(value), **fields)
 
 
-def map_files(options: BatchOptions, map_path: Optional[str]) -> list[Optional[str]]:
+def name_stem(options: BatchOptions) -> str:
+    """The ``--name`` template without its suffix (the name of side outputs, of maps read
+    from a folder, of crops), or ``{stem}``."""
+    return "{stem}" if options.name is None else str(PurePath(options.name).with_suffix(""))
+
+
+def _one_file(options: BatchOptions, value: str) -> bool:
+    """Whether an output option's ``value`` names one file (one input, and '-' or a name with
+    a suffix that is not a folder) rather than a folder."""
+    return len(options.sources) == 1 and (value == STDIO or not Path(value).is_dir()
+                                          and bool(Path(value).suffix))
+
+
+def refuse_unused_name(options: BatchOptions, folders: dict[str, Optional[str]]) -> None:
+    """ParameterError when ``--name`` is given but none of the output options ``folders``
+    (option -> value) names a folder, whose files it would name."""
+    if options.name is not None and all(value is None or _one_file(options, value)
+                                         for value in folders.values()):
+        raise ParameterError(f"--name names the files of a {' or '.join(folders)} folder; "
+                             "give one", "name")
+
+
+def map_files(options: BatchOptions, map_path: Optional[str], **fields) -> list[Optional[str]]:
     """``--map``: a file for one input, else a folder of maps named as ``dofkit map --out-dir``
-    writes them (``<sub-folders>/<stem>.png``)."""
+    or ``--save-map`` wrote them: ``<sub-folders>/<stem>`` with any image suffix, or with
+    ``--name`` its template first (``fields`` fill it); PNG when none is there."""
     if map_path is None:
         return [None] * len(options.sources)
     if len(options.sources) == 1 and not Path(map_path).is_dir():
@@ -152,7 +176,26 @@ def map_files(options: BatchOptions, map_path: Optional[str]) -> list[Optional[s
     if not Path(map_path).is_dir():
         raise ParameterError(f"--map {map_path}: with several inputs, give a folder of maps "
                              "named <stem>.png")
-    return place(options.sources, "{stem}.png", Path(map_path))
+    templates = [name_stem(options), "{stem}"]
+    names = zip(*(place(options.sources, t, Path(map_path), **fields) for t in templates))
+    return [_map_file([Path(stem) for stem in stems]) for stems in names]
+
+
+def _map_file(stems: list[Path]) -> str:
+    """The first of ``stems`` found in its folder with an image suffix (ParameterError if
+    one is there with several), else the first stem + ``.png``."""
+    for stem in stems:
+        try:
+            found = sorted(p for p in stem.parent.iterdir() if p.stem == stem.name
+                           and p.suffix.lower() in IMAGE_SUFFIXES)
+        except OSError:  # a sub-folder missing: the map is missing
+            found = []
+        if len(found) > 1:
+            raise ParameterError(f"--map: {', '.join(map(str, found))} are maps of one input; "
+                                 "keep one", "map")
+        if found:
+            return str(found[0])
+    return f"{stems[0]}.png"
 
 
 def execute(spec: PipelineSpec, tasks: list[Task], options: BatchOptions, *, label: str,
@@ -165,6 +208,9 @@ def execute(spec: PipelineSpec, tasks: list[Task], options: BatchOptions, *, lab
     refuse_collisions(tasks, read, options.overwrite, others=[("report", report_file)])
     if report_file and os.path.isdir(report_file):  # found out before the run, not after it
         raise ParameterError(f"{report_file} is a folder; name the report's file", "report")
+    if report_file and Path(report_file).suffix.lower() in IMAGE_SUFFIXES:  # a photo, by a slip
+        raise ParameterError(f"--report {report_file}: a report is JSON Lines, not an image; "
+                             "name it .jsonl", "report")
     if options.report == STDIO and (stdout or any(STDIO in t.targets.values() for t in tasks)):
         raise ParameterError("--report '-' and the command's own output would both write to "
                              "stdout; give the report a file name")
@@ -218,11 +264,11 @@ def _counted(status: dict, progress: BatchProgress, verbose: bool,
         return
     found = status.get("found_after_interrupt")
     if verbose:
-        done_how = ("skipped (outputs exist)" if status.get("skipped") else
+        done_how = ("skipped: its outputs exist" if status.get("skipped") else
                     "found on disk after the interrupt" if found else
                     f"{status['seconds']:.2f} s")
-        progress.print(f"dofkit: {printable(status['input'])} -> "
-                       f"{printable(', '.join(status['outputs']) or '-')} ({done_how})")
+        written = f" -> {printable(', '.join(status['outputs']))}" if status["outputs"] else ""
+        progress.print(f"dofkit: {printable(status['input'])}{written} ({done_how})")
     if on_status is not None and not status.get("skipped") and not found:
         on_status(status)
 

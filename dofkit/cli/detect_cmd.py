@@ -12,7 +12,7 @@ from ..errors import ParameterError
 from ..pipeline import PipelineSpec, RoiSettings
 from ..roi.regions import parse_threshold
 from . import options
-from .batch_run import execute, map_files, side_targets
+from .batch_run import execute, map_files, refuse_unused_name, side_targets
 from .common import guarded, notice
 from .shared import Shared, shared_options
 from .focus_input import MapInput, focus_source, print_json
@@ -25,6 +25,19 @@ def read_detection_file(path: str):
 
     return parse_detections(read_text_input(path, "the detections file"),
                             "stdin" if path == "-" else path)
+
+
+def check_detection_file(given, paths: list[str]) -> None:
+    """Once for all inputs and before any map is made: refuse a detections file that cannot
+    be shared out among ``paths`` (InputError naming it), and say what is adopted or ignored."""
+    given.check_inputs(paths)
+    if given.adopted_by(paths):
+        notice(f"{given.name}: the detections name image {given.entries[0][0]!r}; taken as "
+               f"{paths[0]}, the only input")
+    ignored = given.unmatched(paths)
+    if ignored:
+        counted = "1 detection names" if ignored == 1 else f"{ignored} detections name"
+        notice(f"{given.name}: {counted} none of the inputs (ignored)")
 
 
 @guarded
@@ -50,6 +63,7 @@ def detect_command(
     overlay: Optional[str] = typer.Option(None, "--overlay", metavar="PATH",
                                           help="Draw kept (green) and dropped (red) boxes: a "
                                           "file (one input) or a folder."),
+    name: Optional[str] = options.name_option("in the --overlay folder and of a --map folder"),
     map_path: Optional[str] = MapInput,
     shared: Shared = None,
 ) -> None:
@@ -67,17 +81,14 @@ def detect_command(
         if not on_rois and value != unused:
             raise ParameterError(f"{option} goes with --on-rois (it shapes the regions the "
                                  "detector runs on)")
-    batch = shared.batch(inputs)
+    batch = shared.batch(inputs, name=name)
+    refuse_unused_name(batch, {"--overlay": overlay})
     paths = [s.path for s in batch.sources]
     if detections_path == "-" and "-" in paths:
         raise ParameterError("stdin cannot carry both an image and --detections")
     given = read_detection_file(detections_path) if detections_path is not None else None
-    if given is not None and given.adopted_by(paths):
-        notice(f"{given.name}: the detections name image {given.entries[0][0]!r}; taken as "
-               f"{paths[0]}, the only input")
-    if given is not None and given.unmatched(paths):
-        notice(f"{given.name}: {given.unmatched(paths)} detections name none of the inputs "
-               "(ignored)")
+    if given is not None:
+        check_detection_file(given, paths)
     regions = RoiSettings(parse_threshold(threshold), min_area, merge, pad)
     spec = PipelineSpec("detect", {"detector": detector_name, "given": given, "gate": gate,
                                    "regions": regions, "on_rois": on_rois,

@@ -25,15 +25,16 @@ def eval_command(
     device: str = options.Device,
     threads: Optional[int] = options.Threads,
     weights: Optional[str] = options.Weights,
+    quiet: bool = options.Quiet,
 ) -> None:
     """Score maps per image and averaged: MAE; F05 (F-beta, beta^2 = 0.3, map thresholded at
     0.5, the blurred region positive); Fmax (in-focus region positive, best of 101
-    thresholds). The table goes to stderr; --json prints the scores on stdout.
+    thresholds). The table goes to stderr (not with --quiet); --json prints the scores on
+    stdout.
 
     A file that cannot be used is reported on a line of its own; the others are still
-    scored, and the exit status is then 1."""
-    from rich.table import Table
-
+    scored, and the exit status is then 1; --json still prints its document (count 0, means
+    null, when no image could be scored)."""
     from ..evaluate import evaluate, find_cases, mean_scores
     from ..focus import FocusEstimator
 
@@ -49,20 +50,27 @@ def eval_command(
             rows += evaluate([case], estimator)
         except DofkitError as exc:
             error_line(str(exc))
-    if not rows:
-        raise typer.Exit(1)
     means = mean_scores([scores for _, scores in rows])
     source = str(maps) if maps else estimator.method
-    table = Table(title=f"dofkit eval: {source} on {len(rows)} images")
-    for column in ("image", "MAE", "F05", "Fmax"):
-        table.add_column(column, justify="left" if column == "image" else "right")
-    for case, scores in rows:
-        table.add_row(case.name, *(f"{scores[k]:.3f}" for k in ("mae", "f05", "fmax")))
-    table.add_row("[b]mean[/b]", *(f"[b]{means[k]:.3f}[/b]" for k in ("mae", "f05", "fmax")))
-    console.print(table)
+    if rows and not quiet:
+        console.print(_table(f"dofkit eval: {source} on {len(rows)} "
+                             f"image{'s' * (len(rows) != 1)}", rows, means))
     if as_json:
         document = {"method": source, "count": len(rows), "mean": means,
                     "images": [{"image": str(case.image), **scores} for case, scores in rows]}
         print_json(document)
     if len(rows) < len(cases):
         raise typer.Exit(1)
+
+
+def _table(title: str, rows: list, means: dict[str, float]):
+    """The rich table of the per-image ``rows`` (case, scores) and their ``means``."""
+    from rich.table import Table
+
+    table = Table(title=title)
+    for column in ("image", "MAE", "F05", "Fmax"):
+        table.add_column(column, justify="left" if column == "image" else "right")
+    for case, scores in rows:
+        table.add_row(case.name, *(f"{scores[k]:.3f}" for k in ("mae", "f05", "fmax")))
+    table.add_row("[b]mean[/b]", *(f"[b]{means[k]:.3f}[/b]" for k in ("mae", "f05", "fmax")))
+    return table

@@ -38,10 +38,21 @@ Recursive = typer.Option(False, "--recursive", "-r",
                          help="Take the images of sub-folders too (folders given as inputs).")
 FromList = typer.Option(None, "--from", metavar="LIST",
                         help="Also read input paths from this file, one a line ('-' = stdin).")
-Name = typer.Option(None, "--name", metavar="TEMPLATE",
-                    help="Output name under --out-dir (sub-folders of the input mirrored): "
-                         "{stem}, {name}, {parent}, and for stylize {style} (a --save-map "
-                         "folder takes the same names); default {stem}.png.")
+
+
+def name_option(where: str, fields: str = "", default: str = "{stem}.png") -> typer.Option:
+    """``--name``: the template of the output files in the folders ``where`` names; ``fields``
+    adds this command's own fields to those of every command."""
+    return typer.Option(None, "--name", metavar="TEMPLATE",
+                        help=f"Output name {where} (sub-folders of the input mirrored): {{stem}}, "
+                             f"{{name}}, {{parent}}{fields}; default {default}.")
+
+
+Name = name_option("under --out-dir")
+StylizeName = name_option("under --out-dir, also of a --save-map or --map folder",
+                          ", {style}")
+
+
 SkipExisting = typer.Option(False, "--skip-existing",
                             help="Skip inputs whose outputs all exist (resume a run).")
 Report = typer.Option(None, "--report", metavar="FILE.jsonl",

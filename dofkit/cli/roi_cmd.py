@@ -8,11 +8,12 @@ from typing import List, Optional
 import typer
 
 from ..batch import Task, place
+from ..errors import ParameterError
 from ..io import STDIO, WRITE_SUFFIXES
 from ..pipeline import PipelineSpec, RoiSettings
 from ..roi.regions import parse_threshold
 from . import options
-from .batch_run import execute, map_files, side_targets
+from .batch_run import execute, map_files, name_stem, refuse_unused_name, side_targets
 from .common import guarded, notice, refuse_unused
 from .shared import Shared, shared_options
 from .focus_input import MapInput, focus_source, print_json
@@ -40,6 +41,9 @@ def roi_command(
                                           help="Draw the boxes on the photo: a file (one input) "
                                           "or a folder."),
     as_json: bool = typer.Option(False, "--json", help="One JSON line per image on stdout."),
+    name: Optional[str] = options.name_option(
+        "in the --overlay and --crop-dir folders (crops: its stem + -roi<i>) and of a --map "
+        "folder", default="{stem}.png"),
     map_path: Optional[str] = MapInput,
     shared: Shared = None,
 ) -> None:
@@ -57,13 +61,17 @@ def roi_command(
                       "with --aspect (it gives one window)")
     else:
         refuse_unused(context, ("fraction",), "without --aspect")
-    batch = shared.batch(inputs)
+    batch = shared.batch(inputs, name=name)
+    if crop_dir is None:  # a crop folder takes the names
+        refuse_unused_name(batch, {"--crop-dir": None, "--overlay": overlay})
     regions = RoiSettings(parse_threshold(threshold), min_area, merge, pad, max_rois)
     spec = PipelineSpec("roi", {"regions": regions, "aspect": window, "fraction": fraction,
                                 "crops": crop_dir is not None, "overlay": overlay is not None},
                         focus_source(context, shared, map_path))
-    crops = (place(batch.sources, "{stem}-roi{{index}}", crop_dir, pattern=True) if crop_dir
-             else [None] * len(batch.sources))
+    if crop_dir is not None and str(crop_dir) == STDIO:
+        raise ParameterError("--crop-dir '-': give a folder (crops are several files)")
+    crops = (place(batch.sources, name_stem(batch) + "-roi{{index}}", crop_dir, pattern=True)
+             if crop_dir else [None] * len(batch.sources))
     tasks = []
     overlays = side_targets(batch, overlay, "--overlay",
                             stdout_taken_by="--json" if as_json else None)

@@ -9,6 +9,7 @@ import typer
 
 from ..batch import Task
 from ..errors import ParameterError
+from ..io import STDIO
 from ..pipeline import PipelineSpec
 from ..render.styles import parse_setting
 from . import options
@@ -27,7 +28,7 @@ def stylize_command(
                                             "without --out-dir or -o: IN OUT."),
     output: Optional[str] = options.Output,
     out_dir: Optional[Path] = options.OutDir,
-    name: Optional[str] = options.Name,
+    name: Optional[str] = options.StylizeName,
     style: options.Style = options.StyleName,
     settings: Optional[List[str]] = options.Settings,
     map_path: Optional[str] = MapInput,
@@ -40,12 +41,13 @@ def stylize_command(
     """Stylise each image: in-focus parts stay detailed and get lines, the rest is abstracted.
 
     `dofkit stylize IN OUT`, or `dofkit stylize INPUT... --out-dir DIR`. The focus map is
-    computed once per image (--method) or read from --map; an alpha channel is kept.
+    computed once per image (--method) or read from --map; an alpha channel is kept in PNG,
+    TIFF and WebP outputs (JPEG and BMP have none).
     """
     inputs = list(inputs or [])
     if output is None and out_dir is None and len(inputs) == 2:
         inputs, output = inputs[:1], inputs[1]
-        if Path(output).exists() and not shared.overwrite:
+        if output != STDIO and Path(output).exists() and not shared.overwrite:
             # IN OUT reads like two inputs: never replace an existing file on that reading.
             raise ParameterError(f"{output} exists and `dofkit stylize IN OUT` would replace "
                                  "it: pass --overwrite, or --out-dir DIR to stylise both")
@@ -57,5 +59,6 @@ def stylize_command(
                                     "settings": overrides, "with_map": save_map is not None},
                         focus_source(context, shared, map_path))
     tasks = [Task(s.path, {"styled": t, **({"map": m} if m else {})}, given)
-             for s, t, m, given in zip(batch.sources, targets, maps, map_files(batch, map_path))]
+             for s, t, m, given in zip(batch.sources, targets, maps,
+                                       map_files(batch, map_path, style=style.value))]
     execute(spec, tasks, batch, label="stylising", guard=shared.guard())

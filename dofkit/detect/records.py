@@ -59,9 +59,20 @@ class DetectionFile:
             return [detection for _, detection in self.entries]
         unnamed = self._index.get(None, [])
         if unnamed and not only_input:
-            raise InputError(f"{self.name}: a detection names no image (give \"image\", "
-                             "\"file_name\" or \"image_id\") and there are several inputs")
+            raise self._unnamed_error()
         return [self.entries[i][1] for i in sorted(self._matching(source).union(unnamed))]
+
+    def check_inputs(self, sources: list[str]) -> None:
+        """InputError naming the file when its detections cannot be shared out among
+        ``sources``: a detection naming no image while there are several inputs. Checked once
+        for all inputs, before any is read (an input the file does not name simply gets no
+        detections: see :meth:`unmatched`)."""
+        if len(sources) > 1 and None in self._keys:
+            raise self._unnamed_error()
+
+    def _unnamed_error(self) -> InputError:
+        return InputError(f"{self.name}: a detection names no image (give \"image\", "
+                          "\"file_name\" or \"image_id\") and there are several inputs")
 
     def unmatched(self, sources: list[str]) -> int:
         """How many detections name none of ``sources`` (and are not adopted)."""

@@ -372,6 +372,14 @@ def _unit(samples: np.ndarray) -> np.ndarray:
     return values
 
 
+def in_colour(rgb: np.ndarray) -> bool:
+    """Whether the float RGB (H, W, 3) picture is in colour rather than grey stored as RGB
+    (its channels differ by more than :data:`_GREY_TOLERANCE` somewhere); compared by bands
+    of rows, so that temporaries stay small."""
+    return any(np.ptp(rgb[top:top + _CHECK_ROWS], axis=2).max() > _GREY_TOLERANCE
+               for top in range(0, rgb.shape[0], _CHECK_ROWS))
+
+
 def read_focus_map(path: str | os.PathLike, size: tuple[int, int] | None = None, *,
                    max_pixels: int | None = None) -> np.ndarray:
     """Read a focus map saved as an image (white = in focus, grey, 8- or 16-bit or float; grey
@@ -383,9 +391,7 @@ def read_focus_map(path: str | os.PathLike, size: tuple[int, int] | None = None,
         raise ImageError(
             f"{path}: map is {picture.size[0]}x{picture.size[1]} but the image is "
             f"{size[0]}x{size[1]}")
-    rows = picture.rgb.shape[0]
-    if any(np.ptp(picture.rgb[top:top + _CHECK_ROWS], axis=2).max() > _GREY_TOLERANCE
-           for top in range(0, rows, _CHECK_ROWS)):  # by bands: temporaries stay small
+    if in_colour(picture.rgb):
         raise ImageError(f"{path}: map is in colour (a rainbow view, an overlay or a photo?); "
                          "a focus map is grey, white = in focus (dofkit map writes one)")
     weights = np.array([0.2126, 0.7152, 0.0722], np.float32)
