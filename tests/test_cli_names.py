@@ -106,3 +106,10 @@ def test_detect_names_its_overlays_from_a_template(twins, tmp_path):
     assert sorted(p.name for p in drawn.iterdir()) == ["a-x.png", "b-x.png"]
     unused = run("detect", twins[0], "--name", "{stem}", "-m", "analytic")
     assert unused.exit_code == 2 and "--overlay folder" in unused.stderr
+
+
+def test_stylize_without_an_output_names_its_three_forms(twins):
+    for arguments in ((twins[0],), (*twins, twins[0])):
+        result = run("stylize", *arguments)
+        assert result.exit_code == 2
+        assert "`dofkit stylize IN OUT`" in result.stderr and "--out-dir" in result.stderr

@@ -51,6 +51,9 @@ def stylize_command(
             # IN OUT reads like two inputs: never replace an existing file on that reading.
             raise ParameterError(f"{output} exists and `dofkit stylize IN OUT` would replace "
                                  "it: pass --overwrite, or --out-dir DIR to stylise both")
+    if output is None and out_dir is None:
+        raise ParameterError("name the output: `dofkit stylize IN OUT`, -o FILE (one input) "
+                             "or --out-dir DIR (any number)")
     overrides = dict(parse_setting(text) for text in settings or ())
     batch = shared.batch(inputs, output, out_dir, name)
     targets = main_targets(batch, style=style.value)
