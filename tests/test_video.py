@@ -218,7 +218,8 @@ def test_a_display_rotation_off_quarter_turns_is_refused(tmp_path, angle):
     source = make_video(tmp_path / "tilted.mp4", 3, rotation=angle)
     result = run(source, tmp_path / "out.mp4", "--method", "analytic")
     assert result.exit_code == 1
-    assert re.search(rf"(?<![-\d]){angle} degrees counter-clockwise", result.output)
+    turn = f"{angle} degrees counter-clockwise" if angle > 0 else f"{-angle} degrees clockwise"
+    assert re.search(rf"(?<![-\d]){turn}", result.output)
     assert "Traceback" not in result.output and not (tmp_path / "out.mp4").exists()
 
 

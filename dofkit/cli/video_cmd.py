@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import sys
 import time
 from contextlib import ExitStack
 from enum import Enum
+from pathlib import Path
 from typing import List, Optional
 
 import typer
@@ -12,11 +15,13 @@ from rich.progress import (BarColumn, MofNCompleteColumn, Progress, ProgressColu
                            TextColumn, TimeRemainingColumn)
 from rich.text import Text
 
+from ..errors import ParameterError
 from ..io import STDIO
 from ..pipeline import RoiSettings
 from ..render.styles import parse_setting
 from ..roi.regions import parse_threshold
 from . import options
+from .batch_run import focus_settings
 from .common import (console, error_line, guarded, notice, refuse_unused,
                      stdout_is_terminal)
 
@@ -96,6 +101,9 @@ def video_command(
     device: str = options.Device,
     threads: Optional[int] = options.Threads,
     weights: Optional[str] = options.Weights,
+    overwrite: bool = typer.Option(False, "--overwrite", help="Write an image sequence into "
+                                   "a folder already holding images of its pattern: they are "
+                                   "replaced, and those this run does not write are deleted."),
     quiet: bool = options.Quiet,
 ) -> None:
     """Process every frame of IN into OUT, streaming (a few frames in memory), keeping the frame
@@ -115,13 +123,18 @@ def video_command(
     from ..pipeline import DetectStep, MapStep, RoiStep, StylizeStep
     from ..video import (CoherentStylizer, FrameMaps, interrupt_flag, open_sink, open_source,
                          process)
-    from ..video.io import VideoSink
+    from ..video.io import VideoSink, is_sequence
 
     used = MODE_OPTIONS[mode] + (ROI_OPTIONS + ("pad",) if mode is Mode.detect and on_rois
                                  else ())
     refuse_unused(context, tuple(n for names in MODE_OPTIONS.values() for n in names
                                  if n not in used), f"with --mode {mode.value}")
 
+    focus_settings(method, device, threads, weights, None)  # as the image commands refuse
+    records = mode in (Mode.roi, Mode.detect)
+    if overwrite and (records or (not is_sequence(target) and Path(target).suffix)):
+        raise ParameterError("--overwrite applies to an image-sequence output only (a video "
+                             "or JSON lines file is replaced anyway)", "overwrite")
     regions = RoiSettings(parse_threshold(threshold), min_area, merge, pad, max_rois)
     with ExitStack() as resources:
         consumer = {
@@ -152,17 +165,21 @@ def video_command(
             result = consumer(Picture(frame.rgb, None, 8, source), prepared)
             return result.record if role is None else result.images[role].values
 
-        records = mode in (Mode.roi, Mode.detect)
         sink = open_sink(target, records=records, size=video.size,
                          rate=video.rate, audio=video.audio, inputs=(source,),
-                         start=video.start, aspect=video.aspect)
+                         start=video.start, aspect=video.aspect, overwrite=overwrite)
         began = time.perf_counter()
         live = not quiet and not (target == STDIO and stdout_is_terminal())  # not in JSON lines
-        with _progress(live) as bar, interrupt_flag() as stopped:
-            task = bar.add_task(mode.value, total=video.count)
-            outcome = process(video, sink, work, prepare=prepare,
-                              advance=lambda: bar.advance(task),
-                              stop=stopped)
+        try:
+            with _progress(live) as bar, interrupt_flag() as stopped:
+                task = bar.add_task(mode.value, total=video.count)
+                outcome = process(video, sink, work, prepare=prepare,
+                                  advance=lambda: bar.advance(task),
+                                  stop=stopped)
+        except KeyboardInterrupt:
+            if stopped():  # a second stop signal: the output is already dropped
+                _end_at_once(sink)
+            raise
     rate = outcome.frames / max(time.perf_counter() - began, 1e-9)
     where = f" -> {outcome.path}" if outcome.path is not None else ""
     frames = f"{outcome.frames} frame{'s' * (outcome.frames != 1)}"
@@ -176,6 +193,23 @@ def video_command(
         notice(f"{frames}{where} (processed at {rate:.1f} frames/s; {maps.computed} fresh "
                f"map{'s' * (maps.computed != 1)})")
     _report_problems(source, outcome)
+
+
+def _end_at_once(sink) -> None:
+    """After a second stop signal, the unfinished output dropped (a sequence keeps the
+    images written): say so and end the process now, without waiting for the threads still
+    working (a map being made) or for the interpreter's slow wind-down."""
+    from ..video.io import SequenceSink
+
+    kept = ("; the images written are kept" if isinstance(sink, SequenceSink)
+            else "" if sink.target is None else "; the unfinished output is deleted")
+    error_line(f"interrupted twice: stopped at once{kept}")
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # closed, or its reader gone
+            pass
+    os._exit(130)
 
 
 def _report_problems(source: str, outcome) -> None:

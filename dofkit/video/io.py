@@ -10,7 +10,8 @@ as landscape frames with a rotation to apply), as players show them; the output 
 upright, with no rotation of its own. Output video has one output frame per input frame,
 each shown at its time in the source (a variable frame rate stays variable, and the picture in
 sync with the sound), with the source's average rate as its nominal rate (H.264, CRF 18;
-yuv420p, or yuv444p when a side is odd). The audio track is remuxed packet by packet when the
+yuv420p, or yuv444p when a side is odd; limited range, BT.709 for HD and BT.601 below, tagged
+so). Video is read with the colour matrix it is tagged with, else the one players assume. The audio track is remuxed packet by packet when the
 output container takes its codec, else re-encoded to the container's default audio codec;
 either way it keeps its place against the video.
 """
@@ -32,7 +33,7 @@ from typing import Callable, Iterator
 import av
 import numpy as np
 
-from ..errors import ImageError, OutputError, ParameterError
+from ..errors import DofkitError, ImageError, OutputError, ParameterError
 from ..io import (STDIO, AtomicFile, check_output_path, max_pixels_default, open_image, to_uint,
                   write_image, write_stdout)
 from ..io.atomic import make_folder, os_reason
@@ -70,6 +71,11 @@ AVFMT_NOTIMESTAMPS = 0x80
 FOLDER_PATTERN = "%06d.png"
 #: FFmpeg's words for a frame over the decoder's bound (:func:`bound_decoder`).
 _OVERSIZED = re.compile(r"Picture size (\d+x\d+) exceeds specified max pixel count")
+#: FFmpeg's colour tags (AVColorSpace, AVColorPrimaries, AVColorTransferCharacteristic share
+#: these numbers): BT.709 (HD), SMPTE 170M (BT.601, SD), and "not said".
+BT709, SMPTE170M, UNSPECIFIED = 1, 6, 2
+#: FFmpeg's tag of limited ("TV", "MPEG") range: Y' in 16-235.
+LIMITED_RANGE = 1
 _PRINTF_FIELD = re.compile(r"%0?(\d*)d")
 
 
@@ -118,6 +124,13 @@ class Damage:
         more = f" and {len(self.spans) - 5} more" if len(self.spans) > 5 else ""
         return (f"damaged data: frames lost or concealed at {places}{more}; the output holds "
                 "the frames that decoded, at their times")
+
+
+def is_hd(width: int, height: int) -> bool:
+    """Whether a picture of ``width`` x ``height`` stored pixels is HD as players judge an
+    untagged video (mpv, VLC, browsers): then its YUV is read with the BT.709 matrix, else
+    with BT.601."""
+    return width >= 1280 or height > 576
 
 
 def bound_decoder(stream, width: int, height: int) -> None:
@@ -199,6 +212,8 @@ class VideoSource(_Source):
     container does not say; an estimate for a variable frame rate), ``start`` (when the range
     read starts, s from the source's start: the audio handed on is moved to start there, and
     a sink given it shows its frames from there), ``end`` (when the range read ends, or None),
+    ``reached_end`` (True once a frame at or past the end of the range was decoded: the
+    range was read whole),
     ``audio`` (the input audio stream, or None), ``aspect`` (Fraction: width of a pixel of the
     upright frames over its height, 1 unless the video is anamorphic).
     """
@@ -223,6 +238,7 @@ class VideoSource(_Source):
         self._end = None if duration is None else start + duration
         self.count = self._expected_count(duration)
         self.end = self._expected_end()
+        self.reached_end = False
         self._damage = Damage(start)
 
     def _inspect(self, path: str) -> None:
@@ -361,7 +377,7 @@ class VideoSource(_Source):
                     continue
                 self._damage.frame(time, decoded.is_corrupt)
                 if self._end is not None and time >= self._end - half_frame:
-                    video_done = True
+                    video_done = self.reached_end = True
                     break
                 self._check_size(decoded, time)
                 rgb = _upright_rgb(decoded, self.name)
@@ -427,8 +443,12 @@ def _frame_rate(container: av.container.InputContainer,
 
 def _upright_rgb(decoded: av.VideoFrame, name: str) -> np.ndarray:
     """The uint8 RGB (H, W, 3) samples of ``decoded``, turned upright as its display matrix
-    says (``name`` names the video in an error)."""
-    rgb = decoded.to_ndarray(format="rgb24")
+    says (``name`` names the video in an error). YUV is read with the matrix and range the
+    frame is tagged with; an untagged one with the matrix players assume (:func:`is_hd`)."""
+    matrix = {}
+    if decoded.colorspace == UNSPECIFIED:  # untagged: the matrix players assume by size
+        matrix["src_colorspace"] = "ITU709" if is_hd(decoded.width, decoded.height) else "ITU601"
+    rgb = decoded.to_ndarray(format="rgb24", **matrix)
     for step in upright_steps(display_matrix(decoded), name):
         rgb = UPRIGHT_STEPS[step](rgb)
     return rgb
@@ -585,7 +605,18 @@ def number_sequence(path: str) -> list[tuple[int, Path]]:
 def open_source(path: str, *, start: float = 0.0, duration: float | None = None,
                 rate: float | None = None):
     """A :class:`SequenceSource` for a folder or printf pattern, else a :class:`VideoSource`.
-    ``rate`` (frames per second) applies to sequences only."""
+    ``rate`` (frames per second) applies to sequences only. An OS error met while the name
+    is checked (a name too long for the file system) is an ImageError naming ``path``."""
+    try:
+        return _open_source(path, start=start, duration=duration, rate=rate)
+    except OSError as exc:
+        raise ImageError(f"{path}: cannot read ({os_reason(exc)})") from None
+
+
+def _open_source(path: str, *, start: float, duration: float | None, rate: float | None):
+    if path == STDIO:
+        raise ParameterError("'-': video is not read from stdin (it is read in several "
+                             "passes); give a file, a folder or a printf pattern")
     if is_sequence(path):
         return SequenceSource(path, rate=DEFAULT_SEQUENCE_RATE if rate is None else rate,
                               start=start,
@@ -639,6 +670,7 @@ class VideoSink:
                 self._video.width, self._video.height = size
                 even = size[0] % 2 == 0 and size[1] % 2 == 0
                 self._video.pix_fmt = "yuv420p" if even else "yuv444p"
+                self._tag_colours(size)
                 self._video.codec_context.time_base = self._tick
                 if aspect != 1:
                     self._video.codec_context.sample_aspect_ratio = aspect
@@ -646,6 +678,18 @@ class VideoSink:
         except BaseException:
             self.discard()
             raise
+
+    def _tag_colours(self, size: tuple[int, int]) -> None:
+        """Encode with the matrix players assume for a video of ``size`` (BT.709 for HD,
+        BT.601 for SD: :func:`is_hd`), limited range, and say so in the stream (matrix,
+        primaries, transfer, range), so that players that read the tags and those that guess
+        agree."""
+        hd = is_hd(*size)
+        self._matrix = "ITU709" if hd else "ITU601"
+        context = self._video.codec_context
+        tag = BT709 if hd else SMPTE170M
+        context.colorspace = context.color_primaries = context.color_trc = tag
+        context.color_range = LIMITED_RANGE
 
     @contextmanager
     def _encoding(self) -> Iterator[None]:
@@ -699,6 +743,8 @@ class VideoSink:
         samples = to_uint(values, 8)
         picture = av.VideoFrame.from_ndarray(samples, format="gray" if samples.ndim == 2
                                              else "rgb24")
+        picture = picture.reformat(format=self._video.pix_fmt, dst_colorspace=self._matrix,
+                                   dst_color_range="MPEG")
         picture.pts = self._pts(frame.time)
         with self._encoding():
             self._container.mux(self._video.encode(picture))
@@ -757,11 +803,13 @@ class VideoSink:
 class SequenceSink:
     """Write frame ``i`` to :func:`frame_path` of the pattern (each file atomically). A
     folder gets :data:`FOLDER_PATTERN`. Frames already written stay when the run stops
-    early."""
+    early. A folder already holding images of the pattern is refused (ParameterError),
+    unless ``overwrite``: they are then replaced, and those the run does not write are
+    deleted when it ends (however it ends), so the folder holds this run's frames only."""
 
     on_audio = None
 
-    def __init__(self, target: str, *, inputs: tuple[str, ...] = ()):
+    def __init__(self, target: str, *, inputs: tuple[str, ...] = (), overwrite: bool = False):
         path = Path(target)
         if not _PRINTF_FIELD.search(path.name):
             if path.exists() and not path.is_dir():
@@ -776,22 +824,50 @@ class SequenceSink:
         if any(Path(target).resolve() == Path(source).resolve()
                or _overwrites_frames(str(path), source) for source in inputs):
             raise ImageError(f"{target}: refusing to write over the input sequence")
+        try:
+            self._earlier = number_sequence(str(path))  # frames of an earlier run
+        except ImageError:
+            self._earlier = []
+        if self._earlier and not overwrite:
+            raise ParameterError(f"{target}: the folder already holds {len(self._earlier)} "
+                                 f"image{'s' * (len(self._earlier) != 1)} of this pattern "
+                                 "(an earlier run?); pass --overwrite to replace them (those "
+                                 "this run does not write are deleted), or choose another "
+                                 "folder", "overwrite")
         self.pattern = str(path)
         self.target = Path(target)
         self.written = 0
+        self._numbers: set[int] = set()
 
     def write(self, frame: Frame, values: np.ndarray) -> None:
         write_image(frame_path(self.pattern, frame.index), values)
+        self._numbers.add(frame.index)
         self.written += 1
 
+    def _delete_earlier(self) -> None:
+        """Delete the images of an earlier run (``overwrite``) that this run did not write."""
+        for number, file in self._earlier:
+            if number not in self._numbers:
+                try:
+                    file.unlink()
+                except FileNotFoundError:
+                    pass
+                except OSError as exc:
+                    raise OutputError(f"{file}: cannot delete the frame of an earlier run "
+                                      f"({os_reason(exc)})") from None
+        self._earlier = []
+
     def finish(self) -> Path:
+        self._delete_earlier()
         return self.target
 
     def keep_partial(self) -> Path | None:
+        self._delete_earlier()
         return self.target if self.written else None
 
     def discard(self) -> None:
         """Frames written so far are complete files and stay."""
+        self._delete_earlier()
 
 
 def _overwrites_frames(pattern: str, source: str) -> bool:
@@ -856,10 +932,47 @@ class JsonLinesSink:
 
 def open_sink(target: str, *, records: bool, size: tuple[int, int], rate: Fraction,
               audio: av.audio.stream.AudioStream | None = None, inputs: tuple[str, ...] = (),
-              start: float | None = None, aspect: Fraction = Fraction(1)):
+              start: float | None = None, aspect: Fraction = Fraction(1),
+              overwrite: bool = False):
     """The sink for ``target``: JSON lines when ``records`` (``-`` = stdout), else a video
     file (by suffix; ``start``, ``aspect``: the source's, see :class:`VideoSink`), or an image
-    sequence (printf pattern, folder, or a name with no suffix, made as a folder)."""
+    sequence (printf pattern, folder, or a name with no suffix, made as a folder; a folder
+    holding images of the pattern only with ``overwrite``: see :class:`SequenceSink`). An OS
+    error met while the name is checked (a name or folder name too long for the file
+    system) is an OutputError naming ``target``."""
+    try:
+        return _open_sink(target, records=records, size=size, rate=rate, audio=audio,
+                          inputs=inputs, start=start, aspect=aspect, overwrite=overwrite)
+    except DofkitError:
+        raise
+    except OSError as exc:
+        raise OutputError(f"{target}: cannot write ({os_reason(exc)})") from None
+
+
+def check_name_lengths(target: str, path: Path) -> None:
+    """OutputError naming ``target`` when a name in ``path`` (a file or folder) is longer
+    than the file system takes, checked before anything is made (a missing folder hides the
+    error of a name in it)."""
+    folder = Path(os.path.abspath(path)).parent
+    while not os.path.exists(folder):  # the nearest existing folder holds the file system
+        folder = folder.parent
+    try:
+        limit = os.pathconf(folder, "PC_NAME_MAX")
+    except (OSError, ValueError):
+        limit = 255
+    longest = max(len(os.fsencode(part)) for part in path.parts)
+    if longest > limit:
+        raise OutputError(f"{target}: cannot write (File name too long: a name in it has "
+                          f"{longest} bytes, the file system takes {limit})")
+
+
+def _open_sink(target: str, *, records: bool, size: tuple[int, int], rate: Fraction,
+               audio: av.audio.stream.AudioStream | None, inputs: tuple[str, ...],
+               start: float | None, aspect: Fraction, overwrite: bool):
+    if target != STDIO:
+        path = Path(target)
+        check_name_lengths(target, frame_path(target, 0) if _PRINTF_FIELD.search(path.name)
+                           else path)
     if records:
         if Path(target).suffix.lower() in VIDEO_SUFFIXES + IMAGE_SUFFIXES:
             raise ParameterError(f"{target}: roi and detect records write JSON lines; give a "
@@ -870,7 +983,7 @@ def open_sink(target: str, *, records: bool, size: tuple[int, int], rate: Fracti
                              "give a video file, an image pattern or a folder")
     path = Path(target)
     if is_sequence(target) or not path.suffix:
-        return SequenceSink(target, inputs=inputs)
+        return SequenceSink(target, inputs=inputs, overwrite=overwrite)
     if path.suffix.lower() in IMAGE_SUFFIXES:
         raise ParameterError(f"{target}: one image cannot hold a video; use a pattern such as "
                              f"{path.with_name(path.stem + '-%05d' + path.suffix)} or a folder")
@@ -895,14 +1008,15 @@ def _takes_copy(container_format: str, source: av.audio.stream.AudioStream) -> b
 
 
 def check_writable(target: Path, inputs: tuple[str, ...]) -> None:
-    """Refuse an output in a read-only folder, a folder, or one of ``inputs`` (a missing
-    folder is made when the output is written)."""
+    """Refuse an output in a read-only folder, a folder, or one of ``inputs`` (that one a
+    ParameterError: a usage error; a missing folder is made when the output is written)."""
     folder = Path(os.path.realpath(target)).parent  # where a link's file is written
     if folder.is_dir() and not os.access(folder, os.W_OK | os.X_OK):
         raise ImageError(f"{target}: cannot write in folder {folder} (permission denied)")
     if target.exists() and any(source != STDIO and Path(source).exists()
                                and os.path.samefile(source, target) for source in inputs):
-        raise ImageError(f"{target}: is the input; write the output under another name")
+        raise ParameterError(f"{target}: is the input; write the output under another "
+                             "name")
     check_output_path(target, inputs=inputs)
 
 

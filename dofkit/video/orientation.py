@@ -45,8 +45,10 @@ def upright_steps(matrix: np.ndarray | None, name: str) -> tuple[str, ...]:
         return ("clock_flip",) if matrix[3] < 0 else ("cclock",)
     if abs(theta) > 1:
         counter_clockwise = (180 - theta) % 360 - 180
-        raise ImageError(f"{name}: the video asks to be shown turned by {counter_clockwise:g} "
-                         "degrees counter-clockwise; only quarter turns and mirrors are supported")
+        turn = (f"{counter_clockwise:g} degrees counter-clockwise" if counter_clockwise > 0
+                else f"{-counter_clockwise:g} degrees clockwise")
+        raise ImageError(f"{name}: the video asks to be shown turned by {turn}; only quarter "
+                         "turns and mirrors are supported")
     return ("vflip",) if matrix[4] < 0 else ()
 
 

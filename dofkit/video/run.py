@@ -24,7 +24,8 @@ class Outcome:
     and ``end`` the time its range was to end (s from the source's start; None when
     unknown), ``interval`` its average frame interval (s); ``damage`` a line saying which
     frames of the source were skipped or damaged (see the sources' ``damage``), None when
-    none were."""
+    none were; ``reached_end`` True when the source read a frame at or past the end of its
+    range (so the range was read whole, however long its last frame gap)."""
 
     frames: int
     path: Path | None
@@ -34,13 +35,15 @@ class Outcome:
     end: float | None = None
     interval: float | None = None
     damage: str | None = None
+    reached_end: bool = False
 
     @property
     def ended_early(self) -> bool:
-        """True when the source clearly stopped before its end (truncated): by time when the
-        source says when it ends (a variable frame rate makes counts estimates), else by the
-        frames it announced."""
-        if not self.complete:
+        """True when the source clearly stopped before its end (truncated): never when it
+        read a frame past the end of its range; else by time when the source says when it
+        ends (a variable frame rate makes counts estimates), else by the frames it
+        announced."""
+        if not self.complete or self.reached_end:
             return False
         if self.last is not None and self.end is not None and self.interval is not None:
             return self.end - self.last > max(3 * self.interval, 0.05 * self.end)
@@ -85,16 +88,18 @@ def process(source, sink, work: Callable[..., object], *,
             raise ImageError(f"{source.name}: no video frames to process{_from_start(source)}")
     except SourceFailed:
         raise
-    except BaseException:
+    except BaseException as exc:
         writer.abandon()
         sink.discard()
-        ahead.close()  # last: it may wait for a map being made
+        # last, as it may wait for a map being made; not on an abort (a second Ctrl-C)
+        ahead.close(wait=not isinstance(exc, KeyboardInterrupt))
         raise
     end = getattr(source, "end", None)
     return Outcome(sink.written, sink.finish(), complete=True,
                    expected=getattr(source, "count", None), last=last, end=end,
                    interval=None if end is None else float(1 / source.rate),
-                   damage=getattr(source, "damage", None))
+                   damage=getattr(source, "damage", None),
+                   reached_end=getattr(source, "reached_end", False))
 
 
 def _from_start(source) -> str:
@@ -151,10 +156,11 @@ class PrepareAhead:
         if pending is not None:
             yield pending[0], pending[1].result()
 
-    def close(self) -> None:
-        """Drop what is queued, wait for the running call, stop the thread."""
+    def close(self, wait: bool = True) -> None:
+        """Drop what is queued, wait for the running call (unless not ``wait``: it then ends
+        on its own, its result unused), stop the thread."""
         if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool.shutdown(wait=wait, cancel_futures=True)
 
 
 class WriteBehind:
@@ -200,9 +206,12 @@ STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 @contextmanager
 def interrupt_flag() -> Iterator[Callable[[], bool]]:
     """Within the block, a first SIGINT, SIGTERM or SIGHUP only sets a flag, read by calling
-    the value yielded; a second one acts as usual (KeyboardInterrupt, or the end of the
-    process). Outside the main thread (where signal handlers cannot be set) the flag never
-    turns true."""
+    the value yielded; a second one (of any of them) calls the handler the signal had before
+    the block when that is a Python function (Python's own raises KeyboardInterrupt), and
+    raises KeyboardInterrupt if that returns or when the signal was ignored or left to the
+    system before the block (a background job of a script starts with SIGINT ignored): a
+    second signal always aborts. Outside the main thread (where signal handlers cannot be
+    set) the flag never turns true."""
     pressed = threading.Event()
     if threading.current_thread() is not threading.main_thread():
         yield pressed.is_set
@@ -210,8 +219,12 @@ def interrupt_flag() -> Iterator[Callable[[], bool]]:
     previous = {}
 
     def handler(signum, frame) -> None:
-        pressed.set()
-        signal.signal(signum, previous[signum])
+        if not pressed.is_set():
+            pressed.set()
+            return
+        if callable(previous[signum]):
+            previous[signum](signum, frame)
+        raise KeyboardInterrupt
 
     for number in STOP_SIGNALS:
         previous[number] = signal.signal(number, handler)
