@@ -113,3 +113,11 @@ def test_stylize_without_an_output_names_its_three_forms(twins):
         result = run("stylize", *arguments)
         assert result.exit_code == 2
         assert "`dofkit stylize IN OUT`" in result.stderr and "--out-dir" in result.stderr
+
+
+def test_a_glob_or_folder_that_gives_no_image_is_named(tmp_path):
+    (tmp_path / "empty").mkdir()
+    result = run("map", str(tmp_path / "empty" / "*.png"), tmp_path / "empty", "--out-dir",
+                 tmp_path / "o")
+    assert result.exit_code == 2
+    assert f"'{tmp_path / 'empty' / '*.png'}', '{tmp_path / 'empty'}' gave none" in result.stderr

@@ -41,8 +41,12 @@ def collect(arguments: list[str], *, recursive: bool = False,
     if from_list is not None:
         named += _read_list(from_list)
     found: list[Source] = []
+    empty = []  # folders and globs that gave no image
     for argument in named:
-        found += _expand(argument, recursive)
+        expanded = _expand(argument, recursive)
+        found += expanded
+        if not expanded:
+            empty.append(argument)
     seen: set[str] = set()
     unique = []
     for source in found:
@@ -51,7 +55,8 @@ def collect(arguments: list[str], *, recursive: bool = False,
             seen.add(key)
             unique.append(source)
     if not unique:
-        raise ParameterError("no input images (folders are searched for "
+        given = f": {', '.join(map(repr, empty))} gave none" if empty else ""
+        raise ParameterError(f"no input images{given} (folders and globs are searched for "
                              f"{', '.join(IMAGE_SUFFIXES)}; -r/--recursive for sub-folders)",
                              "inputs")
     return unique
