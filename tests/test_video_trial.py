@@ -19,6 +19,7 @@ from typer.testing import CliRunner
 
 from dofkit.cli import app
 from dofkit.video import open_sink, open_source, process
+from tests.test_video import writing
 
 runner = CliRunner()
 #: Colour bars: red, green, blue, yellow, cyan, magenta, an orange-brown, grey (8-bit RGB).
@@ -158,15 +159,6 @@ def test_a_second_stop_signal_aborts_also_when_the_signal_was_ignored(tmp_path):
     finally:
         signal.signal(signal.SIGINT, before)
     assert list(target.parent.iterdir()) == []
-
-
-def writing(pid: int, folder: Path) -> bool:
-    """Whether process ``pid`` holds an unnamed (O_TMPFILE) output open in ``folder``."""
-    try:
-        links = [os.readlink(f"/proc/{pid}/fd/{fd}") for fd in os.listdir(f"/proc/{pid}/fd")]
-    except OSError:
-        return False
-    return any(link.startswith(str(folder)) and "(deleted)" in link for link in links)
 
 
 def test_two_stop_signals_end_the_command_at_once_and_delete_the_output(tmp_path):

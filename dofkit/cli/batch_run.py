@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import itertools
 import os
-import sys
 from dataclasses import dataclass, field, fields
 from pathlib import Path, PurePath
 from typing import Callable, Iterator, Optional
@@ -18,7 +17,7 @@ from ..errors import ParameterError
 from ..focus import manifest_path
 from ..io import STDIO, WRITE_SUFFIXES
 from ..pipeline import PipelineSpec
-from .common import error_line, fail, notice, printable, stdout_is_terminal
+from .common import exit_at_once, fail, notice, printable, stdout_is_terminal
 from .progress import BatchProgress
 
 ENGINES = ("local", "ray")
@@ -244,7 +243,7 @@ def execute(spec: PipelineSpec, tasks: list[Task], options: BatchOptions, *, lab
             interrupted = (f"interrupted after {progress.done} of {len(tasks)} inputs" + (
                 f"; {report_file} holds them" if report_file and report.written else ""))
     if interrupted and options.engine == "ray":
-        _exit_at_once(interrupted)
+        exit_at_once(interrupted)  # the report and outputs closed, Ray shut down
     if interrupted:
         fail(interrupted, 130)
     if not options.quiet and len(tasks) > 1:
@@ -287,19 +286,6 @@ def _wound_down(statuses) -> Iterator[dict]:
             status = next(statuses)
     except (KeyboardInterrupt, StopIteration):  # again, or an engine already ended
         return
-
-
-def _exit_at_once(message: str) -> None:
-    """Say ``message`` and end the process with 130 now, the report and outputs being
-    closed and Ray shut down: a Ray driver interrupted while it was starting can crash in
-    the interpreter's exit (SIGSEGV or SIGABRT, exit 139 or 134)."""
-    error_line(message)
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            stream.flush()
-        except (OSError, ValueError):  # closed, or its reader gone
-            pass
-    os._exit(130)
 
 
 def _merged(known: list, statuses):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import os
 import sys
 from typing import Callable
 
@@ -47,6 +48,20 @@ def option_message(exc: DofkitError) -> str:
 def error_line(message: str) -> None:
     """``dofkit: error: ...`` on one line of stderr."""
     console.print(f"[red]dofkit: error:[/red] {escape(printable(message))}")
+
+
+def exit_at_once(message: str) -> None:
+    """Say ``message`` and end the process with 130 now, the output streams flushed, without
+    the interpreter's wind-down (threads still working are not waited for; a Ray driver
+    interrupted while it was starting can crash in it: SIGSEGV or SIGABRT, exit 139 or
+    134). For the CLI only, which owns the process."""
+    error_line(message)
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # closed, or its reader gone
+            pass
+    os._exit(130)
 
 
 def fail(message: str, code: int = 2) -> None:

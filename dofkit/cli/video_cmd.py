@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import sys
 import time
 from contextlib import ExitStack
 from enum import Enum
@@ -22,7 +20,7 @@ from ..render.styles import parse_setting
 from ..roi.regions import parse_threshold
 from . import options
 from .batch_run import focus_settings
-from .common import (console, error_line, guarded, notice, refuse_unused,
+from .common import (console, error_line, exit_at_once, guarded, notice, refuse_unused,
                      stdout_is_terminal)
 
 
@@ -203,13 +201,7 @@ def _end_at_once(sink) -> None:
 
     kept = ("; the images written are kept" if isinstance(sink, SequenceSink)
             else "" if sink.target is None else "; the unfinished output is deleted")
-    error_line(f"interrupted twice: stopped at once{kept}")
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            stream.flush()
-        except (OSError, ValueError):  # closed, or its reader gone
-            pass
-    os._exit(130)
+    exit_at_once(f"interrupted twice: stopped at once{kept}")
 
 
 def _report_problems(source: str, outcome) -> None:

@@ -15,10 +15,8 @@ pages, 16-bit or float TIFFs stored one colour plane after another (OpenCV misre
 
 from __future__ import annotations
 
-import io as _io
 import os
 from dataclasses import dataclass
-from pathlib import Path
 
 import cv2
 import numpy as np
