@@ -117,3 +117,21 @@ def test_overlay_labels_stay_inside_the_image_and_clear_of_each_other():
     first = label_place((40, 40), (30, 10), (100, 100), [])
     second = label_place((45, 42), (30, 10), (100, 100), [(*first, first[0] + 30, first[1] + 10)])
     assert second[1] >= first[1] + 10  # below the first, not over it
+
+
+def test_a_models_numpy_numbers_stay_json_and_nan_is_refused():
+    """ONNX and torch detectors give numpy scores: the record could not be written as JSON
+    (float32 is not serializable); a NaN box or score wrote invalid JSON."""
+    import json
+
+    import numpy as np
+
+    from dofkit.detect import Detection
+    from dofkit.errors import ParameterError
+
+    found = Detection(np.array([1, 2, 31, 42], np.int64), np.float32(0.9), "cat")
+    assert json.loads(json.dumps(found.to_json())) == {"bbox": [1, 2, 30, 40], "score": 0.9,
+                                                       "label": "cat"}
+    for xyxy, score in (((1, 1, float("nan"), 3), 0.5), ((1, 1, 3), 0.5), ((1, 1, 3, 3), np.nan)):
+        with pytest.raises(ParameterError):
+            Detection(xyxy, score)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import zlib
 
 import cv2
@@ -347,3 +348,17 @@ def test_a_link_in_a_loop_is_an_output_error_and_stays_a_link(tmp_path):
         write_image(tmp_path / "a.png", np.zeros((4, 4, 3), np.float32))
     assert (tmp_path / "a.png").is_symlink() and (tmp_path / "b.png").is_symlink()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.png", "b.png"]
+
+
+@pytest.mark.parametrize("values, alpha, words", [
+    (np.full((4, 4, 3), 128, np.uint8), None, "must be a float array"),  # was written white
+    (np.zeros((4, 4, 4), np.float32), None, "grey (H, W) or RGB (H, W, 3)"),  # was BGR+alpha
+    (np.full((4, 4), np.nan, np.float32), None, "must be finite and in [0, 1]"),  # was black
+    (np.full((4, 4), 2.0, np.float32), None, "must be finite and in [0, 1]"),  # was clipped
+    (np.zeros((4, 4), np.float32), np.zeros((3, 3), np.float32), "alpha must be (H, W)"),
+    (np.zeros((0, 4), np.float32), None, "got shape (0, 4)"),
+])
+def test_write_image_refuses_samples_it_would_write_changed(tmp_path, values, alpha, words):
+    with pytest.raises(ParameterError, match=re.escape(words)):
+        write_image(tmp_path / "out.png", values, alpha=alpha)
+    assert list(tmp_path.iterdir()) == []

@@ -135,3 +135,14 @@ def test_a_crop_pattern_needs_index_once_and_no_other_field(pattern):
     with pytest.raises(OutputError, match="once and no other field"):
         check_crop_pattern(pattern)
     check_crop_pattern("crops/photo-roi{index:02d}.png")
+
+
+def test_a_pipeline_is_a_context_manager_that_frees_its_gl_context(tmp_path):
+    from dofkit.pipeline import Pipeline, StylizeStep
+
+    rgb = np.random.default_rng(0).random((32, 40, 3), dtype=np.float32)
+    with Pipeline(StylizeStep("toon", "cpu"), method="analytic") as pipeline:
+        assert pipeline.run(rgb).images["styled"].values.shape == (32, 40, 3)
+        closed = []
+        pipeline.consumer.close = lambda: closed.append(True)
+    assert closed == [True]

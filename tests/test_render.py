@@ -673,3 +673,29 @@ def test_coherence_out_of_range_is_refused():
 
     with pytest.raises(ParameterError, match=r"coherence must be in \[0, 1\); got 1"):
         CoherentStylizer(None, None, 1.0)
+
+
+def test_stylize_and_a_shared_stylizer_are_safe_from_several_threads():
+    """Threads calling stylize() with different styles got each other's style, or a
+    KeyError from the passes (one cached Stylizer reconfigured mid-call); a Stylizer shared
+    by threads mixed their textures."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from dofkit.render import stylize
+
+    rng = np.random.default_rng(0)
+    image = rng.random((64, 80, 3), dtype=np.float32)
+    focus = np.full((64, 80), 0.5, np.float32)
+    styles = ("toon", "sketch", "painterly", "focus-pop")
+    alone = {style: stylize(image, focus, style) for style in styles}
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(lambda i: stylize(image, focus, styles[i % 4]), range(24)))
+    assert all(np.array_equal(r, alone[styles[i % 4]]) for i, r in enumerate(results))
+
+    images = [rng.random((48, 40 + 8 * k, 3), dtype=np.float32) for k in range(4)]
+    with Stylizer("toon") as shared:
+        expected = [shared(im, np.full(im.shape[:2], 0.5, np.float32)) for im in images]
+        with ThreadPoolExecutor(4) as pool:
+            again = list(pool.map(lambda i: shared(images[i % 4], np.full(
+                images[i % 4].shape[:2], 0.5, np.float32)), range(16)))
+    assert all(np.array_equal(r, expected[i % 4]) for i, r in enumerate(again))

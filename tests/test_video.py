@@ -921,3 +921,21 @@ def test_a_library_sink_not_told_the_start_shows_the_first_frame_at_zero(tmp_pat
         sink = open_sink(str(target), records=False, size=video.size, rate=video.rate)
         process(video, sink, lambda frame: frame.rgb)
     assert np.allclose(frame_times(target), (np.array(times[5:]) - 900) / 1000, atol=0.002)
+
+
+def test_frame_maps_check_their_frames_options_and_the_maps_they_are_given():
+    """A float64 or grey frame failed deep in OpenCV; every=1.5 and smooth='0.5' were taken
+    or failed with a TypeError; a float64 or out-of-range map from the estimate was passed
+    on as if it were a focus map."""
+    frame = np.zeros((16, 16, 3), np.float32)
+    for bad in (frame.astype(np.float64), frame[..., 0]):
+        with pytest.raises(ParameterError, match="^image "):
+            FrameMaps(lambda rgb: rgb[..., 0])(bad)
+    for options in (dict(every=1.5), dict(every=True), dict(smooth="0.5"), dict(smooth=1)):
+        with pytest.raises(ParameterError) as refused:
+            FrameMaps(lambda rgb: rgb[..., 0], **options)
+        assert refused.value.parameter == next(iter(options))
+    for made in (lambda rgb: rgb[..., 0].astype(np.float64), lambda rgb: rgb[..., 0] + 5,
+                 lambda rgb: rgb[:8, :, 0]):
+        with pytest.raises(ParameterError, match="^estimate gave a map"):
+            FrameMaps(made)(frame)

@@ -16,7 +16,7 @@ from ..errors import DofkitError, ParameterError
 console = Console(stderr=True, soft_wrap=True, highlight=False)
 
 #: Library parameter -> the option that sets it, for messages (a library names its own).
-OPTION_NAMES = {"strength": "--smooth", "every": "--every", "max_rois": "--max",
+OPTION_NAMES = {"strength": "--smooth", "smooth": "--smooth", "every": "--every", "max_rois": "--max",
                 "min_area": "--min-area", "view": "--map-view", "inputs": "IN",
                 "name": "--name", "start": "--start",
                 "duration": "--duration", "rate": "--fps", "threshold": "--threshold",

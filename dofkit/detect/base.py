@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Protocol, Sequence, runtime_checkable
 
 import numpy as np
+
+from ..errors import ParameterError
 
 
 @dataclass(frozen=True)
@@ -25,6 +28,24 @@ class Detection:
     score: float | None = None
     label: str | None = None
     record: dict | None = field(default=None, compare=False)
+
+    def __post_init__(self):
+        """Numbers as plain finite floats (a model's numpy or torch scalars included), so
+        that records stay JSON; ParameterError naming ``xyxy`` or ``score`` otherwise."""
+        try:
+            xyxy = tuple(float(v) for v in self.xyxy)
+            score = None if self.score is None else float(self.score)
+        except (TypeError, ValueError):
+            raise ParameterError(f"a detection needs four numbers xyxy and a number or None "
+                                 f"as score; got {self.xyxy!r}, {self.score!r}",
+                                 "xyxy") from None
+        if len(xyxy) != 4 or not all(math.isfinite(v) for v in xyxy):
+            raise ParameterError(f"xyxy must be four finite numbers; got {self.xyxy!r}",
+                                 "xyxy")
+        if score is not None and not math.isfinite(score):
+            raise ParameterError(f"score must be finite or None; got {self.score!r}", "score")
+        object.__setattr__(self, "xyxy", xyxy)
+        object.__setattr__(self, "score", score)
 
     @property
     def bbox(self) -> tuple[float, float, float, float]:

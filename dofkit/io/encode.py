@@ -3,6 +3,7 @@ written atomically (:mod:`.atomic`) and never over an input."""
 
 from __future__ import annotations
 
+import numbers
 import os
 import sys
 from pathlib import Path
@@ -24,7 +25,8 @@ def check_unit_range(values: np.ndarray, name: str, advice: str = "") -> None:
     finite and in [0, 1] (1e-3 of slack for rounding); ``advice`` ends the message."""
     low, high = float(values.min()), float(values.max())
     if not (low >= -1e-3 and high <= 1.0 + 1e-3):  # also false for NaN
-        raise ParameterError(f"{name} values must be finite and in [0, 1]; got [{low:g}, "
+        what = name if name == "values" else f"{name} values"
+        raise ParameterError(f"{what} must be finite and in [0, 1]; got [{low:g}, "
                              f"{high:g}]{advice}", name)
 
 
@@ -35,6 +37,28 @@ def to_uint(values: np.ndarray, depth: int = 8) -> np.ndarray:
     top = 255 if depth == 8 else 65535
     dtype = np.uint8 if depth == 8 else np.uint16
     return (np.clip(values, 0.0, 1.0) * top + 0.5).astype(dtype)
+
+
+def check_samples(values: np.ndarray, alpha: np.ndarray | None = None) -> None:
+    """ParameterError naming ``values`` or ``alpha`` unless ``values`` is a non-empty float
+    (or bool) array, grey (H, W) or RGB (H, W, 3), in [0, 1], and ``alpha`` None or such an
+    (H, W) array."""
+    for name, array, shapes in (("values", values, "grey (H, W) or RGB (H, W, 3)"),
+                                ("alpha", alpha, "(H, W) of the values")):
+        if array is None:
+            continue
+        if not isinstance(array, np.ndarray) or not (np.issubdtype(array.dtype, np.floating)
+                                                     or array.dtype == bool):
+            kind = array.dtype if isinstance(array, np.ndarray) else type(array).__name__
+            raise ParameterError(f"{name} must be a float array in [0, 1] (8-bit samples: "
+                                 f"divide by 255); got {kind}", name)
+        if name == "alpha":
+            ndims, wanted = (2,), values.shape[:2]
+        else:
+            ndims, wanted = (2, 3), array.shape[:2] + ((3,) if array.ndim == 3 else ())
+        if array.ndim not in ndims or array.shape != wanted or not array.size:
+            raise ParameterError(f"{name} must be {shapes}; got shape {array.shape}", name)
+        check_unit_range(array, name)
 
 
 def check_suffix(suffix: str) -> str:
@@ -51,8 +75,15 @@ def encode_image(values: np.ndarray, suffix: str, *, depth: int = 8,
     """Encode float RGB (H, W, 3) or grey (H, W) in [0, 1] to bytes of the format of ``suffix``.
 
     ``depth`` 16 is kept only for PNG and TIFF (others fall back to 8). ``alpha`` (H, W) is
-    written where the format holds it (PNG, TIFF, WebP). ``quality`` applies to JPEG and WebP.
+    written where the format holds it (PNG, TIFF, WebP). ``quality`` (0-100) applies to JPEG
+    and WebP. Anything else (integer samples, four channels, values outside [0, 1]) is
+    refused with a ParameterError naming the argument, never written changed.
     """
+    check_samples(values, alpha)
+    if isinstance(quality, bool) or not isinstance(quality, numbers.Integral) \
+            or not 0 <= quality <= 100:
+        raise ParameterError(f"quality must be a whole number from 0 to 100; got {quality!r}",
+                             "quality")
     suffix = check_suffix(suffix)
     if suffix not in SIXTEEN_BIT_SUFFIXES:
         depth = 8

@@ -126,10 +126,17 @@ class Pipeline:
         return status
 
     def close(self) -> None:
-        """Free the consumer's heavy state (the GL context)."""
+        """Free the consumer's heavy state (the GL context: a pipeline dropped without
+        ``close`` keeps it until the process ends)."""
         close = getattr(self.consumer, "close", None)
         if close is not None:
             close()
+
+    def __enter__(self) -> "Pipeline":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
 
 def check_given_focus(focus, shape: tuple[int, int]) -> np.ndarray:

@@ -15,6 +15,7 @@ imported only when a GL backend is made.
 from __future__ import annotations
 
 import atexit
+import threading
 
 import numpy as np
 
@@ -26,6 +27,7 @@ __all__ = ["Stylizer", "Prepared", "stylize", "STYLES", "PARAMETERS", "DEFAULT_S
            "BACKENDS"]
 
 _cached: dict[str, Stylizer] = {}
+_cache_lock = threading.Lock()  # one call at a time: configure, call and release together
 
 
 @atexit.register
@@ -39,12 +41,14 @@ def stylize(image: np.ndarray, focus: np.ndarray, style: str = DEFAULT_STYLE,
             backend: str = "auto", **params) -> np.ndarray:
     """Stylise one image: float32 (H, W, 3) and focus float32 (H, W), both in [0, 1] ->
     float32 (H, W, 3) in [0, 1]. Keeps one Stylizer (GL context and programs) per backend
-    for the next call, with its image-sized textures released. See :class:`Stylizer`."""
-    stylizer = _cached.get(backend)
-    if stylizer is None:
-        stylizer = _cached[backend] = Stylizer(DEFAULT_STYLE, backend)
-    stylizer.configure(style, **params)
-    try:
-        return stylizer(image, focus)
-    finally:
-        stylizer.release()
+    for the next call, with its image-sized textures released; calls from several threads
+    are taken one at a time. See :class:`Stylizer`."""
+    with _cache_lock:
+        stylizer = _cached.get(backend)
+        if stylizer is None:
+            stylizer = _cached[backend] = Stylizer(DEFAULT_STYLE, backend)
+        stylizer.configure(style, **params)
+        try:
+            return stylizer(image, focus)
+        finally:
+            stylizer.release()

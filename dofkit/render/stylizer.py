@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numbers
 import sys
+import threading
 from typing import Callable
 
 import numpy as np
@@ -103,7 +104,8 @@ class Stylizer:
     ``coherence * confidence``, less where the motion is fast (see
     :class:`dofkit.video.CoherentStylizer`). An image wider
     or taller than the GL texture limit is rendered on the CPU under ``auto`` and refused with
-    ImageError under ``gl``.
+    ImageError under ``gl``. Calls from several threads are taken one at a time (one context
+    and one set of textures).
     """
 
     def __init__(self, style: str = DEFAULT_STYLE, backend: str = "auto", *,
@@ -114,6 +116,7 @@ class Stylizer:
         self._backend = open_backend(backend, notify)
         self._cpu = self._backend if isinstance(self._backend, CpuBackend) else None
         self._closed = False
+        self.lock = threading.RLock()  # held by draw, release and close
 
     def configure(self, style: str = DEFAULT_STYLE, **params) -> None:
         """Switch to preset ``style`` with ``params`` overriding it (validated; cheap)."""
@@ -146,8 +149,12 @@ class Stylizer:
         if not isinstance(prepared, Prepared):
             raise ParameterError(f"prepared must be what Stylizer.prepare returns; got "
                                  f"{type(prepared).__name__}", "prepared")
-        height, width = prepared.shape
         check_motion(previous, motion, coherence, prepared.shape)
+        with self.lock:
+            return self._draw(prepared, previous, motion, coherence)
+
+    def _draw(self, prepared: Prepared, previous, motion, coherence: float) -> np.ndarray:
+        height, width = prepared.shape
         if self._closed:  # closed earlier: open the backend again
             self._backend = open_backend(self.requested, self._notify)
             self._cpu = self._backend if isinstance(self._backend, CpuBackend) else None
@@ -180,17 +187,19 @@ class Stylizer:
 
     def release(self) -> None:
         """Free the image-sized buffers; the context and programs stay for the next call."""
-        if not self._closed:
-            self._backend.release()
+        with self.lock:
+            if not self._closed:
+                self._backend.release()
 
     def close(self) -> None:
         """Free everything, the GL context included (a later call opens the backend
         again)."""
-        if not self._closed:
-            self._backend.close()
-            if self._cpu is not None and self._cpu is not self._backend:
-                self._cpu.close()
-            self._closed = True
+        with self.lock:
+            if not self._closed:
+                self._backend.close()
+                if self._cpu is not None and self._cpu is not self._backend:
+                    self._cpu.close()
+                self._closed = True
 
     def __enter__(self) -> "Stylizer":
         return self

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import numbers
 from typing import Callable
 
 import numpy as np
 
 from ..errors import ParameterError
+from ..focus import check_rgb
+from ..render.stylizer import check_focus
 from .smoothing import TemporalSmoother
 
 
@@ -28,8 +31,12 @@ class FrameMaps:
 
     def __init__(self, estimate: Callable[[np.ndarray], np.ndarray], *, smooth: float = 0.7,
                  every: int = 1):
-        if every < 1:
-            raise ParameterError(f"every must be >= 1 frame; got {every}", "every")
+        if isinstance(every, bool) or not isinstance(every, numbers.Integral) or every < 1:
+            raise ParameterError(f"every must be a whole number of frames >= 1; got {every!r}",
+                                 "every")
+        if isinstance(smooth, bool) or not isinstance(smooth, numbers.Real) \
+                or not 0.0 <= smooth < 1.0:
+            raise ParameterError(f"smooth must be in [0, 1); got {smooth!r}", "smooth")
         self._estimate = estimate
         self._smoother = TemporalSmoother(smooth)
         self.every = every
@@ -37,7 +44,10 @@ class FrameMaps:
         self._age = 0  # frames since the last fresh map, counting the frame that got it
 
     def __call__(self, rgb: np.ndarray) -> np.ndarray:
-        """The map of the next frame, ``rgb`` float32 (H, W, 3) in [0, 1]."""
+        """The map of the next frame, ``rgb`` float32 (H, W, 3) in [0, 1] (ParameterError
+        naming ``image`` otherwise, or naming ``estimate`` for a map from it that is not
+        float32 (H, W) of the frame's size in [0, 1])."""
+        check_rgb(rgb)
         has_history = not self._smoother.advance(rgb)
         if has_history and self._age < self.every:
             carried = self._smoother.carry()
@@ -46,7 +56,13 @@ class FrameMaps:
                 return carried
         self._age = 1
         self.computed += 1
-        return self._smoother.blend(self._estimate(rgb))
+        fresh = self._estimate(rgb)
+        try:
+            check_focus(fresh, rgb)
+        except ParameterError as exc:
+            raise ParameterError(f"estimate gave a map that is not usable: {exc}",
+                                 "estimate") from None
+        return self._smoother.blend(fresh)
 
     def motion(self) -> np.ndarray | None:
         """Motion of the last frame against the one before (see
