@@ -535,3 +535,21 @@ def test_serve_passes_upload_idle_to_the_server(monkeypatch):
     assert made[0].upload_idle == 2.5
     refused = CliRunner().invoke(cli, ["serve", "--upload-idle", "0"])
     assert refused.exit_code == 2 and "--upload-idle" in refused.output
+
+
+def test_making_and_running_the_app_leaves_the_process_logging_alone():
+    """create_app's start-up set propagate=False and a handler on two process-wide loggers
+    (python-multipart's): a library must not; `dofkit serve`, which owns the process, does."""
+    import logging
+
+    loggers = [logging.getLogger(name) for name in ("python_multipart", "multipart")]
+    kept = [(logger.propagate, logger.handlers[:]) for logger in loggers]
+    for logger in loggers:  # as a fresh process has them
+        logger.propagate, logger.handlers[:] = True, []
+    try:
+        with TestClient(create_app(Settings(backend="cpu"))) as local:
+            assert local.get("/v1/health").status_code == 200
+        assert all(logger.propagate and not logger.handlers for logger in loggers)
+    finally:
+        for logger, (propagate, handlers) in zip(loggers, kept):
+            logger.propagate, logger.handlers[:] = propagate, handlers

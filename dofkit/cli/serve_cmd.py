@@ -50,6 +50,7 @@ def serve_command(
         import uvicorn
 
         from ..serve import Settings, create_app
+        from ..serve.errors import quiet_library_logs
     except ImportError as exc:
         raise ResourceError(f"dofkit serve needs the serve extra ({exc.name} missing): "
                             "pip install 'dofkit[serve]'") from None
@@ -57,6 +58,7 @@ def serve_command(
                         timeout=timeout, cache_mb=cache_mb, backend=backend.value,
                         device=device, threads=threads, weights=weights)
     listener = _listen(host, port)
+    quiet_library_logs()  # the command owns the process; create_app leaves its logging alone
     notice(f"serving on http://{host}:{port}/ (API reference at /docs; Ctrl-C stops)")
     config = uvicorn.Config(create_app(settings), log_level="warning", access_log=False,
                             timeout_graceful_shutdown=5)

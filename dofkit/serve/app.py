@@ -24,7 +24,6 @@ def create_app(settings: Settings = Settings()) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        errors.quiet_library_logs()
         worker.start()
         await asyncio.wrap_future(worker.submit(engine.warm))
         app.state.info = await asyncio.wrap_future(worker.submit(engine.info))

@@ -61,8 +61,9 @@ QUIET_LOGGERS = ("python_multipart", "multipart")
 
 
 def quiet_library_logs() -> None:
-    """Keep the :data:`QUIET_LOGGERS` out of the server's log (called once, at server start;
-    other loggers are left as the process has them)."""
+    """Keep the :data:`QUIET_LOGGERS` out of the server's log: process-wide, so called by
+    `dofkit serve` (which owns the process), never by the app; other loggers are left as the
+    process has them."""
     for name in QUIET_LOGGERS:
         logger = logging.getLogger(name)
         logger.propagate = False
