@@ -135,3 +135,26 @@ def test_a_models_numpy_numbers_stay_json_and_nan_is_refused():
     for xyxy, score in (((1, 1, float("nan"), 3), 0.5), ((1, 1, 3), 0.5), ((1, 1, 3, 3), np.nan)):
         with pytest.raises(ParameterError):
             Detection(xyxy, score)
+
+
+def test_a_detectors_wrong_answer_and_a_bad_saliency_map_are_named():
+    """On the regions, a detector giving None or tuples failed with a TypeError or an
+    AttributeError (on the full frame: a ParameterError); saliency_map took RGBA into
+    OpenCV, and a saliency map of 5s was used as given."""
+    import numpy as np
+
+    from dofkit.detect import Detection, detect_on_rois, gate_detections, saliency_map
+    from dofkit.errors import ParameterError
+    from dofkit.roi import find_rois
+
+    image = np.random.default_rng(0).random((64, 64, 3), dtype=np.float32)
+    focus = np.zeros((64, 64), np.float32)
+    focus[10:40, 10:40] = 1.0
+    for detector in (lambda crop: None, lambda crop: [(1, 1, 5, 5)]):
+        with pytest.raises(ParameterError, match="^detections must be"):
+            detect_on_rois(detector, image, find_rois(focus))
+    with pytest.raises(ParameterError, match="^image "):
+        saliency_map(np.zeros((8, 8, 4), np.float32))
+    with pytest.raises(ParameterError, match="^saliency "):
+        gate_detections([Detection((1, 1, 5, 5))], focus,
+                        saliency=np.full((64, 64), 5.0, np.float32))

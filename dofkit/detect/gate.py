@@ -9,7 +9,8 @@ import cv2
 import numpy as np
 
 from ..errors import ImageError, ParameterError
-from ..io import to_uint
+from ..focus import check_rgb
+from ..io import check_unit_range, to_uint
 from ..roi.boxes import BoxMeans, clip_box
 from ..roi.regions import check_focus, real_number
 from .base import Detection
@@ -84,7 +85,9 @@ def box_problem(box: Sequence[float], size: tuple[int, int]) -> str | None:
 
 def saliency_map(image: np.ndarray) -> np.ndarray:
     """OpenCV's spectral-residual saliency (Hou & Zhang 2007) of float RGB (H, W, 3) in
-    [0, 1] -> float32 (H, W) in [0, 1], scaled by its maximum."""
+    [0, 1] -> float32 (H, W) in [0, 1], scaled by its maximum (ParameterError naming
+    ``image`` for anything else)."""
+    check_rgb(image)
     saliency = cv2.saliency.StaticSaliencySpectralResidual_create()
     ok, values = saliency.computeSaliency(to_uint(image))
     if not ok:
@@ -93,6 +96,21 @@ def saliency_map(image: np.ndarray) -> np.ndarray:
     values = np.asarray(values, np.float32)
     peak = float(values.max())
     return values / peak if peak > 0 else values
+
+
+def as_detections(detections: Iterable[Detection]) -> list[Detection]:
+    """``detections`` (what a detector returned) as a list; ParameterError naming
+    ``detections`` unless it is an iterable of :class:`Detection` objects."""
+    if isinstance(detections, (str, bytes)) or not isinstance(detections, Iterable):
+        raise ParameterError(f"detections must be a list of dofkit.Detection objects; got "
+                             f"{type(detections).__name__}", "detections")
+    detections = list(detections)  # an iterator is read once
+    strangers = [d for d in detections if not isinstance(d, Detection)]
+    if strangers:
+        raise ParameterError(f"detections must be dofkit.Detection objects, e.g. "
+                             f"Detection((x1, y1, x2, y2), score, label); got "
+                             f"{type(strangers[0]).__name__}", "detections")
+    return detections
 
 
 def check_gate(gate: float) -> None:
@@ -122,15 +140,7 @@ def gate_detections(detections: Iterable[Detection], focus: np.ndarray, gate: fl
     [(1.0, True), (0.3333333333333333, False)]
     """
     check_focus(focus)
-    if isinstance(detections, (str, bytes)) or not isinstance(detections, Iterable):
-        raise ParameterError(f"detections must be a list of dofkit.Detection objects; got "
-                             f"{type(detections).__name__}", "detections")
-    detections = list(detections)  # an iterator is read once
-    strangers = [d for d in detections if not isinstance(d, Detection)]
-    if strangers:
-        raise ParameterError(f"detections must be dofkit.Detection objects, e.g. "
-                             f"Detection((x1, y1, x2, y2), score, label); got "
-                             f"{type(strangers[0]).__name__}", "detections")
+    detections = as_detections(detections)
     check_gate(gate)
     if not 0.0 < real_number(threshold, "threshold") <= 1.0:
         raise ParameterError(f"threshold must be a number in (0, 1]; got {threshold!r}",
@@ -139,6 +149,8 @@ def gate_detections(detections: Iterable[Detection], focus: np.ndarray, gate: fl
         raise ParameterError(f"saliency must be a map of the focus map's shape {focus.shape} "
                              f"(from saliency_map) or None; got "
                              f"{getattr(saliency, 'shape', type(saliency).__name__)}", "saliency")
+    if saliency is not None:
+        check_unit_range(saliency, "saliency")
     size = focus.shape[1], focus.shape[0]
     mean_of = BoxMeans(focus)
     above_of = BoxMeans(focus >= threshold)

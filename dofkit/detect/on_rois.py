@@ -8,6 +8,7 @@ import numpy as np
 
 from ..roi import Roi, nms, pad_box
 from .base import Detection, Detector
+from .gate import as_detections
 
 
 def crop_box(roi: Roi, pad: float, min_size: tuple[int, int], size: tuple[int, int]
@@ -50,12 +51,13 @@ def detect_on_rois(detector: Detector, image: np.ndarray, rois: Sequence[Roi], *
     crops = [crop_box(roi, pad, min_size, size) for roi in rois]
     covered = sum((x2 - x1) * (y2 - y1) for x1, y1, x2, y2 in crops)
     if covered >= FULL_FRAME_SHARE * size[0] * size[1]:
-        found = [d for d in detector(image) if any(_holds(crop, d) for crop in crops)]
+        found = [d for d in as_detections(detector(image))
+                 if any(_holds(crop, d) for crop in crops)]
     else:
         found = []
         for x1, y1, x2, y2 in crops:
             crop = np.ascontiguousarray(image[y1:y2, x1:x2])
-            found += [d.shifted(x1, y1) for d in detector(crop)]
+            found += [d.shifted(x1, y1) for d in as_detections(detector(crop))]
     scores = [1.0 if d.score is None else d.score for d in found]
     return [found[i] for i in nms([d.xyxy for d in found], scores, iou)]
 
