@@ -4,6 +4,7 @@ folders, and a few messages. Clips are made here with PyAV, a few frames each.""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -307,3 +308,24 @@ def test_stdin_and_the_input_as_output_are_usage_errors(tmp_path):
     assert result.stderr.strip() == (f"dofkit: error: {source}: is the input; write the "
                                      "output under another name")
     assert [p.name for p in tmp_path.iterdir()] == ["clip.mp4"]
+
+
+def test_sinks_refuse_frames_and_records_they_would_write_changed(tmp_path):
+    """A frame of another size was stretched to the video's, a uint8 one written near white;
+    a record with a numpy number failed with a TypeError and NaN wrote invalid JSON."""
+    from dofkit.errors import ParameterError
+    from dofkit.video import Frame
+
+    video = open_sink(str(tmp_path / "out.mp4"), records=False, size=(32, 24), rate=Fraction(25))
+    for values in (np.zeros((24, 30, 3), np.float32), np.zeros((24, 32, 3), np.uint8)):
+        with pytest.raises(ParameterError, match="^values "):
+            video.write(Frame(0, 0.0, None), values)
+    video.discard()
+    lines = open_sink(str(tmp_path / "out.jsonl"), records=True, size=(32, 24),
+                      rate=Fraction(25))
+    lines.write(Frame(0, 0.0, None), {"score": np.float32(0.5), "box": np.array([1, 2])})
+    with pytest.raises(ParameterError, match="is not JSON"):
+        lines.write(Frame(1, 0.04, None), {"score": float("nan")})
+    written = lines.finish().read_text().splitlines()
+    assert [json.loads(line) for line in written] == [
+        {"frame": 0, "time": 0.0, "score": 0.5, "box": [1, 2]}]

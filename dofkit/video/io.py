@@ -37,6 +37,7 @@ from ..errors import DofkitError, ImageError, OutputError, ParameterError
 from ..io import (STDIO, AtomicFile, check_output_path, max_pixels_default, open_image, to_uint,
                   write_image, write_stdout)
 from ..io.atomic import make_folder, os_reason
+from ..io.encode import check_samples
 from ..io.decode import check_pixel_count
 from .ffmpeg_log import Errors, ffmpeg_errors
 from .orientation import UPRIGHT_STEPS, display_matrix, transposes, upright_steps
@@ -739,7 +740,14 @@ class VideoSink:
         return reencode
 
     def write(self, frame: Frame, values: np.ndarray) -> None:
-        """Encode float32 RGB (H, W, 3) or grey (H, W) in [0, 1] as the next frame."""
+        """Encode float32 RGB (H, W, 3) or grey (H, W) in [0, 1] as the next frame, of the
+        stream's size (ParameterError naming ``values`` otherwise: never stretched)."""
+        check_samples(values)
+        size = (self._video.width, self._video.height)
+        if values.shape[1::-1] != size:
+            raise ParameterError(f"values must be a frame of the video's size {size[0]}x"
+                                 f"{size[1]}; got {values.shape[1]}x{values.shape[0]}",
+                                 "values")
         samples = to_uint(values, 8)
         picture = av.VideoFrame.from_ndarray(samples, format="gray" if samples.ndim == 2
                                              else "rgb24")
@@ -909,7 +917,12 @@ class JsonLinesSink:
         self._output = AtomicFile(self.target)
 
     def write(self, frame: Frame, record: dict) -> None:
-        line = json.dumps({"frame": frame.index, "time": round(frame.time, 6), **record})
+        try:  # numpy numbers as plain ones; NaN and infinities are not JSON
+            line = json.dumps({"frame": frame.index, "time": round(frame.time, 6), **record},
+                              allow_nan=False, default=_plain)
+        except (TypeError, ValueError) as exc:
+            raise ParameterError(f"record of frame {frame.index} is not JSON: {exc}",
+                                 "record") from None
         data = (line + "\n").encode("utf-8")
         if self.target is None:
             write_stdout(data)
@@ -928,6 +941,13 @@ class JsonLinesSink:
     def discard(self) -> None:
         if self.target is not None:
             self._output.discard()
+
+
+def _plain(value):
+    """A numpy number or array as the Python one JSON takes (for ``json.dumps``)."""
+    if isinstance(value, (np.generic, np.ndarray)):
+        return value.tolist()
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
 def open_sink(target: str, *, records: bool, size: tuple[int, int], rate: Fraction,
