@@ -452,3 +452,28 @@ def test_an_interrupt_between_rows_is_thrown_into_the_engine(tmp_path, monkeypat
     assert ended.value.exit_code == 130
     assert [json.loads(line) for line in report.read_text().splitlines()] == [first, found]
     assert shown == [tasks[0].source]  # a record found on disk holds no result to show
+
+
+def test_an_address_with_a_scheme_is_refused_and_a_silent_cluster_is_unreachable():
+    """``http://HOST:PORT`` passed the format check (then 'Name or service not known'); a port
+    that answers while Ray does not gave an internal error (ConnectionError from ray.init)."""
+    import socket
+
+    from dofkit.batch import ray_engine
+    from dofkit.errors import ParameterError, ResourceError
+
+    with pytest.raises(ParameterError, match="^address must be"):
+        ray_engine.check_reachable("http://127.0.0.1:6399")
+
+    class SilentRay:
+        def init(self, **options):
+            raise ConnectionError("Failed to connect to Ray cluster")
+
+        def shutdown(self):
+            pass
+
+    with socket.create_server(("127.0.0.1", 0)) as listening:
+        address = f"127.0.0.1:{listening.getsockname()[1]}"
+        with pytest.raises(ResourceError, match=f"^cannot reach a Ray cluster at {address}"):
+            ray_engine._start(SilentRay(), address, None, True, None,
+                              (sys.excepthook, {}, None))

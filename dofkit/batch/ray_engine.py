@@ -100,7 +100,7 @@ def check_reachable(address: str, timeout: float = 5.0) -> None:
     if address == "auto":
         return
     host, _, port = address.removeprefix("ray://").rpartition(":")
-    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+    if not host or "/" in host or not port.isdigit() or not 0 < int(port) < 65536:
         raise ParameterError(f"address must be 'auto' or HOST:PORT (ray://HOST:PORT for a Ray "
                              f"client); got {address!r}", "address")
     try:
@@ -254,7 +254,10 @@ def _start(ray, address: str | None, folder: str | None, quiet: bool,
     try:
         if address:
             check_reachable(address)
-            ray.init(address=address, **options)
+            try:
+                ray.init(address=address, **options)
+            except ConnectionError as exc:  # the port answered, Ray did not (in time)
+                raise ResourceError(f"cannot reach a Ray cluster at {address} ({exc})") from None
         else:
             ray.init(address="local", num_cpus=os.cpu_count() or 1, _temp_dir=folder,
                      _node_ip_address="127.0.0.1", **options)
