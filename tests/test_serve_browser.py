@@ -51,12 +51,33 @@ def browser_page(width: int = 1500, height: int = 950, errors: list | None = Non
             browser.close()
 
 
-def show_sample(page, base_url: str) -> None:
-    """Open the app and let it stylise the sample."""
+def show_sample(page, base_url: str, photo: Path = SAMPLE) -> None:
+    """Open the app and let it stylise ``photo`` (the sample)."""
     page.goto(f"{base_url}/")
     page.wait_for_selector("#params input[type=range]")
-    page.set_input_files("#file", str(SAMPLE))
+    page.set_input_files("#file", str(photo))
     page.wait_for_selector("#result-frame.loaded:not(.busy)", timeout=60_000)
+
+
+def resized_sample(folder: Path, size: tuple[int, int]) -> Path:
+    """The sample resized to ``size`` = (width, height), as a JPEG in ``folder``."""
+    import cv2
+
+    from dofkit.io import open_image, write_image
+
+    large = folder / "large.jpg"
+    write_image(large, cv2.resize(open_image(SAMPLE).rgb, size))
+    return large
+
+
+def queries(page, path: str) -> list:
+    """The query of every request to ``path`` the page makes, parsed, in order."""
+    from urllib.parse import parse_qs, urlparse
+
+    seen = []
+    page.on("request", lambda request: seen.append(parse_qs(urlparse(request.url).query))
+            if path in request.url else None)
+    return seen
 
 
 @pytest.fixture(scope="module")
@@ -126,22 +147,11 @@ def test_the_preview_is_styled_as_the_full_photo_will_be(base_url, tmp_path):
     """Style settings in px follow the preview's reduction (a 2048-px photo is previewed at
     1024 px: half the radii, twice the gradient per px), so the preview looks as the
     download will; the download itself gets the settings as set."""
-    from urllib.parse import parse_qs, urlparse
-
-    import cv2
-
-    from dofkit.io import open_image, write_image
-
-    large = tmp_path / "large.jpg"
-    write_image(large, cv2.resize(open_image(SAMPLE).rgb, (2048, 1366)))
-    stylised, errors = [], []
+    large = resized_sample(tmp_path, (2048, 1366))
+    errors = []
     with browser_page(errors=errors) as page:
-        page.on("request", lambda request: stylised.append(parse_qs(urlparse(request.url).query))
-                if "/v1/stylize" in request.url else None)
-        page.goto(f"{base_url}/")
-        page.wait_for_selector("#params input[type=range]")
-        page.set_input_files("#file", str(large))
-        page.wait_for_selector("#result-frame.loaded:not(.busy)", timeout=60_000)
+        stylised = queries(page, "/v1/stylize")
+        show_sample(page, base_url, large)
         preview = {name: float(value[0]) for name, value in stylised[-1].items()
                    if name in ("radius", "feather", "toon_gradient", "edge_sigma", "levels")}
         assert preview == {"radius": 2.0, "feather": 1.5, "toon_gradient": 4.0,
@@ -367,21 +377,13 @@ def test_a_page_that_cannot_reach_its_server_says_so(base_url):
 def test_the_map_download_is_the_map_as_viewed_and_its_labels_readable(base_url, tmp_path):
     """"Download map" with the rainbow view gave the grey map; the boxes' labels were about
     4 px tall on a large photo (the SVG shrank them with the map)."""
-    from urllib.parse import parse_qs, urlparse
+    from dofkit.io import open_image
 
-    import cv2
-
-    from dofkit.io import open_image, write_image
-
-    large = tmp_path / "large.jpg"
-    write_image(large, cv2.resize(open_image(SAMPLE).rgb, (3000, 2000)))
-    maps, errors = [], []
+    large = resized_sample(tmp_path, (3000, 2000))
+    errors = []
     with browser_page(errors=errors) as page:
-        page.on("request", lambda request: maps.append(parse_qs(urlparse(request.url).query))
-                if "/v1/map" in request.url else None)
-        page.goto(f"{base_url}/")
-        page.wait_for_selector("#params input[type=range]")
-        page.set_input_files("#file", str(large))
+        maps = queries(page, "/v1/map")
+        show_sample(page, base_url, large)
         page.wait_for_selector("#map-frame.loaded:not(.busy)", timeout=60_000)
         sync_api.expect(page.locator("#boxes text")).not_to_have_count(0, timeout=60_000)
         label = page.locator("#boxes text").first.bounding_box()
