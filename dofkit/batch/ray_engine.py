@@ -227,19 +227,19 @@ def _connected(address: str | None, quiet: bool):
             if not joined:
                 _start(ray, address, folder, quiet, earlier, saved)
         began = time.time() * 1000
-        try:
-            with _notices_on_stderr(ray):
+        with _notices_on_stderr(ray):  # also while Ray winds down: an interrupt's notices
+            try:
                 yield ray
-        except KeyboardInterrupt:
-            if folder is None:  # a cluster whose processes are not this one's to end
-                _actors_ended(ray, began)
-            raise
-        finally:
-            if not joined:
-                _shutdown(ray, folder, earlier)
-                ray_log.setLevel(level)
-            if folder is not None:
-                shutil.rmtree(folder, ignore_errors=True)
+            except KeyboardInterrupt:
+                if folder is None:  # a cluster whose processes are not this one's to end
+                    _actors_ended(ray, began)
+                raise
+            finally:
+                if not joined:
+                    _shutdown(ray, folder, earlier)
+                    ray_log.setLevel(level)
+                if folder is not None:
+                    shutil.rmtree(folder, ignore_errors=True)
 
 
 def _start(ray, address: str | None, folder: str | None, quiet: bool,
