@@ -116,7 +116,7 @@ class Stylizer:
         self._backend = open_backend(backend, notify)
         self._cpu = self._backend if isinstance(self._backend, CpuBackend) else None
         self._closed = False
-        self.lock = threading.RLock()  # held by draw, release and close
+        self._lock = threading.RLock()  # held by draw, release and close
 
     def configure(self, style: str = DEFAULT_STYLE, **params) -> None:
         """Switch to preset ``style`` with ``params`` overriding it (validated; cheap)."""
@@ -150,7 +150,7 @@ class Stylizer:
             raise ParameterError(f"prepared must be what Stylizer.prepare returns; got "
                                  f"{type(prepared).__name__}", "prepared")
         check_motion(previous, motion, coherence, prepared.shape)
-        with self.lock:
+        with self._lock:
             return self._draw(prepared, previous, motion, coherence)
 
     def _draw(self, prepared: Prepared, previous, motion, coherence: float) -> np.ndarray:
@@ -187,14 +187,14 @@ class Stylizer:
 
     def release(self) -> None:
         """Free the image-sized buffers; the context and programs stay for the next call."""
-        with self.lock:
+        with self._lock:
             if not self._closed:
                 self._backend.release()
 
     def close(self) -> None:
         """Free everything, the GL context included (a later call opens the backend
         again)."""
-        with self.lock:
+        with self._lock:
             if not self._closed:
                 self._backend.close()
                 if self._cpu is not None and self._cpu is not self._backend:
