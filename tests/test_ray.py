@@ -276,8 +276,11 @@ started = ray.init
 
 def init(*arguments, **options):  # a SIGTERM lands once Ray's driver has its own handlers
     started(*arguments, **options)
-    os.kill(os.getpid(), signal.SIGTERM)
-    time.sleep(5)
+    try:
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(5)
+    except BaseException:  # as a fork handler in Ray's start drops what is raised in it
+        pass
 
 ray.init = init
 try:
@@ -291,6 +294,8 @@ print("alive")
 
 
 def test_a_stop_signal_late_in_the_start_ends_the_run_without_an_abort(tree, tmp_path):
+    """Not lost where Ray's start drops exceptions (a SIGTERM raised in logging's fork handler
+    was dropped with the lock held: the run went on, then hung), and no abort after."""
     done = subprocess.run([sys.executable, "-c", TERM_IN_START, str(tree / "a.png"),
                            str(tmp_path / "m.png")], env=PLAIN, capture_output=True,
                           text=True, timeout=300)

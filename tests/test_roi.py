@@ -93,6 +93,16 @@ def test_empty_map_gives_nothing_and_full_map_the_frame():
     assert full.bbox == (0, 0, 40, 30) and full.area == 1200 and full.score == 1.0
 
 
+def test_crop_refuses_an_array_the_box_does_not_fit():
+    roi, = find_rois(np.pad(np.ones((10, 20), np.float32), ((20, 20), (30, 30))), pad=0)
+    photo = np.zeros((50, 80, 3), np.float32)
+    assert roi.crop(photo).shape == (10, 20, 3)
+    for smaller in (photo[:25], photo[:, :45], photo[0]):
+        with pytest.raises(ParameterError, match="does not hold the box") as caught:
+            roi.crop(smaller)
+        assert caught.value.parameter == "array"
+
+
 @pytest.mark.parametrize("kwargs, message", [
     ({"threshold": 0.0}, "threshold must be in (0, 1]"),
     ({"threshold": "median"}, "or 'otsu'"),

@@ -43,9 +43,11 @@ from ..io import STDIO
 from ..pipeline import PipelineSpec
 from .naming import Task
 
-#: Set for a run: stay on loopback, no token file in ~/.ray, no usage report.
+#: Set for a run: stay on loopback, no token file in ~/.ray, no usage report, no failure
+#: handler of Ray's (on a SIGTERM it printed a stack trace and armed an alarm that aborted
+#: the process 3 s later unless the run had ended by then).
 RAY_ENVIRONMENT = {"RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0", "RAY_AUTH_MODE": "disabled",
-                   "RAY_USAGE_STATS_ENABLED": "0"}
+                   "RAY_USAGE_STATS_ENABLED": "0", "RAY_DISABLE_FAILURE_SIGNAL_HANDLER": "1"}
 #: Tasks per actor call, each its own block: a status row comes back as its task ends (with
 #: 8 a batch, an interrupted run left up to 8 written outputs per actor unreported; the cost
 #: per task did not measurably change on 78 small images).
@@ -246,46 +248,88 @@ def _start(ray, address: str | None, folder: str | None, quiet: bool,
            earlier: dict | None, saved: tuple) -> None:
     """``ray.init`` of the cluster at ``address``, or of a new local one kept in ``folder``
     (removed, and its processes ended, if the start fails; ``earlier`` as for
-    :func:`_shutdown`; ``saved`` put back first, see :func:`_put_back`). Ray's own SIGTERM
-    handler is in force meanwhile: a SIGTERM then becomes an interrupt, as everywhere in
-    dofkit, not a silent exit."""
+    :func:`_shutdown`; ``saved`` put back first, see :func:`_put_back`). A stop signal
+    meanwhile is held until ``ray.init`` returns (:func:`_stop_signals_held`), then raised as
+    a KeyboardInterrupt, as everywhere in dofkit."""
     options = dict(log_to_driver=not quiet, logging_level=logging.WARNING,
                    include_dashboard=False)
     try:
-        if address:
-            check_reachable(address)
-            try:
-                ray.init(address=address, **options)
-            except ConnectionError as exc:  # the port answered, Ray did not (in time)
-                raise ResourceError(f"cannot reach a Ray cluster at {address} ({exc})") from None
-        else:
-            ray.init(address="local", num_cpus=os.cpu_count() or 1, _temp_dir=folder,
-                     _node_ip_address="127.0.0.1", **options)
+        with _stop_signals_held(ray, saved) as held:
+            if address:
+                check_reachable(address)
+                try:
+                    ray.init(address=address, **options)
+                except ConnectionError as exc:  # the port answered, Ray did not (in time)
+                    raise ResourceError(f"cannot reach a Ray cluster at {address} "
+                                        f"({exc})") from None
+            else:
+                ray.init(address="local", num_cpus=os.cpu_count() or 1, _temp_dir=folder,
+                         _node_ip_address="127.0.0.1", **options)
+        if held:
+            raise KeyboardInterrupt
     except BaseException as exc:
         _put_back(saved)
-        _shutdown(ray, folder, earlier)
+        _shutdown(ray, folder, earlier, grace=0.0)  # no task ran: nothing is being written
         if folder is not None:
             shutil.rmtree(folder, ignore_errors=True)
-        if isinstance(exc, SystemExit):
+        if isinstance(exc, SystemExit):  # Ray's own handler, where it could not be held off
             raise KeyboardInterrupt from None
         raise
 
 
-def _shutdown(ray, folder: str | None, earlier: dict | None) -> None:
+@contextmanager
+def _stop_signals_held(ray, saved: tuple):
+    """For the block (Ray's start, in the main thread): a SIGINT, SIGTERM or SIGHUP that would
+    interrupt (its handler in ``saved`` is Python's ``default_int_handler``, or a SIGTERM's is
+    the default) is only noted in the list yielded, and a second one raises KeyboardInterrupt
+    (a start that hangs can still be left); Ray does not install its SIGTERM handlers (its
+    node's drained for up to 30 s, for work that cannot exist yet, before it ended). Raised
+    in the middle of Ray's start, an interrupt can land in logging's fork handler, which drops
+    it with its lock held: the run went on, then hung. After the block, ``saved`` is put back
+    (:func:`_put_back`): a signal after it interrupts as before."""
+    held: list[int] = []
+    utils = getattr(getattr(ray, "_private", None), "utils", None)
+    installer = getattr(utils, "set_sigterm_handler", None)
+    if threading.current_thread() is not threading.main_thread():
+        yield held
+        return
+
+    def hold(number, frame):  # passed on by Ray's failure handler too, which armed its alarm
+        held.append(number)
+        _abort_alarm_cancelled(saved)
+        if len(held) > 1:
+            raise KeyboardInterrupt
+
+    for number, handler in saved[1].items():
+        if handler is signal.default_int_handler or (number == signal.SIGTERM
+                                                     and handler == signal.SIG_DFL):
+            signal.signal(number, hold)
+    if installer is not None:
+        utils.set_sigterm_handler = lambda handler: None
+    try:
+        yield held
+    finally:
+        _put_back(saved)
+        if installer is not None:
+            utils.set_sigterm_handler = installer
+
+
+def _shutdown(ray, folder: str | None, earlier: dict | None, grace: float = GRACE) -> None:
     """``ray.shutdown()``; for a local Ray kept in ``folder``, then also end the processes it
     started that outlive it (interrupted while starting, the raylet's agents were left
-    orphaned for about a minute). ``earlier``: :func:`_ray_processes` before it started, so
-    that only this run's processes are ended."""
+    orphaned for about a minute), within ``grace`` s (:func:`_end`). ``earlier``:
+    :func:`_ray_processes` before it started, so that only this run's processes are ended."""
     started = {} if folder is None else _ray_processes(folder)
     ray.shutdown()
-    _end({pid: since for pid, since in started.items() if pid not in (earlier or {})})
+    _end({pid: since for pid, since in started.items() if pid not in (earlier or {})}, grace)
 
 
-def _end(processes: dict[int, str]) -> None:
+def _end(processes: dict[int, str], grace: float = GRACE) -> None:
     """End the ``processes`` (PID -> start time) still running: SIGTERM, then SIGKILL for
-    those left after :data:`GRACE` seconds; returns once they are gone (or GRACE s more)."""
+    those left after ``grace`` seconds (a worker ending on SIGTERM removes the temporary
+    file of an output it was writing); returns once they are gone (or GRACE s more)."""
     _send(_running(processes), signal.SIGTERM)
-    _wait_gone(processes, GRACE)
+    _wait_gone(processes, grace)
     _send(_running(processes), signal.SIGKILL)
     _wait_gone(processes, GRACE)  # a killed process may still end a system call (a rename)
 
@@ -424,11 +468,16 @@ def _put_back(saved: tuple) -> None:
     SIGTERM among them: it then arms a 3 s alarm that aborts the process (exit 134), and
     the interrupt it passes on takes longer to wind Ray down; with no alarm set before,
     that alarm is cancelled here."""
-    excepthook, handlers, timer = saved
+    excepthook, handlers, _ = saved
     sys.excepthook = excepthook
     for number, handler in handlers.items():
         signal.signal(number, handler)
-    if timer == (0.0, 0.0):
+    _abort_alarm_cancelled(saved)
+
+
+def _abort_alarm_cancelled(saved: tuple) -> None:
+    """Cancel the alarm timer unless one was set when ``saved`` was (see :func:`_put_back`)."""
+    if saved[2] == (0.0, 0.0):
         signal.setitimer(signal.ITIMER_REAL, 0)
 
 

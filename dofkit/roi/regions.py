@@ -54,7 +54,12 @@ class Roi:
         return self.x, self.y, self.x + self.w, self.y + self.h
 
     def crop(self, array: np.ndarray) -> np.ndarray:
-        """The part of an (H, W, ...) array inside the box (a view)."""
+        """The part of an (H, W, ...) array inside the box (a view); ParameterError naming
+        ``array`` if the box does not fit in it (a region of another image)."""
+        shape = getattr(array, "shape", ())
+        if len(shape) < 2 or shape[0] < self.y + self.h or shape[1] < self.x + self.w:
+            raise ParameterError(f"array of shape {shape} does not hold the box "
+                                 f"{list(self.bbox)} ([x y w h] px)", "array")
         return array[self.y:self.y + self.h, self.x:self.x + self.w]
 
     def to_json(self) -> dict:
