@@ -10,15 +10,15 @@ import importlib
 
 from ._version import __version__
 from .errors import DofkitError, ImageError, ParameterError, ResourceError
-from .focus import FocusEstimator, focus_map
-from .io import open_image, read_image, write_image
 
-# Consumers are imported on first use, so `import dofkit` stays light.
-_LAZY = {"stylize": "dofkit.render", "Stylizer": "dofkit.render", "find_rois": "dofkit.roi",
+# Imported on first use, so that `import dofkit` (and the command's start, which a Ctrl-C may
+# interrupt: see __main__) loads no numpy, OpenCV or torch.
+_LAZY = {"FocusEstimator": "dofkit.focus", "focus_map": "dofkit.focus",
+         "open_image": "dofkit.io", "read_image": "dofkit.io", "write_image": "dofkit.io",
+         "stylize": "dofkit.render", "Stylizer": "dofkit.render", "find_rois": "dofkit.roi",
          "gate_detections": "dofkit.detect", "Detection": "dofkit.detect"}
 
-__all__ = ["__version__", "DofkitError", "ImageError", "ParameterError", "ResourceError",
-           "FocusEstimator", "focus_map", "open_image", "read_image", "write_image", *_LAZY]
+__all__ = ["__version__", "DofkitError", "ImageError", "ParameterError", "ResourceError", *_LAZY]
 
 
 def __getattr__(name: str):

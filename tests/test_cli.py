@@ -39,6 +39,29 @@ def test_version_and_help_do_not_import_torch():
     assert out.stdout.split() == ["False", "False"]
 
 
+INTERRUPTED_LOAD = """
+import builtins, sys
+loaded = sorted(name for name in ("numpy", "cv2", "typer") if name in sys.modules)
+real = builtins.__import__
+def load(name, *arguments, **options):  # a Ctrl-C while the command line loads
+    if name == "cli":
+        raise KeyboardInterrupt
+    return real(name, *arguments, **options)
+builtins.__import__ = load
+print(loaded, flush=True)
+main()
+"""
+
+
+def test_a_ctrl_c_while_the_command_loads_is_one_line():
+    """The entry point loads nothing heavy before its guard (a Ctrl-C in the first second of
+    a run printed a traceback from inside numpy's import)."""
+    done = subprocess.run([sys.executable, "-c", "from dofkit.__main__ import main\n"
+                           + INTERRUPTED_LOAD], capture_output=True, text=True)
+    assert (done.returncode, done.stdout, done.stderr) == (130, "[]\n",
+                                                           "dofkit: error: interrupted\n")
+
+
 def help_lines(arguments: list[str], width: int) -> list[str]:
     """``dofkit ARGUMENTS --help`` in a terminal ``width`` columns wide (a process of its own:
     the test runner fixes the width of help at 80)."""

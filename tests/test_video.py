@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -539,10 +540,14 @@ def test_truncated_video_is_reported_and_what_was_made_kept(tmp_path):
     cut = tmp_path / "cut.mkv"                                        # cut file still opens
     data = source.read_bytes()
     cut.write_bytes(data[:len(data) * 6 // 10])
-    result = run(cut, tmp_path / "out.mp4", "--method", "analytic")
+    earlier = tmp_path / "out.mp4"  # a complete output of an earlier run: not replaced
+    shutil.copyfile(make_video(tmp_path / "earlier.mp4", 7, size=(64, 48)), earlier)
+    result = run(cut, earlier, "--method", "analytic")
     assert result.exit_code == 1, result.output
-    assert "ended early" in result.stderr and "Traceback" not in result.output
-    assert 0 < probe(tmp_path / "out.mp4")["count"] < 100
+    line, = [text for text in result.stderr.splitlines() if text.startswith("dofkit: error:")]
+    assert "ended early" in line and "out.partial.mp4" in line and "Traceback" not in line
+    assert probe(earlier)["count"] == 7
+    assert 0 < probe(tmp_path / "out.partial.mp4")["count"] < 100
 
 
 # --------------------------------------------------------------------------------- errors

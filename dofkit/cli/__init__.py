@@ -55,6 +55,7 @@ def run(argv: list[str] | None = None) -> None:
     --verbose. Once the command is done, a Ctrl-C, TERM or HUP ends the process at once."""
     from typer.exceptions import TyperException
 
+    from .common import end_now
     from .quiet import forgiving_stderr, hold_closed_standard_descriptors, silence_native
 
     hold_closed_standard_descriptors()
@@ -79,11 +80,13 @@ def run(argv: list[str] | None = None) -> None:
             code = _one_line(" ".join(getattr(exc, "format_message", exc.__str__)().split()), 2)
     except Exception as exc:  # outside any command (help, parsing): still no traceback
         code = _one_line(f"internal error ({type(exc).__name__}: {exc})", 1)
+    code = code if isinstance(code, int) else 0
     for number in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         # the work is done and said: a Ctrl-C while the process winds down (threads joined,
-        # files closed) ends it at once, instead of a traceback from an exit handler
-        signal.signal(number, signal.SIG_DFL)
-    sys.exit(code if isinstance(code, int) else 0)
+        # files closed) ends it at once with the command's exit code, instead of a traceback
+        # from an exit handler or the signal's own status
+        signal.signal(number, lambda *_: end_now(code))
+    sys.exit(code)
 
 
 def _one_line(message: str, code: int) -> int:

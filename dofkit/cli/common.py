@@ -51,17 +51,22 @@ def error_line(message: str) -> None:
 
 
 def exit_at_once(message: str) -> None:
-    """Say ``message`` and end the process with 130 now, the output streams flushed, without
-    the interpreter's wind-down (threads still working are not waited for; a Ray driver
+    """Say ``message`` and end the process with 130 now (:func:`end_now`)."""
+    error_line(message)
+    end_now(130)
+
+
+def end_now(code: int) -> None:
+    """End the process with ``code`` now, the output streams flushed, without the
+    interpreter's wind-down (threads still working are not waited for; a Ray driver
     interrupted while it was starting can crash in it: SIGSEGV or SIGABRT, exit 139 or
     134). For the CLI only, which owns the process."""
-    error_line(message)
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()
         except (OSError, ValueError):  # closed, or its reader gone
             pass
-    os._exit(130)
+    os._exit(code)
 
 
 def fail(message: str, code: int = 2) -> None:

@@ -113,15 +113,15 @@ def video_command(
     no existing file is replaced), images where they are. A second Ctrl-C aborts at once. A
     video that ends before the frame count it announces, damaged data in a video, and frames
     missing or unreadable in a sequence are reported (exit 1), the frames that could be read
-    kept, each at its time. A video that cannot be read on past a point keeps the frames
-    before it as <name>.partial.<suffix> (exit 1).
+    kept, each at its time. A video that cannot be read on past a point, or ends early, keeps
+    the frames before it as <name>.partial.<suffix> (exit 1).
     """
     from ..focus import FocusEstimator
     from ..io import Picture
     from ..pipeline import DetectStep, MapStep, RoiStep, StylizeStep
     from ..video import (CoherentStylizer, FrameMaps, interrupt_flag, open_sink, open_source,
                          process)
-    from ..video.io import VideoSink, is_sequence
+    from ..video.io import is_sequence
 
     used = MODE_OPTIONS[mode] + (ROI_OPTIONS + ("pad",) if mode is Mode.detect and on_rois
                                  else ())
@@ -168,29 +168,40 @@ def video_command(
                          start=video.start, aspect=video.aspect, overwrite=overwrite)
         began = time.perf_counter()
         live = not quiet and not (target == STDIO and stdout_is_terminal())  # not in JSON lines
+        outcome = None
         try:
             with _progress(live) as bar, interrupt_flag() as stopped:
                 task = bar.add_task(mode.value, total=video.count)
                 outcome = process(video, sink, work, prepare=prepare,
                                   advance=lambda: bar.advance(task),
                                   stop=stopped)
+                if not outcome.complete:  # said and ended at once: a second signal cannot
+                    bar.stop()  # come between the two
+                    exit_at_once(_interrupted(outcome, sink))
         except KeyboardInterrupt:
-            if stopped():  # a second stop signal: the output is already dropped
-                _end_at_once(sink)
+            if stopped():  # a second stop signal
+                if outcome is None:  # in the run: the output is already dropped
+                    _end_at_once(sink)
+                exit_at_once(_interrupted(outcome, sink))  # after it: what was kept
             raise
     rate = outcome.frames / max(time.perf_counter() - began, 1e-9)
     where = f" -> {outcome.path}" if outcome.path is not None else ""
     frames = f"{outcome.frames} frame{'s' * (outcome.frames != 1)}"
-    if not outcome.complete:
-        playable = isinstance(sink, VideoSink)
-        kept = "" if outcome.path is None else (" (complete up to there, playable)" if playable
-                                                else " (complete up to there)")
-        notice(f"interrupted after {frames}{where}{kept}")
-        raise typer.Exit(130)
     if not quiet:
         notice(f"{frames}{where} (processed at {rate:.1f} frames/s; {maps.computed} fresh "
                f"map{'s' * (maps.computed != 1)})")
     _report_problems(source, outcome)
+
+
+def _interrupted(outcome, sink) -> str:
+    """The line saying what an interrupted run kept."""
+    from ..video.io import VideoSink
+
+    frames = f"{outcome.frames} frame{'s' * (outcome.frames != 1)}"
+    if outcome.path is None:
+        return f"interrupted after {frames}"
+    playable = ", playable" if isinstance(sink, VideoSink) else ""
+    return f"interrupted after {frames} -> {outcome.path} (complete up to there{playable})"
 
 
 def _end_at_once(sink) -> None:
@@ -205,15 +216,15 @@ def _end_at_once(sink) -> None:
 
 
 def _report_problems(source: str, outcome) -> None:
-    """One error line for each problem of the input met on the way (damaged or missing
+    """One error line naming the problems of the input met on the way (damaged or missing
     frames, a video that ended early), and exit code 1 when there was any."""
     problems = [] if outcome.damage is None else [outcome.damage]
     if outcome.ended_early:
+        kept = "" if outcome.path is None else f" in {outcome.path}"
         problems.append(f"the video ended early ({outcome.frames} of the {outcome.expected} "
-                        "frames it announces; truncated?); what was made is kept")
-    for problem in problems:
-        error_line(f"{source}: {problem}")
+                        f"frames it announces; truncated?); what was made is kept{kept}")
     if problems:
+        error_line(f"{source}: {'; '.join(problems)}")
         raise typer.Exit(1)
 
 

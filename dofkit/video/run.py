@@ -8,7 +8,7 @@ import threading
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -61,9 +61,10 @@ def process(source, sink, work: Callable[..., object], *,
     of the next frame made while this one is stylised). The sink is written on a
     :class:`WriteBehind` thread, so encoding one frame overlaps the work on the next. When
     ``stop()`` turns true the output is closed properly and kept as a partial result (see the
-    sinks' ``keep_partial``); on an error it is deleted, except an error of the source after
-    some frames were written: what was made is then kept the same way and
-    :class:`SourceFailed` raised. A source that yields no frame raises ImageError."""
+    sinks' ``keep_partial``), as it is when the source ended early (:attr:`Outcome.ended_early`);
+    on an error it is deleted, except an error of the source after some frames were written:
+    what was made is then kept the same way and :class:`SourceFailed` raised. A source that
+    yields no frame raises ImageError."""
     writer = WriteBehind(sink)
     ahead = PrepareAhead(prepare)
     failed: list[ImageError] = []
@@ -95,11 +96,14 @@ def process(source, sink, work: Callable[..., object], *,
         ahead.close(wait=not isinstance(exc, KeyboardInterrupt))
         raise
     end = getattr(source, "end", None)
-    return Outcome(sink.written, sink.finish(), complete=True,
-                   expected=getattr(source, "count", None), last=last, end=end,
-                   interval=None if end is None else float(1 / source.rate),
-                   damage=getattr(source, "damage", None),
-                   reached_end=getattr(source, "reached_end", False))
+    outcome = Outcome(sink.written, None, complete=True,
+                      expected=getattr(source, "count", None), last=last, end=end,
+                      interval=None if end is None else float(1 / source.rate),
+                      damage=getattr(source, "damage", None),
+                      reached_end=getattr(source, "reached_end", False))
+    # a truncated source's frames are kept as an interrupted run's: not in place of an
+    # earlier, complete output of the same name
+    return replace(outcome, path=sink.keep_partial() if outcome.ended_early else sink.finish())
 
 
 def _from_start(source) -> str:
