@@ -18,11 +18,11 @@ either way it keeps its place against the video.
 
 from __future__ import annotations
 
-import itertools
 import json
 import math
 import os
 import re
+import stat
 from contextlib import contextmanager
 from dataclasses import dataclass
 from fractions import Fraction
@@ -68,6 +68,9 @@ MAX_STEP_BACK = 1.0
 MAX_START = 1e9
 #: FFmpeg's flag of a container format that has no timestamps (raw elementary streams).
 AVFMT_NOTIMESTAMPS = 0x80
+#: How many names (``.partial``, ``.partial-2``, ...) an interrupted run may try for the
+#: output it keeps; the longest is checked before anything is written.
+MAX_PARTIALS = 999
 #: Sequence output written into a folder is named by this pattern.
 FOLDER_PATTERN = "%06d.png"
 #: FFmpeg's words for a frame over the decoder's bound (:func:`bound_decoder`).
@@ -77,6 +80,14 @@ _OVERSIZED = re.compile(r"Picture size (\d+x\d+) exceeds specified max pixel cou
 BT709, SMPTE170M, UNSPECIFIED = 1, 6, 2
 #: FFmpeg's tag of limited ("TV", "MPEG") range: Y' in 16-235.
 LIMITED_RANGE = 1
+#: FFmpeg's tag of the PQ transfer (SMPTE ST 2084) of HDR video.
+SMPTE2084 = 16
+#: A name that starts with a URL scheme or an FFmpeg protocol (``http:``, ``concat:``).
+_PROTOCOL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]+:")
+#: What an existing input that is not a regular file is, by its mode.
+_FILE_KINDS = ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a named pipe"),
+               (stat.S_ISCHR, "a device"), (stat.S_ISBLK, "a device"),
+               (stat.S_ISSOCK, "a socket"))
 _PRINTF_FIELD = re.compile(r"%0?(\d*)d")
 
 
@@ -103,8 +114,11 @@ class Damage:
         self._clean = start  # time of the last clean frame
 
     def problem(self) -> None:
-        """Note a problem at the current place of the stream."""
-        if not self.spans or self.spans[-1][1] is not None:
+        """Note a problem at the current place of the stream (a span touching the one
+        before, or overlapping it, is joined to it)."""
+        if self.spans and (self.spans[-1][1] is None or self.spans[-1][1] >= self._clean):
+            self.spans[-1] = (self.spans[-1][0], None)
+        else:
             self.spans.append((self._clean, None))
 
     def frame(self, time: float, corrupt: bool) -> None:
@@ -144,14 +158,14 @@ def bound_decoder(stream, width: int, height: int) -> None:
     stream.codec_context.options = {**stream.codec_context.options, "max_pixels": str(limit)}
 
 
-def first_display_matrix(path: str, size: tuple[int, int]) -> np.ndarray | None:
-    """The display matrix of the first decodable frame of the video at ``path``, whose
-    stream announces ``size`` (width, height) (None when there is none or no frame decodes:
-    reading the stream then reports the error)."""
+def first_display_matrix(path: str, stream: int, size: tuple[int, int]) -> np.ndarray | None:
+    """The display matrix of the first decodable frame of video stream ``stream`` (its
+    index) of the file at ``path``, whose stream announces ``size`` (width, height) (None
+    when there is none or no frame decodes: reading the stream then reports the error)."""
     try:
         with av.open(path, "r") as container:
-            bound_decoder(container.streams.video[0], *size)
-            for decoded in container.decode(video=0):
+            bound_decoder(container.streams[stream], *size)
+            for decoded in container.decode(container.streams[stream]):
                 return display_matrix(decoded)
     except av.FFmpegError:
         pass
@@ -190,6 +204,22 @@ def check_range(start: float, duration: float | None) -> None:
                              f"{duration:g}", "duration")
 
 
+def range_edges(start: float, duration: float | None) -> tuple[float, float]:
+    """The range [start, start + duration) (s) narrowed by a margin at each end: 1 ms, or a
+    quarter of ``duration`` when that is shorter. A frame is in the range when the time it is
+    shown, [t, t + 1 / rate), overlaps the narrowed one: frames that only touch the range
+    are out, also when their timestamps are rounded to the millisecond (Matroska)."""
+    margin = MIN_FRAME_STEP if duration is None else min(MIN_FRAME_STEP, duration / 4)
+    return start + margin, math.inf if duration is None else start + duration - margin
+
+
+def frame_slots(begin: float, end: float, rate: Fraction) -> tuple[int, float]:
+    """The number of the first frame of a constant ``rate`` (frame n shown over
+    [n / rate, (n + 1) / rate)) that overlaps [begin, end), and the one after the last
+    (``math.inf`` when ``end`` is)."""
+    return math.floor(begin * rate), end if end == math.inf else math.ceil(end * rate)
+
+
 # ---------------------------------------------------------------------------------- sources
 
 class _Source:
@@ -211,10 +241,11 @@ class VideoSource(_Source):
     Attributes: ``name``, ``size`` ((width, height) of the upright frames), ``rate``
     (Fraction, frames per second), ``count`` (expected number of frames, or None when the
     container does not say; an estimate for a variable frame rate), ``start`` (when the range
-    read starts, s from the source's start: the audio handed on is moved to start there, and
-    a sink given it shows its frames from there), ``end`` (when the range read ends, or None),
-    ``reached_end`` (True once a frame at or past the end of the range was decoded: the
-    range was read whole),
+    read starts, s from the source's start: the audio handed on is moved to start there, or
+    at the first frame's time when that is earlier, as a sink given it shows its frames),
+    ``end`` (when the range read ends, or None), ``length`` (when the whole video ends, or
+    None), ``reached_end`` (True once a frame at or past the end of the range was decoded:
+    the range was read whole),
     ``audio`` (the input audio stream, or None), ``aspect`` (Fraction: width of a pixel of the
     upright frames over its height, 1 unless the video is anamorphic).
     """
@@ -222,10 +253,7 @@ class VideoSource(_Source):
     def __init__(self, path: str, *, start: float = 0.0, duration: float | None = None):
         check_range(start, duration)
         self.name = path
-        if not Path(path).is_file():
-            raise ImageError(f"{path}: no such file")
-        if Path(path).stat().st_size == 0:
-            raise ImageError(f"{path}: empty file (0 bytes)")
+        _check_file(path)
         try:
             self._container = av.open(path, "r")
         except av.FFmpegError as exc:
@@ -236,18 +264,19 @@ class VideoSource(_Source):
             self._container.close()
             raise
         self.start = start
-        self._end = None if duration is None else start + duration
-        self.count = self._expected_count(duration)
-        self.end = self._expected_end()
+        self._range = range_edges(start, duration)
+        self.length = self._video_end()
+        self.end = min((end for end in (self.length, None if duration is None
+                                        else start + duration) if end is not None),
+                       default=None)
+        self.count = self._expected_count()
         self.reached_end = False
         self._damage = Damage(start)
 
     def _inspect(self, path: str) -> None:
         """The video stream, its upright size and rate, the audio stream and the time of the
         first frame; ImageError when there is no video dofkit can read."""
-        if not self._container.streams.video:
-            raise ImageError(f"{path}: no video stream")
-        self._video = self._container.streams.video[0]
+        self._video = _main_video(self._container, path)
         context = self._video.codec_context
         if context is None:  # codec unknown to FFmpeg, or its header cut off (truncated)
             raise ImageError(f"{path}: no video codec dofkit can read in it (unsupported "
@@ -255,6 +284,9 @@ class VideoSource(_Source):
         if not context.width or not context.height:  # e.g. text named x.png
             raise ImageError(f"{path}: not a video dofkit can read (no frame size in its "
                              f"{context.name} data)")
+        if context.color_trc == SMPTE2084:
+            raise ImageError(f"{path}: HDR video (PQ, SMPTE ST 2084) is not supported; "
+                             "convert it to SDR first")
         check_pixel_count(path, context.width, context.height, max_pixels_default(),
                           what="video frames", advice="DOFKIT_MAX_PIXELS")
         self._announced = (context.width, context.height)  # as coded, before any turn
@@ -265,7 +297,8 @@ class VideoSource(_Source):
                                or context.sample_aspect_ratio or 1)
         # PyAV cannot read the stream's display matrix, only a decoded frame's: one frame is
         # decoded from a second opening of the file (about the cost of opening it)
-        if transposes(upright_steps(first_display_matrix(path, self.size), path)):
+        matrix = first_display_matrix(path, self._video.index, self.size)
+        if transposes(upright_steps(matrix, path)):
             self.size, self.aspect = (context.height, context.width), 1 / self.aspect
         self.rate = _frame_rate(self._container, self._video)
         if self.rate <= 0:
@@ -274,14 +307,6 @@ class VideoSource(_Source):
         self.audio = audio[0] if audio else None
         origin = self._video.start_time
         self._origin = float(origin * self._video.time_base) if origin is not None else 0.0
-
-    def _expected_end(self) -> float | None:
-        """When the range read ends, in s from the source's start: the requested end or the
-        video's (:meth:`_video_end`), whichever is first; None when unknown."""
-        total = self._video_end()
-        if total is None:
-            return self._end
-        return total if self._end is None else min(total, self._end)
 
     def _video_end(self) -> float | None:
         """When the video stream ends, in s from its first timestamp, or None: its duration;
@@ -300,16 +325,14 @@ class VideoSource(_Source):
                                  (self._container.start_time or 0) / av.time_base, self._origin)
         return None
 
-    def _expected_count(self, duration: float | None) -> int | None:
-        total = self._video.frames or None
-        if total is None:
-            end = self._video_end()
-            total = None if end is None else round(end * self.rate)
-        wanted = None if duration is None else round(duration * self.rate)
+    def _expected_count(self) -> int | None:
+        """The frames of the range at the nominal rate (:func:`frame_slots`), or None."""
+        first, last = frame_slots(*self._range, self.rate)
+        total = self._video.frames or (None if self.length is None
+                                       else round(self.length * self.rate))
         if total is not None:
-            total = max(total - round(self.start * self.rate), 0)
-            return total if wanted is None else min(total, wanted)
-        return wanted
+            last = min(last, total)
+        return None if last == math.inf else max(last - first, 0)
 
     @property
     def damage(self) -> str | None:
@@ -318,7 +341,8 @@ class VideoSource(_Source):
 
     def frames(self, on_audio: AudioHandler | None = None) -> Iterator[Frame]:
         """Decode frames in order; audio packets in the range go to ``on_audio`` with their
-        timestamps moved so that ``start`` becomes 0. Damaged data the decoder skips or
+        timestamps moved so that ``start`` becomes 0 (the first frame's time, when earlier:
+        a frame shown from before ``start`` on). Damaged data the decoder skips or
         conceals is noted in :attr:`damage`, and the frames that decode go on."""
         try:
             with ffmpeg_errors() as errors:
@@ -351,18 +375,24 @@ class VideoSource(_Source):
 
     def _frames(self, on_audio: AudioHandler | None, errors: Errors) -> Iterator[Frame]:
         target = int((self._origin + self.start) * av.time_base)
-        if self.start > 0 and _seek_lands(self.name, target, self.start + self._origin):
+        if self.start > 0 and _seek_lands(self.name, self._video.index, target,
+                                          self.start + self._origin):
             self._container.seek(target, backward=True)  # else read from the start: slower
         streams = [self._video] + ([self.audio] if on_audio else [])
         index, video_done, latest, heard = 0, False, -math.inf, -math.inf
-        half_frame = 0.5 / float(self.rate)
+        interval = 1 / float(self.rate)
+        begin, end = self._range
+        zero, held = None, []  # where the output starts (the first frame says), audio before
         for packet in self._container.demux(*streams):
             if packet.stream.type == "audio":
                 if packet.pts is not None:
                     heard = self._onwards(float(packet.pts * packet.time_base) - self._origin,
                                           heard, "in the audio")
-                if self._audio_in_range(packet):
-                    on_audio(packet)
+                if zero is None:
+                    if self._audio_in_range(packet, self.start - interval):
+                        held.append(packet)
+                elif self._audio_in_range(packet, zero):
+                    on_audio(self._moved(packet, zero))
                 elif video_done and packet.pts is not None:
                     return  # audio is past the end too
                 continue
@@ -373,13 +403,21 @@ class VideoSource(_Source):
             for decoded in self._decode(packet, errors):
                 time = self._time(decoded, index)
                 latest = self._onwards(time, latest, f"at frame {index}")
-                if time < self.start - half_frame:
+                if time + interval <= begin:
                     self._damage = Damage(self.start)  # problems before the range: not ours
                     continue
                 self._damage.frame(time, decoded.is_corrupt)
-                if self._end is not None and time >= self._end - half_frame:
+                if time >= end:
                     video_done = self.reached_end = True
+                    if zero is None:
+                        return  # no frame in the range
                     break
+                if zero is None:
+                    zero = min(self.start, time)
+                    for early in held:
+                        if self._audio_in_range(early, zero):
+                            on_audio(self._moved(early, zero))
+                    held.clear()
                 self._check_size(decoded, time)
                 rgb = _upright_rgb(decoded, self.name)
                 yield Frame(index, time,
@@ -411,24 +449,62 @@ class VideoSource(_Source):
             return self.start + index / float(self.rate)
         return decoded.time - self._origin
 
-    def _audio_in_range(self, packet: av.Packet) -> bool:
-        """Keep packets overlapping [start, end) and shift their timestamps by ``start``."""
+    def _audio_in_range(self, packet: av.Packet, zero: float) -> bool:
+        """Whether audio ``packet`` overlaps the range, taken from ``zero`` (s) on (from
+        before the video when ``start`` is 0)."""
         if packet.pts is None:
             return False
         base = packet.time_base
         begin = float(packet.pts * base) - self._origin
-        if begin + float((packet.duration or 0) * base) <= self.start and self.start > 0:
+        if begin + float((packet.duration or 0) * base) <= zero and self.start > 0:
             return False
-        if self._end is not None and begin >= self._end:
-            return False
-        shift = round((self._origin + self.start) / base)  # the video's timeline too
+        return begin < self._range[1]
+
+    def _moved(self, packet: av.Packet, zero: float) -> av.Packet:
+        """``packet`` with its timestamps moved so that ``zero`` (s) becomes 0."""
+        shift = round((self._origin + zero) / packet.time_base)  # the video's timeline too
         packet.pts -= shift
         if packet.dts is not None:
             packet.dts -= shift
-        return True
+        return packet
 
     def close(self) -> None:
         self._container.close()
+
+
+def _check_file(path: str) -> None:
+    """ImageError naming ``path`` unless it is a regular file that is not empty (a named
+    pipe is not opened: that would block)."""
+    try:
+        info = os.stat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        if _PROTOCOL.match(path):
+            raise ImageError(f"{path}: URLs and ffmpeg protocols are not read; give a "
+                             "file") from None
+        raise ImageError(f"{path}: no such file") from None
+    if not stat.S_ISREG(info.st_mode):
+        kind = next((name for test, name in _FILE_KINDS if test(info.st_mode)), "")
+        raise ImageError(f"{path}: not a regular file{f' ({kind})' if kind else ''}")
+    if info.st_size == 0:
+        raise ImageError(f"{path}: empty file (0 bytes)")
+
+
+def _main_video(container: av.container.InputContainer,
+                path: str) -> av.video.stream.VideoStream:
+    """The video stream FFmpeg would take: the default one, else the largest; cover art
+    (an attached picture) is no video. ImageError naming ``path`` when there is none."""
+    streams = [stream for stream in container.streams.video
+               if av.stream.Disposition.attached_pic not in stream.disposition]
+    if not streams:
+        art = " (only cover art)" if container.streams.video else ""
+        raise ImageError(f"{path}: no video stream{art}")
+
+    def rank(stream: av.video.stream.VideoStream) -> tuple[bool, int]:
+        context = stream.codec_context  # None for a codec FFmpeg does not know
+        return (av.stream.Disposition.default in stream.disposition,
+                context.width * context.height if context is not None else 0)
+
+    return max(streams, key=rank)
 
 
 def _frame_rate(container: av.container.InputContainer,
@@ -455,14 +531,15 @@ def _upright_rgb(decoded: av.VideoFrame, name: str) -> np.ndarray:
     return rgb
 
 
-def _seek_lands(path: str, target: int, time: float) -> bool:
+def _seek_lands(path: str, stream: int, target: int, time: float) -> bool:
     """Whether seeking the video at ``path`` back to ``target`` (AV_TIME_BASE units) gives a
-    first frame at or before ``time`` (s), tried on a second opening of the file: without an
-    index (MPEG-TS) a seek can land past the end, and the range would look empty."""
+    first frame of video stream ``stream`` (its index) at or before ``time`` (s), tried on a
+    second opening of the file: without an index (MPEG-TS) a seek can land past the end, and
+    the range would look empty."""
     try:
         with av.open(path, "r") as container:
             container.seek(target, backward=True)
-            decoded = next(container.decode(video=0), None)
+            decoded = next(container.decode(container.streams[stream]), None)
     except av.FFmpegError:
         return False
     return decoded is not None and decoded.time is not None and decoded.time <= time
@@ -508,16 +585,16 @@ class SequenceSource(_Source):
         self.name = path
         self.rate = Fraction(rate).limit_denominator(1001)
         numbered = number_sequence(path)
-        first = round(start * self.rate)
-        last = math.inf if duration is None else first + round(duration * self.rate)
+        first, last = frame_slots(*range_edges(start, duration), self.rate)
         origin = numbered[0][0]
         self._files = [(n - origin, file) for n, file in numbered if first <= n - origin < last]
         if not self._files:
             raise ImageError(f"{path}: no frames in the range asked (the sequence has "
                              f"{len(numbered)} images)")
         self.count = len(self._files)
-        self.start = float(first / self.rate)
+        self.start = start
         self.end = float((self._files[-1][0] + 1) / self.rate)  # after the last image
+        self.length = float((numbered[-1][0] - origin + 1) / self.rate)
         self._missing = _gaps([n + origin for n, _ in self._files])
         self._unreadable: list[str] = []
         self.size = self._first_size()
@@ -634,8 +711,9 @@ class VideoSink:
     """Encode frames into a video file, with the source's audio; see the module docstring.
 
     Each frame is shown at its ``time`` less ``start`` (the source's ``start``, which its
-    audio is moved by too; None: the first frame's time, so it shows at 0); ``aspect``: the
-    pixels' width over their height (the source's: an anamorphic clip is shown as it was).
+    audio is moved by too), or less the first frame's time when ``start`` is None or later
+    (a frame shown from before ``start`` on shows whole, from 0); ``aspect``: the pixels'
+    width over their height (the source's: an anamorphic clip is shown as it was).
     Frames go to an atomic output (:class:`dofkit.io.AtomicFile`:
     nothing is left if the process is killed). :meth:`finish` names it ``target``;
     :meth:`keep_partial` closes it properly (a playable file) and names it
@@ -762,9 +840,9 @@ class VideoSink:
         """The timestamp (ticks) of a frame shown at ``time`` (s in the source): its own, or
         :data:`MIN_FRAME_STEP` after the frame before when that is not so far before it
         (timestamps that repeat or go back); never below 0."""
-        if self._start is None:  # not given: the first frame shows at 0
-            self._start = time
-        pts = max(round((time - self._start) / self._tick), 0)
+        if self._last_pts is None:  # the first frame shows at 0 when it is before start
+            self._start = time if self._start is None else min(self._start, time)
+        pts = round((time - self._start) / self._tick)
         step = math.ceil(MIN_FRAME_STEP / self._tick)
         if self._last_pts is not None and pts < self._last_pts + step:
             pts = self._last_pts + step
@@ -829,9 +907,10 @@ class SequenceSink:
                                  f"{', '.join(IMAGE_SUFFIXES)}; got '{path.suffix}'")
         frame_path(str(path), 0)  # exactly one field
         check_writable(path, inputs)
-        if any(Path(target).resolve() == Path(source).resolve()
-               or _overwrites_frames(str(path), source) for source in inputs):
-            raise ImageError(f"{target}: refusing to write over the input sequence")
+        if any(is_sequence(source) and _folder_of(source) == _folder_of(str(path))
+               for source in inputs):
+            raise ImageError(f"{target}: refusing to write over the input sequence (it is in "
+                             "the same folder); choose another folder")
         try:
             self._earlier = number_sequence(str(path))  # frames of an earlier run
         except ImageError:
@@ -878,27 +957,25 @@ class SequenceSink:
         self._delete_earlier()
 
 
-def _overwrites_frames(pattern: str, source: str) -> bool:
-    """Whether writing the frames of the input sequence ``source`` to ``pattern`` would
-    replace one of its images (frame ``n`` is written as number ``n`` less the first's)."""
-    if not is_sequence(source):
-        return False
-    try:
-        numbered = number_sequence(source)
-    except ImageError:
-        return False
-    files = {p.resolve() for _, p in numbered}
-    origin = numbered[0][0]
-    return any(frame_path(pattern, n - origin).resolve() in files for n, _ in numbered)
+def _folder_of(sequence: str) -> Path:
+    """The folder the images of ``sequence`` (a folder or a printf pattern) are in, links
+    and ``..`` resolved."""
+    path = Path(sequence)
+    return (path if path.is_dir() else path.parent).resolve()
+
+
+def _partial_name(target: Path, number: int) -> Path:
+    """``<stem>.partial<suffix>`` beside ``target`` (``number`` 1), else
+    ``<stem>.partial-<number><suffix>``."""
+    tag = "" if number == 1 else f"-{number}"
+    return target.with_name(f"{target.stem}.partial{tag}{target.suffix}")
 
 
 def _partial_names(target: Path) -> Iterator[Path]:
-    """Where an interrupted run may keep its output, in order: ``<stem>.partial<suffix>``
-    beside it, then ``<stem>.partial-2<suffix>``, ``-3``, ... (the first free one is taken
-    by :meth:`~dofkit.io.atomic.AtomicFile.commit_new`: no file is replaced)."""
-    for number in itertools.count(1):
-        tag = "" if number == 1 else f"-{number}"
-        yield target.with_name(f"{target.stem}.partial{tag}{target.suffix}")
+    """Where an interrupted run may keep its output, in order: :func:`_partial_name` 1 to
+    :data:`MAX_PARTIALS` (the first free one is taken by
+    :meth:`~dofkit.io.atomic.AtomicFile.commit_new`: no file is replaced)."""
+    return (_partial_name(target, number) for number in range(1, MAX_PARTIALS + 1))
 
 
 class JsonLinesSink:
@@ -969,10 +1046,11 @@ def open_sink(target: str, *, records: bool, size: tuple[int, int], rate: Fracti
         raise OutputError(f"{target}: cannot write ({os_reason(exc)})") from None
 
 
-def check_name_lengths(target: str, path: Path) -> None:
+def check_name_lengths(target: str, path: Path, *, partial: bool = False) -> None:
     """OutputError naming ``target`` when a name in ``path`` (a file or folder) is longer
     than the file system takes, checked before anything is made (a missing folder hides the
-    error of a name in it)."""
+    error of a name in it); with ``partial``, also the longest name a stopped run may keep
+    the file under (:func:`_partial_names`)."""
     folder = Path(os.path.abspath(path)).parent
     while not os.path.exists(folder):  # the nearest existing folder holds the file system
         folder = folder.parent
@@ -984,15 +1062,21 @@ def check_name_lengths(target: str, path: Path) -> None:
     if longest > limit:
         raise OutputError(f"{target}: cannot write (File name too long: a name in it has "
                           f"{longest} bytes, the file system takes {limit})")
+    kept = len(os.fsencode(_partial_name(path, MAX_PARTIALS).name))
+    if partial and kept > limit:
+        raise OutputError(f"{target}: name too long: a stopped run keeps its output as "
+                          f"<name>.partial-{MAX_PARTIALS}{path.suffix} at most, {kept} bytes, "
+                          f"and the file system takes {limit}; give a shorter name")
 
 
 def _open_sink(target: str, *, records: bool, size: tuple[int, int], rate: Fraction,
                audio: av.audio.stream.AudioStream | None, inputs: tuple[str, ...],
                start: float | None, aspect: Fraction, overwrite: bool):
-    if target != STDIO:
-        path = Path(target)
-        check_name_lengths(target, frame_path(target, 0) if _PRINTF_FIELD.search(path.name)
-                           else path)
+    path = Path(target)
+    if _PRINTF_FIELD.search(path.name):
+        check_name_lengths(target, frame_path(target, 0))
+    elif target != STDIO:  # a file (a name with a suffix) is kept as .partial when stopped
+        check_name_lengths(target, path, partial=records or bool(path.suffix))
     if records:
         if Path(target).suffix.lower() in VIDEO_SUFFIXES + IMAGE_SUFFIXES:
             raise ParameterError(f"{target}: roi and detect records write JSON lines; give a "
@@ -1001,7 +1085,9 @@ def _open_sink(target: str, *, records: bool, size: tuple[int, int], rate: Fract
     if target == STDIO:
         raise ParameterError("'-' (stdout) takes JSON lines only (roi or detect records); "
                              "give a video file, an image pattern or a folder")
-    path = Path(target)
+    if path.suffix.lower() in VIDEO_SUFFIXES and path.is_dir():
+        raise OutputError(f"{target}: is a folder; give the name of a video file, or a "
+                          "folder name without a video suffix for images")
     if is_sequence(target) or not path.suffix:
         return SequenceSink(target, inputs=inputs, overwrite=overwrite)
     if path.suffix.lower() in IMAGE_SUFFIXES:

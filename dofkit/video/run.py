@@ -108,11 +108,12 @@ def process(source, sink, work: Callable[..., object], *,
 
 def _from_start(source) -> str:
     """Where a source started, for the line saying it gave no frame: '' from its beginning,
-    else ' from S s on' and, when known, where it ends."""
-    start, end = getattr(source, "start", 0), getattr(source, "end", None)
+    else ' from S s on' and, when known, where the whole video ends."""
+    start, length = getattr(source, "start", 0), getattr(source, "length", None)
     if not start:
         return ""
-    return f" from {start:g} s on" + (f" (it ends at {end:.2f} s)" if end is not None else "")
+    return f" from {start:g} s on" + (f" (the video ends at {length:.2f} s)"
+                                      if length is not None else "")
 
 
 class SourceFailed(ImageError):
