@@ -99,8 +99,9 @@ def evaluate(cases: list[Case], make_map: Callable[[np.ndarray], np.ndarray] | N
 def read_mask(path: Path, size: tuple[int, int], image: Path) -> np.ndarray:
     """Read a ground-truth mask (grey, 255 = in focus) -> bool (H, W), True = in focus
     (binarised at 0.5). ImageError naming the file for a mask whose size differs from ``size``
-    = (width, height) of ``image``, one in colour, or one of values 0 and 1 only (never
-    rescaled: 1 is almost black)."""
+    = (width, height) of ``image``, one in colour, one of values 0 and 1 only, or a 16-bit one
+    whose values stay within 0-255, an 8-bit mask stored in 16 bits (never rescaled: 1, or
+    255 of 65535, is almost black)."""
     picture = open_image(path)
     if picture.size != tuple(size):
         raise ImageError(f"{path}: ground-truth mask is {picture.size[0]}x{picture.size[1]} "
@@ -113,6 +114,9 @@ def read_mask(path: Path, size: tuple[int, int], image: Path) -> np.ndarray:
     if top_level == 1:
         raise ImageError(f"{path}: ground-truth mask values are only 0 and 1; 255 = in focus "
                          "is expected (multiply the mask by 255)")
+    if picture.bit_depth == 16 and 1 < top_level <= 255:
+        raise ImageError(f"{path}: ground-truth mask is 16-bit but its values only reach "
+                         f"{top_level}; 65535 = in focus is expected (save it as 8-bit)")
     return grey >= 0.5
 
 

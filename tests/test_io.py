@@ -245,8 +245,8 @@ def test_output_name_too_long_is_an_output_error(tmp_path):
 
 def test_an_endless_input_is_refused_not_swallowed(tmp_path, monkeypatch):
     endless = tmp_path / "zero.png"
-    endless.symlink_to("/dev/zero")  # st_size 0: only a bounded read can stop it
-    with pytest.raises(ImageError, match="zero.png: too large"):
+    endless.symlink_to("/dev/zero")  # refused before a byte of it is read
+    with pytest.raises(ImageError, match=r"zero.png: not a regular file \(a device\)"):
         open_image(endless, max_pixels=1000)
 
     class EndlessStdin:
@@ -265,15 +265,20 @@ def test_pixel_limit_variable_must_be_positive(monkeypatch, value):
         max_pixels_default()
 
 
-def test_text_inputs_are_bounded_and_named(tmp_path):
+def test_text_inputs_are_bounded_and_named(tmp_path, monkeypatch):
     from dofkit.errors import InputError
     from dofkit.io.inputs import read_text_input
 
     endless = tmp_path / "boxes.json"
     endless.symlink_to("/dev/zero")
     with pytest.raises(InputError, match="boxes.json: cannot read the detections file "
-                                         r"\(too large"):
+                                         r"\(not a regular file \(a device\)"):
         read_text_input(endless, "the detections file")
+    big = tmp_path / "big.json"
+    big.write_text("[]" + " " * 100)
+    monkeypatch.setattr("dofkit.io.inputs.TEXT_MAX_BYTES", 100)
+    with pytest.raises(InputError, match=r"big.json: cannot read the list \(too large"):
+        read_text_input(big, "the list")
     latin = tmp_path / "list.txt"
     latin.write_bytes("caf\xe9.png\n".encode("latin-1"))
     with pytest.raises(InputError, match=r"list.txt: cannot read the list \(not UTF-8"):

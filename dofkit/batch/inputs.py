@@ -64,7 +64,7 @@ def collect(arguments: list[str], *, recursive: bool = False,
 
 def _read_list(name: str) -> list[str]:
     text = read_text_input(name, "the list of inputs", file_names=True)
-    return [line.strip() for line in text.splitlines() if line.strip()
+    return [line.strip() for line in text.split("\n") if line.strip()  # not at U+2028 etc.
             and not line.lstrip().startswith("#")]
 
 

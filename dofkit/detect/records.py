@@ -136,13 +136,14 @@ def parse_detections(text: str, name: str) -> DetectionFile:
         items = list(_from_document(whole, name, "line 1"))
     else:
         items = []
-        for number, line in enumerate(text.splitlines(), 1):
+        for number, line in enumerate(text.split("\n"), 1):  # not U+2028 and the like
             if not line.strip():
                 continue
             try:
                 document = _load(line, f"{name}: line {number}")
             except json.JSONDecodeError as exc:
-                raise InputError(f"{name}: line {number}: not valid JSON ({exc.msg} at "
+                problem = exc.msg.removesuffix(" at")  # "Invalid control character at"
+                raise InputError(f"{name}: line {number}: not valid JSON ({problem} at "
                                  f"column {exc.colno})") from None
             items += _from_document(document, name, f"line {number}")
     entries = []
@@ -222,6 +223,9 @@ def _detection(item: dict, where: str) -> Detection:
                          "[x1, y1, x2, y2] (4 finite numbers)")
     x, y, a, b = (float(v) for v in values)
     xyxy = (x, y, x + a, y + b) if key == "bbox" else (x, y, a, b)
+    if not all(map(math.isfinite, xyxy)):  # x + w past the largest number
+        raise InputError(f"{where}: the box {json.dumps(values)} reaches past the largest "
+                         "number")
     score = item.get("score")
     label = item.get("label", item.get("category_id"))
     return Detection(xyxy, float(score) if isinstance(score, (int, float)) else None,

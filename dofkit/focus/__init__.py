@@ -126,16 +126,18 @@ def check_threads(threads: int | None) -> None:
 def _network_preferred(weights: str | os.PathLike | None) -> bool:
     """Whether the manifest of ``weights`` (None: the shipped ones) says the network beat the
     analytic map on every validation source (read without importing torch; an unreadable
-    manifest says yes, so that loading the weights reports the problem)."""
+    manifest, or one whose ``beats_analytic`` is not true or false, says yes, so that loading
+    the weights reports the problem)."""
     path = manifest_path(weights) if weights is not None else (
         resource_dir("pretrained") / "focus-net.json")
     try:
         if not path.is_file():  # a FIFO would be read for ever: loading says what is wrong
             return True
         manifest = json.loads(path.read_text())
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         return True
-    return bool(manifest.get("beats_analytic", False)) if isinstance(manifest, dict) else True
+    beats = manifest.get("beats_analytic", False) if isinstance(manifest, dict) else None
+    return beats if isinstance(beats, bool) else True
 
 
 def check_rgb(image: np.ndarray) -> None:

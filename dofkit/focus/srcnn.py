@@ -37,11 +37,17 @@ from ..resources import resource_dir
 from . import check_threads, manifest_path
 from .analytic import analytic_evidence, sigmoid, working_copy
 from .fill import fill_from_edges
-from .models import build
+from .models import ARCHITECTURES, build
 
 DEFAULT_NAME = "focus-net"
 #: Channel of :func:`network_inputs` holding the analytic edge strength.
 STRENGTH_CHANNEL = 4
+#: Working sizes (long side, px) a manifest may give: below, the context net's deepest level
+#: (1/32 scale) has under a pixel; above, the network's memory is no longer bounded.
+WORK_SIDES = (32, 4096)
+#: Largest logit scale a manifest may give: training picks one from 1 to 6; far past that,
+#: maps are all but black and white, and float32 logits overflow.
+MAX_LOGIT_SCALE = 100.0
 
 
 def default_weights() -> Path:
@@ -77,11 +83,13 @@ def load_weights(path: Path) -> tuple[torch.nn.Module, dict]:
                          "manifest)", error=ResourceError)
     try:
         manifest = json.loads(manifest_file.read_text())
-        expected = manifest["sha256"]
-        architecture, config = manifest["architecture"], manifest["config"]
-    except (OSError, ValueError, KeyError, TypeError):
+    except (OSError, ValueError, RecursionError):  # RecursionError: nested too deeply
         raise ResourceError(f"{manifest_file}: missing or invalid weights manifest") from None
-    if sha256(path) != expected:
+    problem = _manifest_problem(manifest)
+    if problem:
+        raise ResourceError(f"{manifest_file}: invalid weights manifest ({problem})")
+    architecture, config = manifest["architecture"], manifest["config"]
+    if sha256(path) != manifest["sha256"]:
         raise ResourceError(f"{path}: SHA-256 differs from {manifest_file.name} "
                             "(corrupt or replaced weights)")
     try:
@@ -92,12 +100,69 @@ def load_weights(path: Path) -> tuple[torch.nn.Module, dict]:
         if sized != held:
             raise ValueError(f"the manifest asks for {sized:,} parameters, the file holds "
                              f"{held:,}")
+        state = load_file(str(path))
         model = build(architecture, **config)
-        model.load_state_dict(load_file(str(path)), strict=True)
+        model.load_state_dict(state, strict=True)
     except (SafetensorError, KeyError, RuntimeError, TypeError, ValueError) as exc:
         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ResourceError(f"{path}: weights do not fit {architecture} ({first_line})") from None
+    if not all(torch.isfinite(tensor).all() for tensor in state.values()):
+        raise ResourceError(f"{path}: weights hold NaN or infinite values (corrupt, or saved "
+                            "from a training run that diverged)")
     return model.eval(), manifest
+
+
+def _manifest_problem(manifest: object) -> str | None:
+    """What is wrong with the fields of a weights manifest that dofkit uses (type, finite,
+    range), as ``"field: problem"``; None when they are all usable."""
+    if not isinstance(manifest, dict):
+        return "not a JSON object"
+    low, high = WORK_SIDES
+    fields = (  # name, required, test, what it must be
+        ("sha256", True, lambda v: isinstance(v, str), "text (a hex digest)"),
+        ("architecture", True, lambda v: isinstance(v, str) and v in ARCHITECTURES,
+         f"one of {', '.join(ARCHITECTURES)}"),
+        ("config", True, _usable_config, "an object of whole numbers >= 1 or non-empty lists "
+         "of them"),
+        ("work_side", True, lambda v: _whole(v) and low <= v <= high,
+         f"a whole number from {low} to {high}"),
+        ("logit_scale", False, lambda v: _number(v) and 0 < v <= MAX_LOGIT_SCALE,
+         f"a number above 0 and at most {MAX_LOGIT_SCALE:g}"),
+        ("beats_analytic", False, lambda v: isinstance(v, bool), "true or false"))
+    for name, required, usable, wanted in fields:
+        if name not in manifest:
+            if required:
+                return f"{name}: missing"
+        elif not usable(manifest[name]):
+            return f"{name}: must be {wanted}, got {_shown(manifest[name])}"
+    return None
+
+
+def _whole(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _usable_config(config: object) -> bool:
+    """An object whose values are sizes (whole numbers >= 1) or non-empty lists of sizes."""
+    def size(value):
+        return _whole(value) and value >= 1
+
+    return isinstance(config, dict) and all(
+        all(map(size, value)) and bool(value) if isinstance(value, list) else size(value)
+        for value in config.values())
+
+
+def _shown(value: object) -> str:
+    """A manifest value for a message: its JSON, cut short."""
+    try:
+        shown = json.dumps(value)
+    except RecursionError:  # nested deeper than the encoder goes
+        shown = "[[[..." if isinstance(value, list) else "{...}"
+    return shown if len(shown) <= 40 else shown[:40] + "..."
 
 
 def select_device(device: str) -> torch.device:
@@ -150,7 +215,7 @@ class SrcnnPredictor:
         self.threads = threads
         path = Path(weights) if weights is not None else default_weights()
         model, self.manifest = load_weights(path)
-        self._setup(model, int(self.manifest["work_side"]),
+        self._setup(model, self.manifest["work_side"],
                     float(self.manifest.get("logit_scale", 1.0)))
 
     @classmethod

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
-from PIL import Image
+from PIL import Image, TiffImagePlugin
 
 from ..errors import ImageError, ImageTooLargeError, ParameterError
 from .formats import open_header, reason, tag_values, tiff_pictures, webp_canvas
@@ -38,6 +38,9 @@ _SLACK_BYTES = 16 << 20
 _GREY_TOLERANCE = 8 / 255
 #: Rows compared at a time by that test.
 _CHECK_ROWS = 256
+#: TIFF compressions OpenCV's reader decodes: none, LZW, JPEG, Deflate, PackBits, old
+#: Deflate (its libtiff is built without LZMA, Zstandard and WebP).
+_OPENCV_TIFF_CODECS = (1, 5, 7, 8, 32773, 32946)
 _PILLOW_MODES = {"1", "L", "LA", "La", "P", "PA", "RGB", "RGBA", "RGBa", "RGBX", "CMYK",
                  "YCbCr"}
 
@@ -92,8 +95,9 @@ def max_pixels_default() -> int:
 
 
 def read_bytes(path: str | os.PathLike, *, max_bytes: int | None = None) -> bytes:
-    """The whole content of ``path`` (``-`` = stdin); missing, folder, empty, unreadable or
-    larger than ``max_bytes`` -> ImageError naming it (an endless stream is refused)."""
+    """The whole content of ``path`` (``-`` = stdin); missing, a folder, not a regular file
+    (a named pipe, a device), empty, unreadable or larger than ``max_bytes`` -> ImageError
+    naming it (an endless stdin is refused)."""
     return read_input(path, max_bytes, error=ImageError, too_large=(
         ImageTooLargeError, " for the pixel limit; raise it with --max-pixels or DOFKIT_MAX_PIXELS"))
 
@@ -165,7 +169,7 @@ def _decode(data: bytes, name: str, limit: int) -> Picture:
         _scale_grey_key(probe, data)
         pixels, depth = _decode_with_pillow(probe, name), 8
     else:
-        pixels, depth = _opencv_pixels(probe, data), 16
+        pixels, depth = _opencv_pixels(probe, data, name), 16
         if kind == "float":
             pixels = _float_pixels(pixels, name)
     if probe.format != "TIFF":
@@ -230,10 +234,16 @@ def _white_is_zero(probe: Image.Image, pixels: np.ndarray) -> np.ndarray:
     return (1.0 - pixels if pixels.dtype.kind == "f" else np.iinfo(pixels.dtype).max - pixels)
 
 
-def _opencv_pixels(probe: Image.Image, data: bytes) -> np.ndarray:
+def _opencv_pixels(probe: Image.Image, data: bytes, name: str) -> np.ndarray:
     """OpenCV's samples of a 16-bit, 32-bit or float file, read as Pillow reads 8-bit ones: a
     TIFF's 0-is-white turned around, its unspecified extra sample (not alpha) dropped, and a
-    grey PNG's tRNS key made alpha."""
+    grey PNG's tRNS key made alpha. A TIFF compression OpenCV lacks is refused by name."""
+    compression = probe.tag_v2.get(259, 1) if probe.format == "TIFF" else 1
+    if compression not in _OPENCV_TIFF_CODECS:
+        shown = TiffImagePlugin.COMPRESSION_INFO.get(compression, "").upper()
+        raise ImageError(f"{name}: unsupported TIFF compression ({shown or compression}) for "
+                         "16-bit, 32-bit or float samples; save it with LZW, Deflate or no "
+                         "compression")
     pixels = _white_is_zero(probe, _decode_with_opencv(data))
     if _extra_sample(probe) == 0 and pixels.ndim == 3 and pixels.shape[2] in (2, 4):
         pixels = pixels[:, :, :-1]

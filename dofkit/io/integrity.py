@@ -27,9 +27,10 @@ _ADAM7 = ((0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4), (0, 2, 2, 4), 
 _CHUNK = 1 << 16
 _PNG_CRITICAL = (b"IHDR", b"PLTE", b"IDAT", b"IEND")
 #: libjpeg's warnings of damaged pixel data (the decoder goes on and shows grey or garbage);
-#: stray bytes before a restart marker (0xd0-0xd7) are lost pixel data, elsewhere harmless.
+#: stray bytes before any marker are pixel data left unread (lost before a restart marker;
+#: before the end marker, rows a damaged frame height left out).
 _JPEG_DAMAGE = re.compile(r"premature end|bad (huffman|arithmetic) code|instead of rst|"
-                          r"inconsistent progression|extraneous bytes before marker 0xd[0-7]",
+                          r"inconsistent progression|extraneous bytes before marker",
                           re.IGNORECASE)
 #: Raw bytes per coded byte no TIFF codec exceeds (LZW's 12-bit codes reach about 2,700:1).
 _TIFF_BEST_RATIO = 4096
@@ -265,7 +266,7 @@ def _check_jpeg(data: bytes, name: str) -> None:
         text = reason(exc)
     if _JPEG_DAMAGE.search(text):
         raise ImageError(f"{name}: truncated or corrupt image ({text})")
-    try:  # a recoverable oddity elsewhere (e.g. stray bytes before a marker) is accepted
+    try:  # a recoverable oddity (e.g. an unknown JFIF revision, a bad ICC marker) is accepted
         simplejpeg.decode_jpeg(data, strict=False, **options)
     except Exception as exc:
         raise ImageError(f"{name}: corrupt JPEG ({reason(exc)})") from None

@@ -39,6 +39,7 @@ from ..io import (STDIO, AtomicFile, check_output_path, max_pixels_default, open
 from ..io.atomic import make_folder, os_reason
 from ..io.encode import check_samples
 from ..io.decode import check_pixel_count
+from ..io.inputs import file_kind
 from .ffmpeg_log import Errors, ffmpeg_errors
 from .orientation import UPRIGHT_STEPS, display_matrix, transposes, upright_steps
 
@@ -84,10 +85,6 @@ LIMITED_RANGE = 1
 SMPTE2084 = 16
 #: A name that starts with a URL scheme or an FFmpeg protocol (``http:``, ``concat:``).
 _PROTOCOL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]+:")
-#: What an existing input that is not a regular file is, by its mode.
-_FILE_KINDS = ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a named pipe"),
-               (stat.S_ISCHR, "a device"), (stat.S_ISBLK, "a device"),
-               (stat.S_ISSOCK, "a socket"))
 _PRINTF_FIELD = re.compile(r"%0?(\d*)d")
 
 
@@ -483,8 +480,7 @@ def _check_file(path: str) -> None:
                              "file") from None
         raise ImageError(f"{path}: no such file") from None
     if not stat.S_ISREG(info.st_mode):
-        kind = next((name for test, name in _FILE_KINDS if test(info.st_mode)), "")
-        raise ImageError(f"{path}: not a regular file{f' ({kind})' if kind else ''}")
+        raise ImageError(f"{path}: not a regular file ({file_kind(info.st_mode)})")
     if info.st_size == 0:
         raise ImageError(f"{path}: empty file (0 bytes)")
 
