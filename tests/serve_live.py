@@ -11,15 +11,16 @@ from typing import Iterator
 
 
 @contextmanager
-def live_server(app) -> Iterator[str]:
-    """Serve ``app``; yields its base URL, ``http://127.0.0.1:PORT``."""
+def live_server(app, **config) -> Iterator[str]:
+    """Serve ``app`` (with uvicorn ``config`` options); yields its base URL,
+    ``http://127.0.0.1:PORT``."""
     import uvicorn
 
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
-                                           log_level="warning"))
+                                           log_level="warning", **config))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 300  # the warm-up runs the network and GL once

@@ -58,6 +58,7 @@ def test_health_names_version_method_and_backend(client):
     health = client.get("/v1/health").json()
     assert health["status"] == "ok" and health["version"]
     assert health["method"] in ("srcnn", "analytic") and health["backend"] in ("gl", "cpu")
+    assert health["max_upload_bytes"] == 40 * 2**20 and health["queue"]["running"] is None
 
 
 @pytest.mark.parametrize("method", ["auto", "analytic"])
@@ -553,3 +554,90 @@ def test_making_and_running_the_app_leaves_the_process_logging_alone():
     finally:
         for logger, (propagate, handlers) in zip(loggers, kept):
             logger.propagate, logger.handlers[:] = propagate, handlers
+
+
+def two_step_job(app, release: threading.Event) -> tuple[threading.Event, list]:
+    """Make the app's map job two steps: the first waits for ``release``, the second notes
+    that it ran in the returned list; the returned event is set once the first began."""
+    started, ran = threading.Event(), []
+
+    def consume(upload, method, step, role, suffix, timer):
+        with timer("first"):
+            started.set()
+            release.wait(30)
+        with timer("second"):
+            ran.append(upload.name)
+        return b"done"
+
+    app.state.engine.consume = consume
+    return started, ran
+
+
+def test_a_running_job_whose_client_left_stops_at_its_next_step(capfd):
+    """A full-resolution render whose page was reloaded ran to its end, for no one, ahead of
+    the page's new requests; it cannot be interrupted mid-step, but its next step is not
+    run. Meanwhile /v1/health names what runs."""
+    import socket
+    import time
+    import urllib.request
+
+    from serve_live import live_server
+
+    app = create_app(Settings(backend="cpu"))
+    release = threading.Event()
+    started, ran = two_step_job(app, release)
+    data = SAMPLE.read_bytes()
+    head = (f"POST /v1/map HTTP/1.1\r\nHost: t\r\nContent-Type: image/jpeg\r\n"
+            f"Content-Length: {len(data)}\r\n\r\n").encode()
+    with live_server(app) as url:
+        port = int(url.rsplit(":", 1)[1])
+        with socket.create_connection(("127.0.0.1", port)) as connection:
+            connection.sendall(head + data)
+            assert started.wait(30)
+            with urllib.request.urlopen(f"{url}/v1/health", timeout=10) as answer:
+                running = json.load(answer)["queue"]["running"]
+        time.sleep(0.5)  # the server sees the client leave
+        release.set()
+        app.state.worker.submit(lambda: None).result(timeout=60)
+    assert running["path"] == "/v1/map" and running["bytes"] == len(data)
+    assert running["seconds"] >= 0
+    assert not ran
+    log = capfd.readouterr().err
+    assert "internal error" not in log and "Traceback" not in log, log
+
+
+def test_a_request_running_as_the_server_stops_is_answered_503_without_a_traceback(capfd):
+    """Ctrl-C during a long render: the client got uvicorn's plain-text 500, the log a
+    traceback of the cancellation, and the server waited for the render's end. Now: a JSON
+    503 once the graceful wait is over, and the render's next steps are not run."""
+    import time
+    import urllib.error
+    import urllib.request
+
+    from serve_live import live_server
+
+    app = create_app(Settings(backend="cpu"))
+    release = threading.Event()
+    started, ran = two_step_job(app, release)
+    answers = []
+
+    def post(url):
+        request = urllib.request.Request(f"{url}/v1/map", data=SAMPLE.read_bytes())
+        try:
+            urllib.request.urlopen(request, timeout=60)
+        except urllib.error.HTTPError as error:
+            answers.append((error.code, error.headers["content-type"], error.read()))
+
+    with live_server(app, timeout_graceful_shutdown=0.5) as url:
+        client = threading.Thread(target=post, args=(url,))
+        client.start()
+        assert started.wait(30)
+        threading.Timer(2, release.set).start()  # the step running ends 2 s from now
+        stopping = time.monotonic()
+    stopped = time.monotonic() - stopping
+    client.join(10)
+    assert answers == [(503, "application/json",
+                        b'{"error":"server stopping; retry once it is back"}')]
+    assert not ran and stopped < 5
+    log = capfd.readouterr().err
+    assert "Traceback" not in log and "Exception" not in log, log

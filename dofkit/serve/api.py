@@ -75,17 +75,20 @@ CLIENT_GONE = 499
 
 async def _run(request: Request, media: str, job, *args) -> Response:
     """Read the upload, run ``job(upload, *args, suffix, timer)`` on the worker, answer; a
-    job still queued when its client disconnects is dropped, not run for no one."""
+    job still queued when its client disconnects is dropped, not run for no one, and one
+    running stops at its next step (decode, map, stylise, encode)."""
     upload = await read_upload(request)
     timer = Timer()
-    work = asyncio.ensure_future(
-        request.app.state.worker.run(job, upload, *args, SUFFIXES[media], timer))
+    about = {"path": request.url.path, "bytes": len(upload.data)}
+    work = asyncio.ensure_future(request.app.state.worker.run(
+        job, upload, *args, SUFFIXES[media], timer, about=about))
     gone = asyncio.ensure_future(_disconnected(request))
     try:
         await asyncio.wait({work, gone}, return_when=asyncio.FIRST_COMPLETED)
-    finally:
+    finally:  # (also when the server, stopping, cancels this request)
         gone.cancel()
         work.cancel()  # nothing happens to a finished job
+        timer.stop()  # nor to this: a job still running stops at its next step
     if not work.done() or work.cancelled():  # the client left first (a cancelled task is
         return Response(status_code=CLIENT_GONE)  # done only once the loop has run it)
     result = work.result()
@@ -164,11 +167,16 @@ def _refuse(request: Request, names: tuple[str, ...], reason: str) -> None:
 
 @router.get("/health", summary="Version, focus method and stylise backend of this process")
 async def health(request: Request) -> dict:
-    """Liveness and what this process runs; ``queue`` counts requests waiting or running."""
+    """Liveness and what this process runs; ``queue`` counts requests waiting or running
+    and names the one running (``path``, upload ``bytes``, ``seconds`` so far; null when
+    idle); ``max_upload_bytes`` is the largest upload accepted."""
     state = request.app.state
     cache = state.engine.cache
+    worker = state.worker
     return {"status": "ok", "version": __version__, **state.info,
-            "queue": {"pending": state.worker.pending, "capacity": state.worker.capacity},
+            "max_upload_bytes": state.max_upload_bytes,
+            "queue": {"pending": worker.pending, "capacity": worker.capacity,
+                      "running": worker.running()},
             "cache": {"maps": len(cache), "bytes": cache.size, "hits": cache.hits,
                       "misses": cache.misses}}
 

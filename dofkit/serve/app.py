@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from .. import __version__
 from . import api, errors, page
 from .engine import Engine
-from .middleware import BodyLimit, HeadAsGet, SecurityHeaders
+from .middleware import BodyLimit, HeadAsGet, SecurityHeaders, StoppingAnswer
 from .settings import Settings
 from .worker import Worker
 
@@ -35,13 +35,15 @@ def create_app(settings: Settings = Settings()) -> FastAPI:
                   redoc_url=None, description="Focus maps of photos and the tools that use "
                   "them: stylisation, in-focus regions, focus-gated detection.")
     app.state.engine, app.state.worker, app.state.info = engine, worker, {}
+    app.state.max_upload_bytes = int(settings.max_upload_mb * 2**20)
     app.openapi = _markdown_schema(app)
     errors.install(app)
     app.include_router(api.router)
     app.include_router(page.router)
 
+    app.add_middleware(StoppingAnswer)
     app.add_middleware(SecurityHeaders, headers=page.SECURITY_HEADERS)
-    app.add_middleware(BodyLimit, limit=int(settings.max_upload_mb * 2**20),
+    app.add_middleware(BodyLimit, limit=app.state.max_upload_bytes,
                        idle=settings.upload_idle)
     app.add_middleware(HeadAsGet)
     return app

@@ -1,5 +1,6 @@
 """ASGI middleware: the request-body size and idle limits, enforced while the body arrives,
-the security headers of every response, and HEAD answered wherever GET is."""
+the security headers of every response, HEAD answered wherever GET is, and a request the
+stopping server cancels answered 503."""
 
 from __future__ import annotations
 
@@ -89,3 +90,29 @@ class HeadAsGet:
             await send(message)
 
         await self.app({**scope, "method": "GET"}, receive, without_body)
+
+
+class StoppingAnswer:
+    """ASGI middleware: a request the server cancels as it stops (uvicorn does once its
+    graceful wait is over) is answered 503 ``server stopping`` if its answer had not begun;
+    uvicorn would log the cancellation's traceback and answer a plain-text 500."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        started = False
+
+        async def noting_start(message):
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, noting_start)
+        except asyncio.CancelledError:  # the end of this request: nothing else to cancel
+            if not started:
+                await error_response(503, "server stopping; retry once it is back",
+                                     {"connection": "close"})(scope, receive, send)

@@ -1,4 +1,5 @@
-"""Time of each step of a request, sent back as a ``Server-Timing`` header."""
+"""Time of each step of a request, sent back as a ``Server-Timing`` header; a request no one
+waits for any more stops at its next step."""
 
 from __future__ import annotations
 
@@ -6,15 +7,28 @@ import time
 from contextlib import contextmanager
 
 
+class Stopped(Exception):
+    """Raised at the start of a step of a job whose :class:`Timer` was stopped."""
+
+
 class Timer:
-    """Collects ``name -> milliseconds``; ``with timer("map"): ...`` times one step."""
+    """Collects ``name -> milliseconds``; ``with timer("map"): ...`` times one step. After
+    :meth:`stop` (its client left, the server is stopping), the next step raises
+    :class:`Stopped` instead of running: a job already on the worker cannot be interrupted
+    mid-step, but it need not run its remaining steps for no one."""
 
     def __init__(self):
         self.steps: dict[str, float] = {}
         self.notes: dict[str, str] = {}
+        self.stopped = False
+
+    def stop(self) -> None:
+        self.stopped = True
 
     @contextmanager
     def __call__(self, name: str):
+        if self.stopped:
+            raise Stopped(name)
         start = time.perf_counter()
         try:
             yield

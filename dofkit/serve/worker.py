@@ -47,6 +47,7 @@ class Worker:
         self._executor: ThreadPoolExecutor | None = None
         self._lock = threading.Lock()
         self.pending = 0
+        self._running: tuple[dict, float] | None = None  # what the job running is, its start
         self._seconds = deque([0.5], maxlen=RECENT)  # the last jobs' durations, s
 
     def start(self) -> None:
@@ -57,14 +58,15 @@ class Worker:
         """Queue ``job(*args)`` without the limits (start-up and shut-down work)."""
         return self._executor.submit(job, *args)
 
-    async def run(self, job: Callable[..., T], *args) -> T:
-        """``job(*args)`` on the worker thread, awaited within the limits."""
+    async def run(self, job: Callable[..., T], *args, about: dict | None = None) -> T:
+        """``job(*args)`` on the worker thread, awaited within the limits; ``about`` (e.g.
+        the path and upload size) is what :meth:`running` says while it runs."""
         with self._lock:
             if self.pending >= self.capacity:
                 raise ApiError(503, f"server busy ({self.pending} requests queued); retry later",
                                {"Retry-After": self.retry_after()})
             self.pending += 1
-        future = self._executor.submit(self._timed, job, *args)
+        future = self._executor.submit(self._timed, about or {}, job, *args)
         future.add_done_callback(self._done)
         try:
             return await asyncio.wait_for(asyncio.wrap_future(future), self.timeout)
@@ -80,11 +82,21 @@ class Worker:
         typical = statistics.median(self._seconds)
         return str(min(120, max(1, math.ceil(self.pending * typical))))
 
-    def _timed(self, job: Callable[..., T], *args) -> T:
+    def running(self) -> dict | None:
+        """The ``about`` of the job running and its ``seconds`` so far, or None when idle."""
+        running = self._running
+        if running is None:
+            return None
+        about, start = running
+        return {**about, "seconds": round(time.perf_counter() - start, 1)}
+
+    def _timed(self, about: dict, job: Callable[..., T], *args) -> T:
         start = time.perf_counter()
+        self._running = (about, start)
         try:
             return job(*args)
         finally:
+            self._running = None
             trim()
             self._seconds.append(time.perf_counter() - start)
 

@@ -6,18 +6,31 @@ const $ = (id) => document.getElementById(id);
 const state = {
   original: null, name: "", preview: null, size: null, scale: 1, styles: null, params: {},
   view: "grey", urls: {}, styleBusy: false, styleAgain: false, timer: 0, generation: 0, latest: {},
+  health: null,
 };
+//: What the server reads (dofkit.io.formats: Pillow's signatures of JPEG, PNG, TIFF, BMP, WebP).
+const READS = "JPEG, PNG, TIFF, BMP or WebP";
+const SIGNATURES = [/^\xFF\xD8\xFF/, /^\x89PNG\r\n\x1A\n/, /^(MM\0[*+]|II[*+]\0|MM\*\0|II\0\*)/, /^BM/,
+                    /^RIFF[^]{4}WEBP/];
+//: The style parameters under headings, in this order (any other under "Other").
+const GROUPS = [
+  ["Smoothing", ["feather", "radius", "subject_radius", "iterations", "range_sigma", "background_range"]],
+  ["Toon", ["levels", "toon_sharpness", "toon_gradient", "flow_smoothing"]],
+  ["Colour", ["saturation", "desaturate", "fade"]],
+  ["Lines", ["edge_sigma", "flow_sigma", "edge_tau", "edge_threshold", "edge_sharpness", "edge_strength",
+             "background_edges", "line_coherence"]],
+];
 
 // ---------- small helpers ----------
-function toast(message, retry = null) {
-  // One line for the user; with `retry` (a function), a Retry button, and the line stays
+function toast(message, action = null) {
+  // One line for the user; with `action` (a function), a Retry button, and the line stays
   // until it is used or dismissed.
   $("toast-text").textContent = message;
-  $("toast-retry").hidden = !retry;
-  toast.retry = retry;
+  $("toast-retry").hidden = !action;
+  toast.action = action;
   $("toast").hidden = false;
   clearTimeout(toast.timer);
-  if (!retry) toast.timer = setTimeout(hideToast, 6000);
+  if (!action) toast.timer = setTimeout(hideToast, 6000);
 }
 
 function hideToast() { $("toast").hidden = true; }
@@ -29,7 +42,47 @@ function show(img, blob) {
   img.closest(".frame").classList.add("loaded");
 }
 
-function busy(frameId, on) { $(frameId).classList.toggle("busy", on); }
+function busy(frameId, on) {
+  // The frame's picture dimmed under a spinner; after 2 s, what the wait is for.
+  const frame = $(frameId);
+  frame.classList.toggle("busy", on);
+  clearTimeout(frame.waitTimer);
+  delete frame.dataset.note;
+  if (on) frame.waitTimer = setTimeout(() => explainWait(frame), 2000);
+}
+
+async function explainWait(frame) {
+  // Say so when this page's request waits behind another one on the one worker (a
+  // full-resolution download, this page's or an earlier one's), and for how long it has run.
+  const health = await checkHealth();
+  if (!frame.classList.contains("busy")) return;
+  const running = health && health.queue.running;
+  if (running && !(state.preview && running.bytes === state.preview.size)) {
+    frame.dataset.note = `Waiting for the server to finish another request (${running.path.replace("/v1/", "")} of a ` +
+      `${megabytes(running.bytes)} photo, running for ${Math.round(running.seconds)} s)`;
+  } else {
+    delete frame.dataset.note;
+  }
+  clearTimeout(frame.waitTimer); // (busy again meanwhile: one timer, not two)
+  frame.waitTimer = setTimeout(() => explainWait(frame), 2000);
+}
+
+function megabytes(bytes) { return `${(bytes / 2 ** 20).toFixed(1)} MB`; }
+
+async function checkHealth() {
+  // The header says what the server runs, or that it does not answer; the health or null.
+  try {
+    const answer = await fetch("v1/health");
+    if (!answer.ok) throw new Error(`${answer.status}`);
+    state.health = await answer.json();
+    const h = state.health;
+    $("health").textContent = `v${h.version} · auto = ${h.method} · ${h.backend.toUpperCase()} render`;
+    return h;
+  } catch (e) {
+    $("health").textContent = "server unreachable";
+    return null;
+  }
+}
 
 function ticket(kind) {
   // A request of `kind` ("map", "rois"): the returned check is true while it is the newest of
@@ -70,6 +123,7 @@ async function api(path, params, body, accept) {
       method: "POST", body, headers: { "Content-Type": "application/octet-stream", Accept: accept },
     });
   } catch (e) {
+    $("health").textContent = "server unreachable";
     throw new Error("the server did not answer (is dofkit serve still running?)");
   }
   if (!response.ok) {
@@ -113,24 +167,38 @@ function format(p, value) {
 function buildParams() {
   const box = $("params");
   box.textContent = "";
+  const groups = new Map([...GROUPS.map(([title]) => [title, []]), ["Other", []]]);
   for (const p of state.styles.parameters) {
-    const wrap = document.createElement("div");
-    wrap.className = "param";
-    wrap.dataset.name = p.name;
-    const id = `param-${p.name}`;
-    wrap.innerHTML = `<div class="param-head"><label for="${id}"></label><output></output></div>
-      <input id="${id}" type="range" min="${p.low}" max="${p.high}" step="${step(p)}">
-      <p class="help"></p>`;
-    wrap.querySelector("label").textContent = p.name.replace(/_/g, " ");
-    wrap.querySelector(".help").textContent = `${p.help} [${p.low}–${p.high}]`;
-    const slider = wrap.querySelector("input");
-    slider.addEventListener("input", () => {
-      state.params[p.name] = p.integer ? parseInt(slider.value, 10) : parseFloat(slider.value);
-      syncParam(p);
-      scheduleStyle();
-    });
-    box.appendChild(wrap);
+    const group = GROUPS.find(([, names]) => names.includes(p.name));
+    groups.get(group ? group[0] : "Other").push(p);
   }
+  for (const [title, params] of groups) {
+    if (!params.length) continue;
+    const heading = document.createElement("h3");
+    heading.textContent = title;
+    box.appendChild(heading);
+    for (const p of params) box.appendChild(paramControl(p));
+  }
+}
+
+function paramControl(p) {
+  // The slider of style parameter `p`, with its name, value and help.
+  const wrap = document.createElement("div");
+  wrap.className = "param";
+  wrap.dataset.name = p.name;
+  const id = `param-${p.name}`;
+  wrap.innerHTML = `<div class="param-head"><label for="${id}"></label><output></output></div>
+    <input id="${id}" type="range" min="${p.low}" max="${p.high}" step="${step(p)}">
+    <p class="help"></p>`;
+  wrap.querySelector("label").textContent = p.name.replace(/_/g, " ");
+  wrap.querySelector(".help").textContent = `${p.help} [${p.low}–${p.high}]`;
+  const slider = wrap.querySelector("input");
+  slider.addEventListener("input", () => {
+    state.params[p.name] = p.integer ? parseInt(slider.value, 10) : parseFloat(slider.value);
+    syncParam(p);
+    scheduleStyle();
+  });
+  return wrap;
 }
 
 function syncParam(p) {
@@ -184,12 +252,45 @@ async function makePreview(blob) {
   }
 }
 
+async function unreadable(blob, name) {
+  // Why the server would refuse this file, from its first bytes, before anything is sent
+  // (the browser shows formats the server does not read, e.g. GIF); else "".
+  const head = String.fromCharCode(...new Uint8Array(await blob.slice(0, 12).arrayBuffer()));
+  if (SIGNATURES.some((signature) => signature.test(head))) return "";
+  const kind = /^image\/([a-z0-9.-]+)/i.exec(blob.type); // from the name: true if it decodes
+  const decodes = await createImageBitmap(blob).then((bitmap) => bitmap.close() || true, () => false);
+  return kind && decodes ? `${name} is a ${kind[1].toUpperCase()} image; dofkit reads ${READS} photos.`
+    : `${name}: not an image dofkit reads (${READS}).`;
+}
+
+function overLimit(blob, name) {
+  // True, saying so under the downloads, for a photo over the server's upload limit: it is
+  // previewed (a copy is sent), not downloaded (the whole file would be).
+  const status = $("download-status");
+  const limit = state.health && state.health.max_upload_bytes;
+  status.textContent = "";
+  if (!limit || blob.size <= limit) return false;
+  const option = document.createElement("code");
+  option.className = "option";  // never broken at its hyphens
+  option.textContent = "--max-upload-mb";
+  status.append(`${name} is ${megabytes(blob.size)}, over this server's ${megabytes(limit)} upload ` +
+                "limit: it is previewed, but not downloaded at full resolution (the limit is set by " +
+                "dofkit serve ", option, ").");
+  return true;
+}
+
 async function choosePhoto(blob, name) {
   if (!state.styles) return; // the server never answered
   const generation = ++state.generation;
   hideToast();
-  const made = await makePreview(blob);
+  const refusal = await unreadable(blob, name);
+  const made = refusal ? null : await makePreview(blob);
   if (generation !== state.generation) return; // a later choice won while this one decoded
+  if (refusal) {
+    clearResults();
+    toast(refusal);
+    return;
+  }
   forgetResults();
   busy("result-frame", true);
   state.original = blob;
@@ -198,7 +299,6 @@ async function choosePhoto(blob, name) {
   state.alpha = Boolean(made.alpha);
   state.size = made.size;
   state.scale = made.full ? made.size.width / made.full.width : 1; // preview px per photo px
-  $("download-status").textContent = "";
   if (made.size) {
     show($("photo"), made.preview);
     fitFrames(made.size);
@@ -213,7 +313,7 @@ async function choosePhoto(blob, name) {
   $("photo-timing").innerHTML = preview
     ? `<span>preview <b>${preview}</b></span><span>upload <b>${Math.round(made.preview.size / 1024)} kB</b></span>`
     : "";
-  $("download-result").disabled = $("download-map").disabled = false;
+  $("download-result").disabled = $("download-map").disabled = overLimit(blob, name);
   await refreshMap();
   refreshStyle();
 }
@@ -246,11 +346,17 @@ async function refreshMap() {
       toast(error.message);
     } else {  // busy, timed out or unreachable: the photo stays, to be tried again
       busy("result-frame", false);
-      toast(error.message, async () => { hideToast(); await refreshMap(); refreshStyle(); });
+      toast(error.message, refreshAll);
     }
   } finally {
     if (current()) busy("map-frame", false);
   }
+}
+
+async function refreshAll() {
+  // The map (and its boxes), then the result.
+  await refreshMap();
+  refreshStyle();
 }
 
 function unshow(id) {
@@ -261,9 +367,12 @@ function unshow(id) {
 }
 
 function fitFrames(size) {
+  // The panels take the photo's shape (their height capped to the screen's by the CSS); a
+  // small photo is scaled up with its pixels kept sharp.
   for (const frame of document.querySelectorAll(".frame")) {
     frame.style.aspectRatio = `${size.width} / ${size.height}`;
   }
+  document.querySelector(".panels").classList.toggle("pixelated", Math.max(size.width, size.height) < 256);
 }
 
 function forgetResults() {
@@ -281,9 +390,11 @@ function clearResults() {
   busy("result-frame", false);
   $("photo-frame").querySelector(".empty").textContent = "Pick a sample or drop a photo";
   for (const id of ["photo-info", "photo-timing"]) $(id).textContent = "";
-  $("download-result").disabled = $("download-map").disabled = true;
+  $("download-result").disabled = $("download-map").disabled = $("copy").disabled = true;
+  $("download-status").textContent = "";
   $("curl").textContent = "Pick a photo to see the request.";
-  state.preview = null;
+  state.preview = state.original = null;  // a refused file is not sent again
+  state.name = "";
 }
 
 async function refreshRois() {
@@ -318,13 +429,16 @@ async function refreshRois() {
 }
 
 function placeBoxes() {
-  // Put the SVG exactly over the displayed map image, its labels 12 px tall on screen
-  // whatever the map's size (the SVG's units are the map's pixels).
+  // Put the SVG exactly over the map as drawn (fitted in its frame, centred), its labels 12 px
+  // tall on screen whatever the map's size (the SVG's units are the map's pixels).
   const img = $("map");
   const svg = $("boxes");
-  Object.assign(svg.style, { left: `${img.offsetLeft}px`, top: `${img.offsetTop}px`,
-    width: `${img.offsetWidth}px`, height: `${img.offsetHeight}px` });
-  const unit = img.offsetWidth ? svg.dataset.width / img.offsetWidth : 1; // map px per screen px
+  const fit = img.naturalWidth ? Math.min(img.clientWidth / img.naturalWidth, img.clientHeight / img.naturalHeight) : 0;
+  const width = img.naturalWidth * fit;
+  const height = img.naturalHeight * fit;
+  Object.assign(svg.style, { left: `${img.offsetLeft + (img.clientWidth - width) / 2}px`,
+    top: `${img.offsetTop + (img.clientHeight - height) / 2}px`, width: `${width}px`, height: `${height}px` });
+  const unit = width ? svg.dataset.width / width : 1; // map px per screen px
   for (const label of svg.querySelectorAll("text")) {
     label.setAttribute("font-size", 12 * unit);
     label.setAttribute("stroke-width", 3 * unit);
@@ -355,11 +469,11 @@ async function refreshStyle() {
       show($("result"), blob);
       $("peek").src = $("result").src;
       showTiming("result-timing", response, started);
+      // the server answers again (restarted?): the map it could not give comes back too
+      if (!$("map-frame").matches(".loaded, .busy")) refreshMap();
     }
   } catch (error) {
-    if (generation === state.generation) {
-      toast(error.message, photoRefused(error) ? null : () => { hideToast(); refreshStyle(); });
-    }
+    if (generation === state.generation) toast(error.message, photoRefused(error) ? null : refreshAll);
   } finally {
     state.styleBusy = false;
     busy("result-frame", false);
@@ -384,6 +498,7 @@ function showRecipe() {
   const name = state.name || "photo.jpg";
   // curl reads ';' and ',' in a file name as field options unless the name is in double quotes
   const field = `image=@"${name.replace(/["\\]/g, "\\$&")}"`;
+  $("copy").disabled = false;
   $("curl").textContent = `curl -sf -F ${shellQuote(field)} ${shellQuote(url.href)} -o ${shellQuote(`${stem()}-${params.style}.png`)}`;
 }
 
@@ -391,9 +506,12 @@ function showRecipe() {
 function stem() { return (state.name || "photo").replace(/\.[^.]+$/, ""); }
 
 async function download(kind) {
+  // While it renders, the button stays focusable (aria-disabled, not disabled: a disabled
+  // button drops the keyboard's focus to the page) and ignores clicks.
   const status = $("download-status");
   const button = $(`download-${kind}`);
-  button.disabled = true;
+  if (button.getAttribute("aria-disabled") === "true") return;
+  button.setAttribute("aria-disabled", "true");
   status.textContent = `Rendering the full-resolution ${kind}…`;
   const started = performance.now();
   try {
@@ -417,7 +535,7 @@ async function download(kind) {
     status.textContent = "";
     toast(error.message);
   } finally {
-    button.disabled = false;
+    button.removeAttribute("aria-disabled");
   }
 }
 
@@ -458,7 +576,7 @@ function wire() {
     const file = e.dataTransfer.files[0];
     if (file) choosePhoto(file, file.name);
   });
-  $("method").addEventListener("change", async () => { await refreshMap(); refreshStyle(); });
+  $("method").addEventListener("change", refreshAll);
   drop.addEventListener("keydown", (e) => {
     if (e.key === "Enter" || e.key === " ") { e.preventDefault(); $("file").click(); }
   });
@@ -503,7 +621,7 @@ function wire() {
     if (!state.size) fitFrames({ width: $("map").naturalWidth, height: $("map").naturalHeight });
     placeBoxes();
   });
-  $("toast-retry").addEventListener("click", () => toast.retry && toast.retry());
+  $("toast-retry").addEventListener("click", () => { hideToast(); toast.action(); });
   $("toast-close").addEventListener("click", hideToast);
   $("copy").addEventListener("click", () => navigator.clipboard.writeText($("curl").textContent)
     .then(() => { $("copy").textContent = "Copied"; setTimeout(() => { $("copy").textContent = "Copy"; }, 1500); }));
@@ -523,7 +641,7 @@ async function start() {
     state.styles = await answer.json();
   } catch (e) {  // nothing works without the server: say so, and offer nothing to click
     $("health").textContent = "server unreachable";
-    document.querySelectorAll("input, select, button").forEach((control) => { control.disabled = true; });
+    document.querySelectorAll(".layout :is(input, select, button)").forEach((control) => { control.disabled = true; });
     $("drop").removeAttribute("tabindex");
     $("drop").classList.add("off");
     toast("The dofkit server does not answer: start `dofkit serve` and reload this page.", () => location.reload());
@@ -536,12 +654,9 @@ async function start() {
   buildParams();
   loadPreset();
   await loadSamples();
-  try {
-    const health = await (await fetch("v1/health")).json();
-    $("health").textContent = `v${health.version} · auto = ${health.method} · ${health.backend.toUpperCase()} render`;
-  } catch (e) {
-    $("health").textContent = "server unreachable";
-  }
+  await checkHealth();
+  // the header follows the server: "server unreachable" while it is down
+  setInterval(() => { if (!document.hidden) checkHealth(); }, 5000);
 }
 
 start();
