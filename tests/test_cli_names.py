@@ -115,6 +115,13 @@ def test_stylize_without_an_output_names_its_three_forms(twins):
         assert "`dofkit stylize IN OUT`" in result.stderr and "--out-dir" in result.stderr
 
 
+def test_stylize_in_out_with_the_input_as_out_says_so(twins):
+    result = run("stylize", twins[0], twins[0])  # it said the output exists: --overwrite
+    assert result.exit_code == 2
+    assert result.stderr == f"dofkit: error: {twins[0]} is the input itself: give the " \
+                            "output another name\n"
+
+
 def test_a_glob_or_folder_that_gives_no_image_is_named(tmp_path):
     (tmp_path / "empty").mkdir()
     result = run("map", str(tmp_path / "empty" / "*.png"), tmp_path / "empty", "--out-dir",

@@ -3,6 +3,7 @@ model selection and export."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -272,6 +273,26 @@ def exported(folders, tmp_path, monkeypatch):
     train_focus_model(sources, Settings(steps=2, batch=2, validate_every=2), patch=48,
                       export=weights)
     return sources, weights
+
+
+def test_the_command_prints_the_exported_scores_as_data(folders, tmp_path, monkeypatch):
+    """The per-source scores of the exported predictor are the one line of stdout (they were
+    printed among the messages on stderr)."""
+    from typer.testing import CliRunner
+
+    from dofkit.cli import app
+
+    monkeypatch.setattr("dofkit.train.recipe.CONFIG", SMALL)
+    monkeypatch.setattr("dofkit.train.validation.SCENES_PER_SOURCE", 2)
+    weights = tmp_path / "net.safetensors"
+    result = CliRunner().invoke(app, [
+        "train", "--masked", str(folders / "masked"), "--sharp", str(folders / "sharp"),
+        "--no-skimage", "--steps", "2", "--batch", "2", "--patch", "64", "--validate-every",
+        "2", "--export", str(weights)])
+    assert result.exit_code == 0, result.output
+    line, = result.stdout.splitlines()
+    assert json.loads(line) == json.loads(manifest_path(weights).read_text())["validation"]
+    assert "validation" not in line and "network" in json.loads(line)
 
 
 def _worst_regret(manifest: dict) -> float:

@@ -49,6 +49,10 @@ def stylize_command(
         inputs, output = inputs[:1], inputs[1]
         if output != STDIO and Path(output).exists() and not shared.overwrite:
             # IN OUT reads like two inputs: never replace an existing file on that reading.
+            if inputs[0] != STDIO and Path(inputs[0]).exists() \
+                    and Path(output).samefile(inputs[0]):
+                raise ParameterError(f"{output} is the input itself: give the output another "
+                                     "name")
             raise ParameterError(f"{output} exists and `dofkit stylize IN OUT` would replace "
                                  "it: pass --overwrite, or --out-dir DIR to stylise both")
     if output is None and out_dir is None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shlex
 import sys
 from pathlib import Path
@@ -12,6 +13,7 @@ import typer
 from ..errors import ParameterError
 from . import options
 from .common import console, guarded
+from .focus_input import print_json
 
 
 @guarded
@@ -34,7 +36,8 @@ def train_command(
     seed: int = typer.Option(0, "--seed", help="Seed of the split, samples and weights."),
     workers: int = typer.Option(1, "--workers", min=0, help="Sample-making processes."),
     validation: Optional[Path] = typer.Option(None, "--val", help="dbd-style folder (img/ + "
-                                              "gt/) scored at each validation; never trained on."),
+                                              "gt/) scored at each validation; never trained on "
+                                              "(needed by --experiment)."),
     validate_every: int = typer.Option(400, "--validate-every", min=1,
                                        help="Validate per source (keeping the weights of the "
                                        "best worst source) and save the checkpoint every N "
@@ -52,8 +55,9 @@ def train_command(
     photos: List[Path] = typer.Option([], "--photos", metavar="DIR", help="Photo folder for "
                                       "--experiment; repeat the option for each folder."),
     count: int = typer.Option(425, "--count", min=1, help="Photos used by --experiment."),
-    out_dir: Path = typer.Option(Path("docs"), "--out-dir", help="Where --experiment writes "
-                                 "its report and plot."),
+    out_dir: Path = typer.Option(Path("out/paper-replication"), "--out-dir",
+                                 help="Where --experiment writes its report and plot (--out-dir "
+                                 "docs replaces the committed ones)."),
     threads: Optional[int] = options.Threads,
 ) -> None:
     """Train the focus network on composites made on the fly (see dofkit.train)."""
@@ -85,3 +89,7 @@ def train_command(
     train_focus_model(Sources(list(masked), list(sharp), skimage), settings, patch=patch,
                       checkpoint=checkpoint, resume=resume, validation=validation,
                       export=export, init=init, command=command, console=console)
+    if export is not None:  # the per-source scores of what was exported, as data on stdout
+        from ..focus import manifest_path
+
+        print_json(json.loads(manifest_path(export).read_text())["validation"])

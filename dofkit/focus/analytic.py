@@ -2,8 +2,9 @@
 
 Steps (all numpy/OpenCV):
 
-1. Work at a fixed working size (long side :data:`WORK_SIDE` px), so blur is judged on the same
-   scale for any resolution and a 1080p map stays cheap.
+1. Work at a fixed working size (long side :data:`WORK_SIDE` px; a panorama keeps a short side
+   of half that), so blur is judged on the same scale for any resolution and a 1080p map stays
+   cheap.
 2. Blur where there is structure: at gradient peaks, the ratio R of the gradient magnitude
    before and after a known re-blur (sigma s = :data:`REBLUR_SIGMA`) gives the edge's own blur
    sigma, ``sigma_edge = s / sqrt(R^2 - 1)`` (Zhuo & Sim 2011). The gradient is the largest of
@@ -23,6 +24,7 @@ import cv2
 import numpy as np
 
 WORK_SIDE = 640          # px, long side of the working copy
+MAX_WORK_ASPECT = 2.0    # a longer working copy keeps a short side of WORK_SIDE / this
 REBLUR_SIGMA = 1.0       # px, known re-blur
 EDGE_FLOOR = 0.03        # gradient magnitude (per unit intensity) below which there is no evidence
 SHARP_SIGMA = 1.1        # px, edge blur sigma at which focus = 0.5
@@ -40,13 +42,24 @@ def luminance(image: np.ndarray) -> np.ndarray:
 
 
 def working_copy(image: np.ndarray, side: int = WORK_SIDE) -> np.ndarray:
-    """``image`` resized (area) so its long side is ``side``; returned as is when smaller."""
+    """``image`` resized (area) so its long side is ``side``, but its short side no shorter
+    than ``side / MAX_WORK_ASPECT`` (a panorama's blur would shrink below what can be measured:
+    4000x300 was worked on at 640x48, and a defocused background read as sharp); returned as
+    is when that is no smaller."""
     height, width = image.shape[:2]
-    scale = side / max(height, width)
+    scale = max(side / max(height, width), side / MAX_WORK_ASPECT / min(height, width))
     if scale >= 1.0:
         return image
     size = (max(1, round(width * scale)), max(1, round(height * scale)))
     return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+
+
+def filter_side(shape: tuple[int, ...]) -> int:
+    """The length (px) the filter sizes of a working image of ``shape`` (H, W, ...) are
+    fractions of: its long side, at most ``MAX_WORK_ASPECT`` times its short side (a
+    panorama's filters are those of a 2:1 photo of its height, not as wide as its length)."""
+    height, width = shape[:2]
+    return min(max(height, width), round(MAX_WORK_ASPECT * min(height, width)))
 
 
 def gradient_magnitude(image: np.ndarray) -> np.ndarray:
@@ -92,11 +105,11 @@ def analytic_evidence(small: np.ndarray, side: int | None = None) -> np.ndarray:
     channel 1 the edge strength ``c`` in [0, 1) at gradient peaks (else 0), channel 2
     ``c * (log sigma_edge - log SHARP_SIGMA)`` (negative = sharper than the threshold).
 
-    ``side`` is the long side (px) of the whole working image that ``small`` belongs to (it
-    sets the propagation and guided-filter radii); None means ``small`` is the whole image, so
-    a crop given its ``side`` sees the same filter sizes as the whole.
+    ``side`` is the :func:`filter_side` of the whole working image that ``small`` belongs to
+    (it sets the propagation and guided-filter radii); None means ``small`` is the whole
+    image, so a crop given its ``side`` sees the same filter sizes as the whole.
     """
-    side = side or max(small.shape[:2])
+    side = side or filter_side(small.shape)
     log_sigma, confidence = edge_blur(small)
     dense = propagate(log_sigma, confidence, SPREAD_FRACTION * side, default=MAX_LOG_SIGMA)
     radius = max(1, round(GUIDE_RADIUS_FRACTION * side))

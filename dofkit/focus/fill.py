@@ -19,8 +19,10 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-#: Spatial sigma of the averaging, as a fraction of the working image's long side (58 px at
-#: the 640-px working size).
+from .analytic import filter_side
+
+#: Spatial sigma of the averaging, as a fraction of the working image's
+#: :func:`~dofkit.focus.analytic.filter_side` (58 px at the 640-px working size).
 SPATIAL_FRACTION = 0.09
 #: Colour sigma of the averaging, in 8-bit RGB units: regions further apart in colour than
 #: this do not exchange answers.
@@ -48,7 +50,7 @@ def fill_from_edges(work: np.ndarray, logits: np.ndarray, strength: np.ndarray) 
     weight = np.clip(cv2.GaussianBlur(strength, (0, 0), EVIDENCE_SPREAD) / EVIDENCE_FULL,
                      0.0, 1.0) + BASELINE
     guide = cv2.convertScaleAbs(work, alpha=255.0)
-    spread = dict(sigmaSpatial=SPATIAL_FRACTION * max(work.shape[:2]), sigmaColor=COLOR_SIGMA,
+    spread = dict(sigmaSpatial=SPATIAL_FRACTION * filter_side(work.shape), sigmaColor=COLOR_SIGMA,
                   mode=cv2.ximgproc.DTF_NC, numIters=3)
     clipped = np.clip(logits, -LOGIT_CLIP, LOGIT_CLIP)
     # numerator and weights in one call: the domain transform of the guide is made once

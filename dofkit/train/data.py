@@ -25,6 +25,7 @@ import numpy as np
 
 from ..errors import ImageError, ParameterError
 from ..evaluate import IMAGE_SUFFIXES
+from ..focus.analytic import filter_side
 from ..focus.paper import paper_focus
 from ..focus.srcnn import network_inputs
 from .scenes import KINDS, NEED_SHARP_PHOTO, Cutout, make_scene, possible_kinds
@@ -258,7 +259,7 @@ class SceneSamples:
             image = np.clip(cv2.resize(image, None, fx=grow, fy=grow,
                                        interpolation=cv2.INTER_CUBIC), 0, 1)
             mask = None if mask is None else cv2.resize(mask, image.shape[1::-1])
-        side = max(image.shape[:2])
+        side = filter_side(image.shape)
         rows, cols, top, left = random_window(image.shape, self.patch, CONTEXT, rng)
         mask = None if mask is None else mask[rows, cols]
         sharp = photo_set.sharp_all_over(index)

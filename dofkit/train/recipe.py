@@ -161,9 +161,8 @@ def export_selected(model: torch.nn.Module, selector: Selector, export: Path, co
                                       "analytic": _rounded(selector.analytic)},
                           beats_analytic=beats, **extra)
     console.print(f"exported {export} (sha256 {digest}); no worse than the analytic map "
-                  f"on any source: {beats}")
-    console.print(json.dumps({"network": _rounded(network),
-                              "analytic": _rounded(selector.analytic)}))
+                  f"on any source: {beats} (the per-source scores are its manifest's "
+                  f"'validation')")
 
 
 def rescore(weights: Path, sources: Sources, export: Path, validation: Path | None = None,
