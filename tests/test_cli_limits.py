@@ -14,7 +14,7 @@ from dofkit.io import write_image
 runner = CliRunner()
 
 
-@pytest.mark.parametrize("jobs", [MAX_JOBS + 1, 100_000])
+@pytest.mark.parametrize("jobs", [0, -3, MAX_JOBS + 1, 100_000])  # 0: the same words
 @pytest.mark.parametrize("command", ["map", "stylize"])
 def test_jobs_beyond_the_bound_is_a_usage_error_before_any_worker(command, jobs, tmp_path,
                                                                   monkeypatch):

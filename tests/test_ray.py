@@ -303,6 +303,42 @@ def test_a_stop_signal_late_in_the_start_ends_the_run_without_an_abort(tree, tmp
     assert done.stdout.split() == ["interrupted", "alive"]
 
 
+INTERRUPTED_WIND_DOWN = """
+import glob, json, os, signal, sys
+import psutil
+from dofkit.batch import ray_engine
+from dofkit.batch.naming import Task
+from dofkit.pipeline import PipelineSpec
+
+wind_down = ray_engine._shutdown
+def shutdown(*arguments, **options):  # a Ctrl-C as the run winds down
+    os.kill(os.getpid(), signal.SIGINT)
+    wind_down(*arguments, **options)
+
+ray_engine._shutdown = shutdown
+before = set(glob.glob("/tmp/dofkit-ray-*"))
+try:
+    list(ray_engine.run_ray(PipelineSpec("map", {}, {"method": "analytic"}),
+                            [Task(sys.argv[1], {"map": sys.argv[2]})]))
+    ended = "completed"
+except KeyboardInterrupt:
+    ended = "interrupted"
+alive = [p for p in psutil.Process().children(recursive=True)
+         if p.status() != psutil.STATUS_ZOMBIE]
+print(json.dumps([ended, sorted(set(glob.glob("/tmp/dofkit-ray-*")) - before), len(alive)]))
+"""
+
+
+def test_an_interrupt_as_ray_winds_down_leaves_nothing_behind(tree, tmp_path):
+    """Raised in the wind-down, the interrupt left Ray's agents running and the run's folder
+    on disk; now the wind-down ends first, then the interrupt is raised."""
+    done = subprocess.run([sys.executable, "-c", INTERRUPTED_WIND_DOWN, str(tree / "a.png"),
+                           str(tmp_path / "m.png")], env=PLAIN, capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert json.loads(done.stdout.splitlines()[-1]) == ["interrupted", [], 0]
+
+
 @pytest.mark.parametrize("where, stop", [("fresh", signal.SIGTERM), ("joined", signal.SIGINT)],
                          ids=["sigterm-fresh-ray", "sigint-joined-cluster"])
 def test_an_interrupted_run_reports_every_output_it_wrote(request, tmp_path, where, stop):
@@ -457,6 +493,31 @@ def test_an_interrupt_between_rows_is_thrown_into_the_engine(tmp_path, monkeypat
     assert ended.value.exit_code == 130
     assert [json.loads(line) for line in report.read_text().splitlines()] == [first, found]
     assert shown == [tasks[0].source]  # a record found on disk holds no result to show
+
+
+def test_only_a_port_where_ray_answers_is_joined(cluster):
+    """A port that accepts and never answers, or answers as another service, was joined:
+    ray.init then waited for minutes (once 10), deaf to Ctrl-C."""
+    import socket
+    import threading
+
+    from dofkit.batch import ray_engine
+    from dofkit.errors import ResourceError
+
+    ray_engine.check_reachable(cluster)  # a Ray cluster's GCS
+    with socket.create_server(("127.0.0.1", 0)) as silent:
+        with pytest.raises(ResourceError, match=r"\(no answer\)$"):
+            ray_engine.check_reachable(f"127.0.0.1:{silent.getsockname()[1]}", timeout=1.0)
+    with socket.create_server(("127.0.0.1", 0)) as other:
+        def answer():  # as a web server does
+            peer, _ = other.accept()
+            with peer:
+                peer.recv(64)
+                peer.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
+
+        threading.Thread(target=answer, daemon=True).start()
+        with pytest.raises(ResourceError, match="something that is not Ray answers there"):
+            ray_engine.check_reachable(f"127.0.0.1:{other.getsockname()[1]}")
 
 
 def test_an_address_with_a_scheme_is_refused_and_a_silent_cluster_is_unreachable():

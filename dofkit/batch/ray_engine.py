@@ -59,6 +59,10 @@ ACTOR_CPUS = 0.5
 GRACE = 3.0
 #: The key marking a status record made from the files on disk after an interrupt.
 FOUND = "found_after_interrupt"
+#: HTTP/2's connection preface and an empty SETTINGS frame, and the type of that frame: a
+#: gRPC server answers the preface with its own SETTINGS frame.
+HTTP2_HELLO = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + bytes([0, 0, 0, 4, 0, 0, 0, 0, 0])
+HTTP2_SETTINGS = 4
 
 
 class PipelineActor:
@@ -97,8 +101,10 @@ class PipelineActor:
 
 def check_reachable(address: str, timeout: float = 5.0) -> None:
     """Refuse a Ray address that is not ``auto`` or ``[ray://]HOST:PORT`` (ParameterError
-    naming ``address``), or whose port does not answer within ``timeout`` s (ResourceError):
-    ``ray.init`` would wait for it for minutes without a word."""
+    naming ``address``), or where no gRPC server (a Ray cluster's GCS, or its client server)
+    answers within ``timeout`` s (ResourceError): ``ray.init`` would wait for it for minutes
+    without a word, deaf to Ctrl-C. The server is asked to open HTTP/2, which gRPC speaks: it
+    answers with its SETTINGS at once; another service, or none, does not."""
     if address == "auto":
         return
     host, _, port = address.removeprefix("ray://").rpartition(":")
@@ -106,22 +112,43 @@ def check_reachable(address: str, timeout: float = 5.0) -> None:
         raise ParameterError(f"address must be 'auto' or HOST:PORT (ray://HOST:PORT for a Ray "
                              f"client); got {address!r}", "address")
     try:
-        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout).close()
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout) as peer:
+            peer.sendall(HTTP2_HELLO)
+            answer = _first_bytes(peer, 9, time.monotonic() + timeout)
     except OSError as exc:
         raise ResourceError(f"cannot reach a Ray cluster at {address} "
                             f"({exc.strerror or 'no answer'})") from None
+    if len(answer) < 9 or answer[3] != HTTP2_SETTINGS:
+        raise ResourceError(f"cannot reach a Ray cluster at {address} (something that is not "
+                            "Ray answers there)")
+
+
+def _first_bytes(peer: socket.socket, count: int, deadline: float) -> bytes:
+    """Up to ``count`` bytes from ``peer``, fewer if it closes; socket.timeout (an OSError)
+    past ``deadline`` (time.monotonic())."""
+    data = b""
+    while len(data) < count:
+        peer.settimeout(max(deadline - time.monotonic(), 1e-3))
+        chunk = peer.recv(count - len(data))
+        if not chunk:
+            break
+        data += chunk
+    return data
 
 
 def run_ray(spec: PipelineSpec, tasks: list[Task], *, address: str | None = None,
-            jobs: int = 1, guard: tuple = (), overwrite: bool = False,
+            jobs: int | None = None, guard: tuple = (), overwrite: bool = False,
             quiet: bool = True) -> Iterator[dict]:
-    """Status records of ``tasks``, in order, run by ``jobs`` actors (default: one per
-    cluster CPU).
+    """Status records of ``tasks``, in order, run by ``jobs`` actors (None: one per cluster
+    CPU).
 
     Interrupted (a KeyboardInterrupt raised while it waits for a row, or thrown into it with
     ``throw`` while the caller holds one), it stops the workers and shuts Ray down, then
     yields the records :func:`found_after_interrupt` makes for the tasks whose records it had
     not handed out yet, and raises the interrupt again. ``close()`` instead only stops."""
+    if jobs is not None and (isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1):
+        raise ParameterError(f"jobs must be a whole number of at least 1; got {jobs!r}",
+                             "jobs")
     if spec.focus.get("threads") is None:  # Ray gives workers one OpenMP thread; say so
         spec = PipelineSpec(spec.consumer, spec.settings, {**spec.focus, "threads": 1})
     before = [_outputs_on_disk(task) for task in tasks]  # before any worker may write
@@ -130,7 +157,7 @@ def run_ray(spec: PipelineSpec, tasks: list[Task], *, address: str | None = None
         with _connected(address, quiet) as ray, _ray_data_set():
             from ray.data import ActorPoolStrategy
 
-            actors = jobs if jobs > 1 else max(1, int(ray.cluster_resources().get("CPU", 1)))
+            actors = jobs or max(1, int(ray.cluster_resources().get("CPU", 1)))
             dataset = ray.data.from_items([{"task": json.dumps(t.to_json())} for t in tasks],
                                           override_num_blocks=len(tasks))
             statuses = dataset.map_batches(
@@ -237,11 +264,14 @@ def _connected(address: str | None, quiet: bool):
                     _actors_ended(ray, began)
                 raise
             finally:
-                if not joined:
-                    _shutdown(ray, folder, earlier)
-                    ray_log.setLevel(level)
-                if folder is not None:
-                    shutil.rmtree(folder, ignore_errors=True)
+                with _stop_signals_held(ray, saved) as held:
+                    if not joined:
+                        _shutdown(ray, folder, earlier)
+                        ray_log.setLevel(level)
+                    if folder is not None:
+                        shutil.rmtree(folder, ignore_errors=True)
+                if held:
+                    raise KeyboardInterrupt
 
 
 def _start(ray, address: str | None, folder: str | None, quiet: bool,
@@ -262,6 +292,9 @@ def _start(ray, address: str | None, folder: str | None, quiet: bool,
                 except ConnectionError as exc:  # the port answered, Ray did not (in time)
                     raise ResourceError(f"cannot reach a Ray cluster at {address} "
                                         f"({exc})") from None
+                except ValueError as exc:  # a Ray client without the ray[client] extra
+                    raise ResourceError(f"cannot use the Ray client at {address}: "
+                                        f"{exc}") from None
             else:
                 ray.init(address="local", num_cpus=os.cpu_count() or 1, _temp_dir=folder,
                          _node_ip_address="127.0.0.1", **options)
@@ -279,14 +312,15 @@ def _start(ray, address: str | None, folder: str | None, quiet: bool,
 
 @contextmanager
 def _stop_signals_held(ray, saved: tuple):
-    """For the block (Ray's start, in the main thread): a SIGINT, SIGTERM or SIGHUP that would
-    interrupt (its handler in ``saved`` is Python's ``default_int_handler``, or a SIGTERM's is
-    the default) is only noted in the list yielded, and a second one raises KeyboardInterrupt
-    (a start that hangs can still be left); Ray does not install its SIGTERM handlers (its
-    node's drained for up to 30 s, for work that cannot exist yet, before it ended). Raised
-    in the middle of Ray's start, an interrupt can land in logging's fork handler, which drops
-    it with its lock held: the run went on, then hung. After the block, ``saved`` is put back
-    (:func:`_put_back`): a signal after it interrupts as before."""
+    """For the block (Ray's start or wind-down, in the main thread): a SIGINT, SIGTERM or
+    SIGHUP that would interrupt (its handler in ``saved`` is Python's ``default_int_handler``,
+    or a SIGTERM's is the default) is only noted in the list yielded, and a second one raises
+    KeyboardInterrupt (a block that hangs can still be left); Ray does not install its
+    SIGTERM handlers (its node's drained for up to 30 s, for work that cannot exist yet,
+    before it ended). Raised in the middle of Ray's start, an interrupt can land in logging's
+    fork handler, which drops it with its lock held: the run went on, then hung; raised in
+    its wind-down, it left processes and the run's folder behind. After the block, ``saved``
+    is put back (:func:`_put_back`): a signal after it interrupts as before."""
     held: list[int] = []
     utils = getattr(getattr(ray, "_private", None), "utils", None)
     installer = getattr(utils, "set_sigterm_handler", None)

@@ -13,6 +13,7 @@ import typer
 
 from ..batch import Report, Task, check_template, collect, place, refuse_collisions, skipped
 from ..batch.inputs import IMAGE_SUFFIXES, Source
+from ..batch.local import MAX_JOBS
 from ..errors import ParameterError
 from ..focus import manifest_path
 from ..io import STDIO, WRITE_SUFFIXES
@@ -37,7 +38,7 @@ class Shared:
     overwrite: bool = False
     skip_existing: bool = False
     report: Optional[str] = None
-    jobs: int = 1
+    jobs: Optional[int] = None
     engine: str = "local"
     ray_address: Optional[str] = None
     quiet: bool = False
@@ -86,8 +87,12 @@ class BatchOptions(Shared):
         if self.out_dir is not None and str(self.out_dir) == STDIO:
             raise ParameterError("--out-dir '-': give a folder (stdout takes one output: "
                                  "-o -)")
+        if self.jobs is not None and self.jobs < 1:
+            bounds = "of at least 1" if self.engine == "ray" else f"from 1 to {MAX_JOBS}"
+            raise ParameterError(f"--jobs must be a whole number {bounds}; got {self.jobs}")
         self.sources = collect(self.inputs, recursive=self.recursive, from_list=self.from_list)
-        if STDIO in (s.path for s in self.sources) and (self.jobs > 1 or self.engine == "ray"):
+        if STDIO in (s.path for s in self.sources) and ((self.jobs or 1) > 1
+                                                         or self.engine == "ray"):
             raise ParameterError("stdin ('-') cannot be read by worker processes; drop --jobs "
                                  "and --engine ray")
 
@@ -307,7 +312,7 @@ def _engine(spec, tasks, options: BatchOptions, guard, quiet_native):
                        guard=guard, overwrite=options.overwrite, quiet=quiet_native)
     from ..batch import run_local
 
-    return run_local(spec, tasks, jobs=options.jobs, guard=guard, overwrite=options.overwrite,
+    return run_local(spec, tasks, jobs=options.jobs or 1, guard=guard, overwrite=options.overwrite,
                      quiet=quiet_native, notify=notice)
 
 

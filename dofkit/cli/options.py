@@ -57,9 +57,9 @@ SkipExisting = typer.Option(False, "--skip-existing",
                             help="Skip inputs whose outputs all exist (resume a run).")
 Report = typer.Option(None, "--report", metavar="FILE.jsonl",
                       help="Write one status record per input (JSON Lines; '-' = stdout).")
-Jobs = typer.Option(1, "--jobs", "-j", min=1,
-                    help="Worker processes, each with its own model and GL context (1-64; with "
-                         "--engine ray: actors, default one per cluster CPU).")
+Jobs = typer.Option(None, "--jobs", "-j", metavar="N",
+                    help="Worker processes, each with its own model and GL context (1-64, "
+                         "default 1; with --engine ray: actors, default one per cluster CPU).")
 Engine = typer.Option("local", "--engine", metavar=choices(ENGINES),
                       help="local: this machine; ray: a Ray cluster (the ray extra).")
 RayAddress = typer.Option(None, "--ray-address", metavar="ADDR",

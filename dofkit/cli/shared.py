@@ -21,7 +21,7 @@ _DECLARED = {"recursive": options.Recursive, "from_list": options.FromList,
              "verbose": options.Verbose}
 _TYPES = {"recursive": bool, "from_list": Optional[str], "method": str, "device": str,
           "threads": Optional[int], "weights": Optional[str], "max_pixels": Optional[int],
-          "overwrite": bool, "skip_existing": bool, "report": Optional[str], "jobs": int,
+          "overwrite": bool, "skip_existing": bool, "report": Optional[str], "jobs": Optional[int],
           "engine": str, "ray_address": Optional[str], "quiet": bool, "verbose": bool}
 
 
