@@ -6,6 +6,9 @@ import os
 import pty
 import subprocess
 import sys
+import threading
+from contextlib import contextmanager
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -72,3 +75,23 @@ def gl():
         pytest.skip(f"no EGL OpenGL context: {exc}")
     yield backend
     backend.close()
+
+
+@contextmanager
+def fifo(path: Path):
+    """A named pipe at ``path`` that no one writes to; should a reader block opening it, a
+    writer comes and goes after 5 s, so that a test fails instead of hanging."""
+    os.mkfifo(path)
+
+    def unblock():
+        try:
+            os.close(os.open(path, os.O_WRONLY | os.O_NONBLOCK))
+        except OSError:
+            pass
+
+    rescue = threading.Timer(5, unblock)
+    rescue.start()
+    try:
+        yield path
+    finally:
+        rescue.cancel()

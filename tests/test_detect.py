@@ -359,28 +359,14 @@ def test_gate_detections_names_its_parameter_for_plain_dicts():
 def test_cascade_must_be_a_regular_file_of_bounded_size(tmp_path, monkeypatch):
     """A FIFO (or /dev/zero) is refused before it is opened, not read without end; a file
     larger than the --detections limit is refused without being read."""
-    import os
-    import threading
+    from conftest import fifo
 
     from dofkit.detect import builtin
 
-    fifo = tmp_path / "cascade.xml"
-    os.mkfifo(fifo)
-
-    def unblock():  # without the check, open() waits for a writer: give it EOF
-        try:
-            os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
-        except OSError:
-            pass
-
-    rescue = threading.Timer(5, unblock)
-    rescue.start()
-    try:
+    with fifo(tmp_path / "cascade.xml") as pipe:
         with pytest.raises(ResourceError, match="cascade.xml: cannot read the cascade "
                                                 r"\(not a regular file\)"):
-            make_detector(f"haar:{fifo}")
-    finally:
-        rescue.cancel()
+            make_detector(f"haar:{pipe}")
     big = tmp_path / "big.xml"
     big.write_text("<opencv_storage>" + " " * 200 + "</opencv_storage>")
     monkeypatch.setattr(builtin, "TEXT_MAX_BYTES", 100)

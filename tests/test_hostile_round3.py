@@ -6,11 +6,8 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import re
 import shutil
-import threading
-from contextlib import contextmanager
 from pathlib import Path
 
 import cv2
@@ -18,6 +15,8 @@ import numpy as np
 import pytest
 from PIL import Image
 from typer.testing import CliRunner
+
+from conftest import fifo
 
 from dofkit.cli import app
 from dofkit.errors import ImageError, InputError, ResourceError
@@ -48,26 +47,6 @@ def test_a_frame_height_cut_short_is_refused_not_decoded_as_a_strip():
     Image.fromarray(noise).save(buffer, "JPEG", quality=90)
     with pytest.raises(ImageError, match="extraneous bytes before marker 0xd9"):
         decode_image(with_frame_height(buffer.getvalue(), 40), "cut.jpg")
-
-
-@contextmanager
-def fifo(path: Path):
-    """A named pipe at ``path`` that no one writes to; should a reader block opening it, a
-    writer comes and goes after 5 s, so that a test fails instead of hanging."""
-    os.mkfifo(path)
-
-    def unblock():
-        try:
-            os.close(os.open(path, os.O_WRONLY | os.O_NONBLOCK))
-        except OSError:
-            pass
-
-    rescue = threading.Timer(5, unblock)
-    rescue.start()
-    try:
-        yield path
-    finally:
-        rescue.cancel()
 
 
 def test_a_named_pipe_is_refused_as_image_map_or_mask(tmp_path):
