@@ -39,4 +39,4 @@ def test_a_failure_keeps_its_exit_code_though_its_message_cannot_be_written(imag
     assert dofkit_to_full_stderr("stylize", tmp_path / "missing.png", tmp_path / "o.png",
                                  *verbose) == 1
     assert dofkit_to_full_stderr("stylize", image, image, *verbose) == 2  # refused: usage
-    assert dofkit_to_full_stderr("map", image, "--jobs", "0", *verbose) == 2  # click's
+    assert dofkit_to_full_stderr("map", image, "--jobs", "x", *verbose) == 2  # click's parse
