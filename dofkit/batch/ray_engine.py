@@ -45,9 +45,11 @@ from .naming import Task
 
 #: Set for a run: stay on loopback, no token file in ~/.ray, no usage report, no failure
 #: handler of Ray's (on a SIGTERM it printed a stack trace and armed an alarm that aborted
-#: the process 3 s later unless the run had ended by then).
+#: the process 3 s later unless the run had ended by then), no colour codes in the notices
+#: of the cluster passed on to stderr (they landed in log files).
 RAY_ENVIRONMENT = {"RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0", "RAY_AUTH_MODE": "disabled",
-                   "RAY_USAGE_STATS_ENABLED": "0", "RAY_DISABLE_FAILURE_SIGNAL_HANDLER": "1"}
+                   "RAY_USAGE_STATS_ENABLED": "0", "RAY_DISABLE_FAILURE_SIGNAL_HANDLER": "1",
+                   "RAY_COLOR_PREFIX": "0"}
 #: Tasks per actor call, each its own block: a status row comes back as its task ends (with
 #: 8 a batch, an interrupted run left up to 8 written outputs per actor unreported; the cost
 #: per task did not measurably change on 78 small images).
